@@ -1,0 +1,19 @@
+"""gpt2_core: GPT-2 in NumPy with a hook at every step; runs unchanged in CPython and Pyodide.
+
+Imports only numpy, regex and the standard library at module level.
+"""
+
+from . import sampling
+from .config import GPT2Config
+from .errors import GPT2CoreError, HookError, ModelNotAvailableError, PromptError, WeightsError
+from .generation import GenerationStep
+from .gpt2 import GPT2
+from .hooks import hook_names
+from .loading import DEFAULT_MODEL, load_model
+from .tokenizer import Tokenizer
+from .trace import Trace
+
+__all__ = [
+    "DEFAULT_MODEL", "GPT2", "GPT2Config", "GPT2CoreError", "GenerationStep", "HookError", "ModelNotAvailableError",
+    "PromptError", "Tokenizer", "Trace", "WeightsError", "hook_names", "load_model", "sampling",
+]

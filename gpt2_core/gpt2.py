@@ -1,0 +1,124 @@
+"""``GPT2``: the model with its weights and tokenizer, and the ways to run it.
+
+- ``forward(ids)``: logits for every position.
+- ``run_with_trace(ids)``: a ``Trace`` with every hook point's value.
+- ``run_with_hooks(ids, hooks={name: fn})``: read or replace values inside the pass.
+- ``generate(ids, ...)``: new tokens one at a time, with a KV cache.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from . import generation
+from .config import GPT2Config
+from .errors import PromptError
+from .hooks import Hooks, HookFunction, check_hook_names, hook_names
+from .kv_cache import KVCache
+from .model import gpt2
+from .tokenizer import Tokenizer
+from .trace import Trace
+from .weights import check_params
+
+
+class GPT2:
+    def __init__(self, params: dict, config: GPT2Config, tokenizer: Tokenizer | None = None, name: str = "gpt2"):
+        check_params(params, config)
+        if tokenizer is not None and tokenizer.vocab_size > config.n_vocab:
+            raise PromptError(f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {config.n_vocab}")
+        self.params, self.config, self.tokenizer, self.name = params, config, tokenizer, name
+
+    def __repr__(self) -> str:
+        c = self.config
+        return f"GPT2({self.name!r}, n_layer={c.n_layer}, n_head={c.n_head}, n_embd={c.n_embd}, n_ctx={c.n_ctx})"
+
+    @property
+    def hook_names(self) -> list[str]:
+        return hook_names(self.config.n_layer)
+
+    # -- input -------------------------------------------------------------------------------------
+
+    def encode(self, text: str) -> list[int]:
+        if self.tokenizer is None:
+            raise PromptError("this model has no tokenizer: pass token ids instead of text")
+        return self.tokenizer.encode(text)
+
+    def check_ids(self, ids, room: int | None = None) -> list[int]:
+        """Token ids as a list of ints, each in the vocabulary, between 1 and ``room`` (n_ctx) of them.
+        Text is tokenized first."""
+        if isinstance(ids, str):
+            ids = self.encode(ids)
+        room = self.config.n_ctx if room is None else room
+        if isinstance(ids, np.ndarray):
+            if ids.ndim != 1 or ids.dtype.kind not in "iu":
+                raise PromptError(f"token ids must be a 1-D array of integers, got shape {ids.shape} dtype {ids.dtype}")
+            ids = ids.tolist()
+        if not isinstance(ids, (list, tuple)):
+            raise PromptError(f"expected text or a list of token ids, got {type(ids).__name__}")
+        if any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in ids):
+            bad = next(i for i in ids if isinstance(i, bool) or not isinstance(i, (int, np.integer)))
+            raise PromptError(f"token ids must be integers, got {bad!r} ({type(bad).__name__})")
+        if not ids:
+            raise PromptError("the prompt is empty: type at least one character")
+        if len(ids) > room:
+            raise PromptError(f"the prompt is {len(ids)} tokens long; this model reads at most {room} "
+                              f"(its context length is {self.config.n_ctx}). Shorten the prompt.")
+        bad = [i for i in ids if not 0 <= i < self.config.n_vocab]
+        if bad:
+            raise PromptError(f"token id {bad[0]} is outside the vocabulary (0..{self.config.n_vocab - 1})")
+        return [int(i) for i in ids]
+
+    # -- running -----------------------------------------------------------------------------------
+
+    def forward(self, ids) -> np.ndarray:  # [pos] -> [pos, V]
+        return gpt2(np.asarray(self.check_ids(ids)), self.params, self.config)
+
+    def run_with_hooks(self, ids, hooks: dict[str, HookFunction], all_logits: bool = True) -> np.ndarray:
+        """Logits of a pass where ``hooks[name](value)`` runs at each named point; a returned array
+        replaces the value for the rest of the pass (e.g. zero a head's ``hook_z`` slice)."""
+        check_hook_names(hooks, self.config.n_layer)
+        return gpt2(np.asarray(self.check_ids(ids)), self.params, self.config, Hooks(hooks), all_logits=all_logits)
+
+    def run_with_trace(self, ids, *, all_logits: bool = False, head_results: bool = False,
+                       hooks: dict[str, HookFunction] | None = None) -> Trace:
+        """One pass that keeps every hook point's value. ``all_logits`` keeps every position's logits
+        (else the last), ``head_results`` adds each head's output (``attn.hook_result``); ``hooks``
+        intervene as in ``run_with_hooks`` and the trace shows the changed values."""
+        ids = self.check_ids(ids)
+        hooks = hooks or {}
+        check_hook_names(hooks, self.config.n_layer)
+        record: dict[str, np.ndarray] = {}
+        optional = {f"blocks.{layer}.attn.hook_result" for layer in range(self.config.n_layer)} if head_results else set()
+        gpt2(np.asarray(ids), self.params, self.config, Hooks(hooks, record=record, optional=optional),
+             all_logits=all_logits)
+        tokens = self.tokenizer.display_tokens(ids) if self.tokenizer else None
+        return Trace(record, ids, tokens, self.config, self.name, all_logits)
+
+    # -- generation --------------------------------------------------------------------------------
+
+    def start_session(self, capacity: int) -> "NumpySession":
+        return NumpySession(self, capacity)
+
+    def generate(self, ids, max_new_tokens: int = 20, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, seed: int | None = None,
+                 stop_at_end_of_text: bool = False) -> Iterator[generation.GenerationStep]:
+        """New tokens one at a time (a ``GenerationStep`` each), with a KV cache: the prompt runs once,
+        then each step runs one token. Temperature 0 is greedy; ``seed`` makes sampling repeatable."""
+        ids = self.check_ids(ids)
+        stop_at = self.tokenizer.end_of_text_id if (stop_at_end_of_text and self.tokenizer) else None
+        return generation.generate(self.start_session, ids, self.config.n_ctx, max_new_tokens,
+                                   temperature, top_k, top_p, seed, stop_at)
+
+
+class NumpySession:
+    """A KV cache and the model: ``feed`` runs only the new tokens."""
+
+    def __init__(self, model: GPT2, capacity: int):
+        self.model = model
+        self.cache = KVCache(model.config, capacity)
+
+    def feed(self, ids) -> np.ndarray:  # [pos] -> [V]
+        ids = self.model.check_ids(ids, room=self.cache.room())
+        return gpt2(np.asarray(ids), self.model.params, self.model.config, cache=self.cache, all_logits=False)[-1]

@@ -1,0 +1,139 @@
+"""From a checkpoint's tensors to the model's parameters: an explicit rename, every shape checked.
+
+Parameters are nested dicts named like the checkpoint (``blocks[i]["attn"]["c_attn"]["w"]``).
+Hugging Face's GPT-2 stores linear weights as ``Conv1D``, ``[in, out]``; each is put once, here,
+in the layout the platform's kernel reads fastest (see kernels.py). ``lm_head`` is the
+unembedding ``d -> V``: the token embeddings themselves, in the kernel's layout.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from .config import GPT2Config
+from .errors import WeightsError
+from .kernels import IN_OUT, OUT_IN, as_in_out, to_kernel_layout
+
+# Buffers some checkpoints carry that are not parameters (the causal mask of old exports).
+IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")
+
+
+def expected_hf_shapes(config: GPT2Config) -> dict[str, tuple[int, ...]]:
+    """Every tensor a Hugging Face GPT-2 checkpoint must hold, with its shape (names without 'transformer.')."""
+    d, dm, V = config.n_embd, config.d_mlp, config.n_vocab
+    shapes = {"wte.weight": (V, d), "wpe.weight": (config.n_ctx, d), "ln_f.weight": (d,), "ln_f.bias": (d,)}
+    for i in range(config.n_layer):
+        shapes.update({
+            f"h.{i}.ln_1.weight": (d,), f"h.{i}.ln_1.bias": (d,),
+            f"h.{i}.attn.c_attn.weight": (d, 3 * d), f"h.{i}.attn.c_attn.bias": (3 * d,),
+            f"h.{i}.attn.c_proj.weight": (d, d), f"h.{i}.attn.c_proj.bias": (d,),
+            f"h.{i}.ln_2.weight": (d,), f"h.{i}.ln_2.bias": (d,),
+            f"h.{i}.mlp.c_fc.weight": (d, dm), f"h.{i}.mlp.c_fc.bias": (dm,),
+            f"h.{i}.mlp.c_proj.weight": (dm, d), f"h.{i}.mlp.c_proj.bias": (d,),
+        })
+    return shapes
+
+
+def params_from_hf_tensors(tensors: Mapping[str, np.ndarray], config: GPT2Config, source: str = "checkpoint") -> dict:
+    """Check and rename a Hugging Face GPT-2 state dict into our parameters (float32, linear weights [out, in])."""
+    tensors = {name.removeprefix("transformer."): value for name, value in tensors.items()}
+    expected = expected_hf_shapes(config)
+    for name, shape in expected.items():
+        if name not in tensors:
+            raise WeightsError(f"{source} has no tensor {name!r} (expected shape {shape})")
+        actual = tuple(tensors[name].shape)
+        if actual != shape:
+            raise WeightsError(f"tensor {name!r} in {source} has shape {actual}, but the config says {shape}")
+
+    def get(name: str) -> np.ndarray:
+        return as_float32(tensors[name], name, source)
+
+    def linear_weights(prefix: str) -> dict:
+        return {"w": to_kernel_layout(get(f"{prefix}.weight"), IN_OUT), "b": get(f"{prefix}.bias")}
+
+    def layer_norm_weights(prefix: str) -> dict:
+        return {"g": get(f"{prefix}.weight"), "b": get(f"{prefix}.bias")}
+
+    params = {
+        "wte": get("wte.weight"),
+        "wpe": get("wpe.weight"),
+        "blocks": [{
+            "ln_1": layer_norm_weights(f"h.{i}.ln_1"),
+            "attn": {"c_attn": linear_weights(f"h.{i}.attn.c_attn"), "c_proj": linear_weights(f"h.{i}.attn.c_proj")},
+            "ln_2": layer_norm_weights(f"h.{i}.ln_2"),
+            "mlp": {"c_fc": linear_weights(f"h.{i}.mlp.c_fc"), "c_proj": linear_weights(f"h.{i}.mlp.c_proj")},
+        } for i in range(config.n_layer)],
+        "ln_f": layer_norm_weights("ln_f"),
+    }
+    params["lm_head"] = untied_lm_head(tensors, params["wte"], source)
+    return params
+
+
+def untied_lm_head(tensors: Mapping[str, np.ndarray], wte: np.ndarray, source: str) -> np.ndarray:
+    """The unembedding in the kernel's layout. GPT-2 ties it to the token embeddings ``[V, d]``
+    (``[out, in]``); a checkpoint may still store its own ``lm_head.weight``."""
+    lm_head = tensors.get("lm_head.weight")
+    if lm_head is not None:
+        if tuple(lm_head.shape) != wte.shape:
+            raise WeightsError(f"tensor 'lm_head.weight' in {source} has shape {tuple(lm_head.shape)}, "
+                               f"expected {wte.shape}")
+        wte = as_float32(lm_head, "lm_head.weight", source)
+    return to_kernel_layout(wte, OUT_IN)
+
+
+def as_float32(value, name: str, source: str) -> np.ndarray:
+    value = np.asarray(value)
+    if value.dtype.kind != "f":
+        raise WeightsError(f"tensor {name!r} in {source} has dtype {value.dtype}, expected a float type")
+    value = value.astype(np.float32, copy=False)
+    if not np.isfinite(value).all():
+        raise WeightsError(f"tensor {name!r} in {source} holds NaN or infinite values: the file is corrupt")
+    return value
+
+
+def iter_params(params: dict, prefix: str = ""):
+    """(dotted name, array) for every parameter, e.g. ('blocks.0.attn.c_attn.w', array)."""
+    if isinstance(params, np.ndarray):
+        yield prefix, params
+    elif isinstance(params, dict):
+        for key, value in params.items():
+            yield from iter_params(value, f"{prefix}.{key}" if prefix else key)
+    else:
+        for index, value in enumerate(params):
+            yield from iter_params(value, f"{prefix}.{index}")
+
+
+def param_shapes(config: GPT2Config) -> dict[str, tuple[int, ...]]:
+    """Every parameter's dotted name and shape; linear weights (``.w``, ``lm_head``) as ``[in, out]``."""
+    d, dm = config.n_embd, config.d_mlp
+    shapes = {"wte": (config.n_vocab, d), "wpe": (config.n_ctx, d)}
+    for i in range(config.n_layer):
+        shapes.update({
+            f"blocks.{i}.ln_1.g": (d,), f"blocks.{i}.ln_1.b": (d,),
+            f"blocks.{i}.attn.c_attn.w": (d, 3 * d), f"blocks.{i}.attn.c_attn.b": (3 * d,),
+            f"blocks.{i}.attn.c_proj.w": (d, d), f"blocks.{i}.attn.c_proj.b": (d,),
+            f"blocks.{i}.ln_2.g": (d,), f"blocks.{i}.ln_2.b": (d,),
+            f"blocks.{i}.mlp.c_fc.w": (d, dm), f"blocks.{i}.mlp.c_fc.b": (dm,),
+            f"blocks.{i}.mlp.c_proj.w": (dm, d), f"blocks.{i}.mlp.c_proj.b": (d,),
+        })
+    shapes.update({"ln_f.g": (d,), "ln_f.b": (d,), "lm_head": (d, config.n_vocab)})
+    return shapes
+
+
+def is_linear_weight(name: str) -> bool:
+    return name.endswith(".w") or name == "lm_head"
+
+
+def check_params(params: dict, config: GPT2Config) -> None:
+    """Names, shapes and dtypes of converted parameters (e.g. built by hand or read from browser shards)."""
+    actual = dict(iter_params(params))
+    for name, shape in param_shapes(config).items():
+        if name not in actual:
+            raise WeightsError(f"parameter {name!r} is missing (expected shape {shape})")
+        seen = as_in_out(actual[name]).shape if is_linear_weight(name) else actual[name].shape
+        if seen != shape:
+            raise WeightsError(f"parameter {name!r} has shape {seen} (as [in, out]), expected {shape}")
+        if actual[name].dtype != np.float32:
+            raise WeightsError(f"parameter {name!r} has dtype {actual[name].dtype}, expected float32")

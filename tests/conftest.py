@@ -1,0 +1,88 @@
+"""Fixtures every test suite shares: tiny random checkpoints, the real tokenizer files, a browser.
+
+Nothing here needs the network. Real GPT-2 files come from ../shared (or TE_SHARED_DIR); tests
+that need them skip with the reason when they are absent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gpt2_core import GPT2Config, load_model
+from gpt2_core.checkpoints import write_random_checkpoint
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DIR = Path(os.environ.get("TE_SHARED_DIR", REPO_ROOT.parent / "shared"))
+GPT2_TOKENIZER_DIR = SHARED_DIR / "gpt2-tokenizer"
+REFERENCE_LOGITS_DIR = SHARED_DIR / "reference" / "gpt2-small-logits"
+IN_CI = bool(os.environ.get("CI"))
+
+
+def require_shared(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"needs {path} (the project's shared data; set TE_SHARED_DIR to its folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def gpt2_tokenizer_dir() -> Path:
+    """The real GPT-2 vocab.json and merges.txt."""
+    require_shared(GPT2_TOKENIZER_DIR / "vocab.json")
+    return GPT2_TOKENIZER_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A 2-layer, 4-head, 64-wide random GPT-2 with a 457-token BPE, in Hugging Face's file format.
+    Weights are larger than GPT-2's init (std 0.2) so attention patterns are far from uniform."""
+    return write_random_checkpoint(tmp_path_factory.mktemp("tiny-gpt2"), std=0.2, seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_checkpoint):
+    return load_model(tiny_checkpoint)
+
+
+@pytest.fixture(scope="session")
+def small_shaped_checkpoint(tmp_path_factory, gpt2_tokenizer_dir) -> Path:
+    """A random checkpoint with GPT-2 small's shapes (124M parameters) and the real tokenizer."""
+    return write_random_checkpoint(tmp_path_factory.mktemp("gpt2-small-shaped"), GPT2Config(), seed=0,
+                                   tokenizer_dir=gpt2_tokenizer_dir)
+
+
+def find_chromium() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser",
+                      shutil.which("chromium"), shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = find_chromium()
+    if path is None:
+        message = ("no system Chromium found (install it: apt-get install -y chromium, or set CHROMIUM_PATH); "
+                   "Playwright cannot download browsers here")
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path, tmp_path_factory):
+    """A headless system Chromium driven by Playwright, shared by the session's browser tests."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
