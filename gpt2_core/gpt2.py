@@ -17,6 +17,7 @@ from .config import GPT2Config
 from .errors import PromptError
 from .hooks import Hooks, HookFunction, check_hook_names, hook_names
 from .kv_cache import KVCache
+from .lens import logit_lens
 from .model import gpt2
 from .tokenizer import Tokenizer
 from .trace import Trace
@@ -45,12 +46,12 @@ class GPT2:
             raise PromptError("this model has no tokenizer: pass token ids instead of text")
         return self.tokenizer.encode(text)
 
-    def check_ids(self, ids, room: int | None = None) -> list[int]:
-        """Token ids as a list of ints, each in the vocabulary, between 1 and ``room`` (n_ctx) of them.
+    def check_ids(self, ids) -> list[int]:
+        """Token ids as a list of ints, each in the vocabulary, between 1 and n_ctx of them.
         Text is tokenized first."""
         if isinstance(ids, str):
             ids = self.encode(ids)
-        room = self.config.n_ctx if room is None else room
+        room = self.config.n_ctx
         if isinstance(ids, np.ndarray):
             if ids.ndim != 1 or ids.dtype.kind not in "iu":
                 raise PromptError(f"token ids must be a 1-D array of integers, got shape {ids.shape} dtype {ids.dtype}")
@@ -96,6 +97,11 @@ class GPT2:
         tokens = self.tokenizer.display_tokens(ids) if self.tokenizer else None
         return Trace(record, ids, tokens, self.config, self.name, all_logits)
 
+    def logit_lens(self, trace: Trace, position: int = -1) -> np.ndarray:  # -> [n_layer, V]
+        """Each block's prediction for the token after ``position``: its residual stream through ln_f and
+        the unembedding (see lens.py)."""
+        return logit_lens(self.params, self.config, trace, position)
+
     # -- generation --------------------------------------------------------------------------------
 
     def start_session(self, capacity: int) -> "NumpySession":
@@ -120,5 +126,8 @@ class NumpySession:
         self.cache = KVCache(model.config, capacity)
 
     def feed(self, ids) -> np.ndarray:  # [pos] -> [V]
-        ids = self.model.check_ids(ids, room=self.cache.room())
+        ids = self.model.check_ids(ids)
+        if len(ids) > self.cache.room():
+            raise PromptError(f"the KV cache is full: {self.cache.length} tokens cached, room for "
+                              f"{self.cache.room()} more, {len(ids)} given")
         return gpt2(np.asarray(ids), self.model.params, self.model.config, cache=self.cache, all_logits=False)[-1]

@@ -86,3 +86,10 @@ def browser(chromium_path, tmp_path_factory):
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def small_random_model(tmp_path_factory):
+    """GPT-2 small's widths (12 heads, 768) with 2 layers and the tiny tokenizer: fast, but real shapes."""
+    directory = tmp_path_factory.mktemp("small-width")
+    return load_model(write_random_checkpoint(directory, GPT2Config(n_vocab=457, n_ctx=256, n_layer=2), seed=3))
