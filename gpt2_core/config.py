@@ -23,11 +23,11 @@ class GPT2Config:
     layer_norm_epsilon: float = 1e-5
 
     def __post_init__(self):
-        if self.n_embd % self.n_head:
-            raise WeightsError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
         for name in ("n_vocab", "n_ctx", "n_embd", "n_head", "n_layer"):
             if int(getattr(self, name)) <= 0:
                 raise WeightsError(f"config {name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.n_embd % self.n_head:
+            raise WeightsError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
 
     @property
     def d_head(self) -> int:
@@ -40,6 +40,8 @@ class GPT2Config:
     @classmethod
     def from_hf_dict(cls, hf: dict) -> "GPT2Config":
         """Map a Hugging Face GPT-2 config.json to ours, refusing options GPT-2 itself never uses."""
+        if not isinstance(hf, dict):
+            raise WeightsError(f"config.json must hold a JSON object of settings, got a {type(hf).__name__}")
         model_type = hf.get("model_type", "gpt2")
         if model_type != "gpt2":
             raise WeightsError(f"expected a GPT-2 checkpoint (model_type 'gpt2'), got model_type {model_type!r}")
@@ -50,24 +52,34 @@ class GPT2Config:
                                ("reorder_and_upcast_attn", False), ("add_cross_attention", False)):
             if hf.get(flag, expected) != expected:
                 raise WeightsError(f"unsupported config option {flag}={hf[flag]!r} (GPT-2 uses {expected})")
-        try:
-            return cls(
-                n_vocab=int(hf["vocab_size"]),
-                n_ctx=int(hf.get("n_positions", hf.get("n_ctx", 1024))),
-                n_embd=int(hf["n_embd"]),
-                n_head=int(hf["n_head"]),
-                n_layer=int(hf["n_layer"]),
-                n_inner=int(hf["n_inner"]) if hf.get("n_inner") else None,
-                layer_norm_epsilon=float(hf.get("layer_norm_epsilon", 1e-5)),
-            )
-        except KeyError as missing:
-            raise WeightsError(f"config.json has no {missing.args[0]!r} entry") from None
+        def number(key: str, kind=int, default=None):
+            value = hf.get(key, default)
+            if value is None:
+                raise WeightsError(f"config.json has no {key!r} entry")
+            try:
+                converted = kind(value)
+            except (TypeError, ValueError, OverflowError):
+                converted = None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or converted != value:
+                raise WeightsError(f"config.json's {key!r} must be {'an integer' if kind is int else 'a number'}, "
+                                   f"got {value!r}")
+            return converted
+
+        return cls(
+            n_vocab=number("vocab_size"),
+            n_ctx=number("n_positions", default=hf.get("n_ctx", 1024)),
+            n_embd=number("n_embd"),
+            n_head=number("n_head"),
+            n_layer=number("n_layer"),
+            n_inner=number("n_inner") if hf.get("n_inner") is not None else None,
+            layer_norm_epsilon=number("layer_norm_epsilon", float, 1e-5),
+        )
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> "GPT2Config":
         try:
             hf = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError) as error:  # ValueError: not JSON, or not UTF-8
             raise WeightsError(f"cannot read config {path}: {error}") from None
         return cls.from_hf_dict(hf)
 

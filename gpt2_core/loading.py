@@ -3,31 +3,45 @@
 A checkpoint is ``config.json``, ``model.safetensors`` (or ``pytorch_model.bin``), ``vocab.json``
 and ``merges.txt``. ``huggingface_hub`` and ``safetensors`` are imported here, only when a file is
 fetched or read, so the rest of gpt2_core runs where they do not exist (Pyodide).
+
+Every failure ends in a ``ModelNotAvailableError`` (the files cannot be found or fetched) or a
+``WeightsError`` (the files are there but wrong) whose message says what is wrong and what to do.
+Errors that are not about the model (a full disk, a permission problem) are left as they are.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import sys
 from pathlib import Path
+
+import numpy as np
 
 from .config import GPT2Config
 from .errors import ModelNotAvailableError, WeightsError
 from .gpt2 import GPT2
-from .tokenizer import Tokenizer
+from .tokenizer import Tokenizer, bytes_to_unicode
 from .weights import params_from_hf_tensors
 
 DEFAULT_MODEL = "openai-community/gpt2"
 CONFIG_FILE, VOCAB_FILE, MERGES_FILE = "config.json", "vocab.json", "merges.txt"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")  # in order of preference
 REQUIRED_FILES = (CONFIG_FILE, WEIGHT_FILES[0], VOCAB_FILE, MERGES_FILE)
+HUB_URL = "https://huggingface.co"
 
 
 def load_model(source: str | Path = DEFAULT_MODEL, *, revision: str | None = None, cache_dir: str | Path | None = None,
                progress: bool = True, local_files_only: bool = False, endpoint: str | None = None) -> GPT2:
     """Load a GPT-2-family model: a Hub id (``openai-community/gpt2``, ``distilgpt2``, ``gpt2-medium``...)
-    or a local directory holding the checkpoint files."""
+    or a local directory holding the checkpoint files.
+
+    ``revision`` (a branch, tag or commit of the Hub repository), ``cache_dir`` (default: Hugging Face's
+    cache), ``progress`` (download progress bars), ``local_files_only`` (use the cache, never the network)
+    and ``endpoint`` (another Hub server) apply to Hub ids only."""
     if not isinstance(source, (str, Path)) or not str(source).strip():
-        raise ModelNotAvailableError(f"a model is a Hugging Face id or a directory path, got {source!r}")
+        raise ModelNotAvailableError(f"a model is a Hugging Face id like {DEFAULT_MODEL!r} or a directory path, "
+                                     f"got {source!r}")
     files = (local_checkpoint_files(Path(source)) if looks_like_path(source)
              else hub_checkpoint_files(str(source), revision, cache_dir, progress, local_files_only, endpoint))
     return model_from_files(files, name=str(source))
@@ -39,14 +53,23 @@ def looks_like_path(source: str | Path) -> bool:
         or text.count("/") > 1
 
 
+# -- a local directory -------------------------------------------------------------------------------
+
+
 def local_checkpoint_files(directory: Path) -> dict[str, Path]:
-    directory = directory.expanduser()
+    directory = directory.expanduser().absolute()
     if not directory.is_dir():
-        raise ModelNotAvailableError(f"no model directory at {directory}: pass a directory holding "
+        what = "a file, not a directory," if directory.is_file() else "no directory"
+        raise ModelNotAvailableError(f"there is {what} at {directory}: pass a directory holding "
                                      f"{', '.join(REQUIRED_FILES)}, or a Hugging Face id like {DEFAULT_MODEL!r}")
     files = {name: directory / name for name in (CONFIG_FILE, VOCAB_FILE, MERGES_FILE)}
     weights = next((directory / name for name in WEIGHT_FILES if (directory / name).is_file()), None)
-    missing = [name for name, path in files.items() if not path.is_file()] + ([] if weights else [WEIGHT_FILES[0]])
+    missing = [name for name, path in files.items() if not path.is_file()]
+    if weights is None:
+        missing.append(f"{WEIGHT_FILES[0]} (or {WEIGHT_FILES[1]})")
+        if (directory / f"{WEIGHT_FILES[0]}.index.json").is_file():
+            missing[-1] += (": sharded checkpoints (model.safetensors.index.json) are not supported; "
+                            "save the model as one file (save_pretrained(..., max_shard_size='100GB'))")
     if missing:
         raise ModelNotAvailableError(f"the model directory {directory} lacks {', '.join(missing)} "
                                      f"(a GPT-2 checkpoint needs {', '.join(REQUIRED_FILES)})")
@@ -54,42 +77,140 @@ def local_checkpoint_files(directory: Path) -> dict[str, Path]:
     return files
 
 
+# -- the Hugging Face Hub ----------------------------------------------------------------------------
+
+
 def hub_checkpoint_files(repo_id: str, revision, cache_dir, progress: bool, local_files_only: bool,
                          endpoint: str | None) -> dict[str, Path]:
-    """Fetch (or find in the cache) each file of a Hub checkpoint, with huggingface_hub's progress bars."""
-    from huggingface_hub import errors as hub_errors
-    from huggingface_hub import hf_hub_download
+    """Fetch (or find in the cache) each file of a Hub checkpoint, with huggingface_hub's progress bars.
+    config.json comes first and is checked before the (large) weights are downloaded."""
+    import huggingface_hub.errors
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+    from huggingface_hub import utils as hub_errors  # where every version of huggingface_hub exports its errors
 
-    def fetch(filename: str) -> Path:
+    # huggingface_hub < 1.0 has no RemoteEntryNotFoundError: its EntryNotFoundError is the remote one,
+    # and LocalEntryNotFoundError derives from it (so it is caught first below).
+    local_missing = hub_errors.LocalEntryNotFoundError
+    remote_missing = getattr(huggingface_hub.errors, "RemoteEntryNotFoundError", hub_errors.EntryNotFoundError)
+    fetching = [CONFIG_FILE]  # the file being fetched, for the messages
+
+    def fetch(filename: str, cache_only: bool = local_files_only) -> Path:
+        fetching[0] = filename
         return Path(hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir,
-                                    local_files_only=local_files_only, endpoint=endpoint))
+                                    local_files_only=cache_only, endpoint=endpoint))
+
+    def fetch_weights() -> Path:
+        first, second = WEIGHT_FILES
+        known_missing = try_to_load_from_cache(repo_id, first, cache_dir=cache_dir, revision=revision)
+        if known_missing is not None and not isinstance(known_missing, str):
+            first, second = second, first  # the cache remembers that this revision has no model.safetensors
+        try:
+            return fetch(first)
+        except local_missing as offline:
+            try:  # offline: a checkpoint with only pytorch_model.bin may still be in the cache
+                return fetch(second, cache_only=True)
+            except local_missing:
+                raise offline from None
+        except remote_missing:
+            return fetch(second)  # older checkpoints have only pytorch_model.bin
 
     where = f"{repo_id!r}" + (f" at revision {revision!r}" if revision else "")
     try:
         with progress_bars(progress):
-            files = {name: fetch(name) for name in (CONFIG_FILE, VOCAB_FILE, MERGES_FILE)}
-            try:
-                files["weights"] = fetch(WEIGHT_FILES[0])
-            except hub_errors.RemoteEntryNotFoundError:
-                files["weights"] = fetch(WEIGHT_FILES[1])
+            files = {CONFIG_FILE: fetch(CONFIG_FILE)}
+            GPT2Config.from_json_file(files[CONFIG_FILE])  # not a GPT-2: say so before downloading gigabytes
+            files.update({name: fetch(name) for name in (VOCAB_FILE, MERGES_FILE)})
+            files["weights"] = fetch_weights()
+    except hub_errors.GatedRepoError:
+        raise ModelNotAvailableError(
+            f"the model {where} is gated: accept its conditions on {hub_url(repo_id, endpoint)} and log in "
+            f"(`hf auth login`, or set HF_TOKEN) before downloading it") from None
     except hub_errors.RepositoryNotFoundError:
-        raise ModelNotAvailableError(f"there is no model {where} on the Hugging Face Hub (or it is private): "
-                                     f"check the name, e.g. {DEFAULT_MODEL!r}") from None
+        raise ModelNotAvailableError(
+            f"there is no model {repo_id!r} on the Hugging Face Hub (or it is private): check the name, "
+            f"e.g. {DEFAULT_MODEL!r}{local_hint(repo_id)}") from None
     except hub_errors.RevisionNotFoundError:
-        raise ModelNotAvailableError(f"the model {repo_id!r} has no revision {revision!r}") from None
-    except hub_errors.RemoteEntryNotFoundError as error:
-        raise ModelNotAvailableError(f"the model {where} lacks a file GPT-2 needs ({error}); "
-                                     f"a GPT-2 checkpoint holds {', '.join(REQUIRED_FILES)}") from None
-    except (hub_errors.LocalEntryNotFoundError, hub_errors.OfflineModeIsEnabled, OSError) as error:
-        raise ModelNotAvailableError(offline_message(repo_id, where)) from error
+        raise ModelNotAvailableError(
+            f"the model {repo_id!r} has no revision {revision!r}: pass a branch, tag or commit id listed on "
+            f"{hub_url(repo_id, endpoint)}/commits, or leave revision out for 'main'") from None
+    except local_missing as error:
+        raise ModelNotAvailableError(offline_message(repo_id, revision, where, cache_dir, endpoint,
+                                                     local_files_only, error)) from None
+    except remote_missing:
+        what = (f"weights: neither {WEIGHT_FILES[0]} nor {WEIGHT_FILES[1]}" if fetching[0] in WEIGHT_FILES
+                else fetching[0])
+        raise ModelNotAvailableError(
+            f"the model {where} has no {what}; a GPT-2 checkpoint holds {', '.join(REQUIRED_FILES)}. "
+            f"Is it a GPT-2 model? See {hub_url(repo_id, endpoint)}/tree/{revision or 'main'}") from None
+    except hub_errors.HFValidationError as error:
+        raise ModelNotAvailableError(
+            f"{repo_id!r} is neither a directory nor a valid Hugging Face id ({summary(error)}); "
+            f"a Hub id looks like {DEFAULT_MODEL!r}") from None
+    except hub_errors.HfHubHTTPError as error:
+        status = getattr(getattr(error, "response", None), "status_code", "an error")
+        raise ModelNotAvailableError(
+            f"the Hugging Face Hub answered {status} when asked for {fetching[0]} of {where}: "
+            f"{summary(error)}. Try again later, or download {', '.join(REQUIRED_FILES)} from "
+            f"{hub_url(repo_id, endpoint)} into a directory and pass that directory instead") from None
+    except network_errors() as error:
+        raise ModelNotAvailableError(
+            f"the connection to the Hugging Face Hub broke while downloading {fetching[0]} of {where} "
+            f"({summary(error)}). Check your connection and run again (files already downloaded stay "
+            f"in the cache), or download {', '.join(REQUIRED_FILES)} from {hub_url(repo_id, endpoint)} "
+            f"into a directory and pass that directory instead") from None
     return files
 
 
-def offline_message(repo_id: str, where: str) -> str:
-    return (f"cannot download the model {where} from the Hugging Face Hub, and it is not in the local cache. "
-            f"Connect to the internet and try again, or download {', '.join(REQUIRED_FILES)} from "
-            f"https://huggingface.co/{repo_id} into a directory and pass that directory instead "
-            f"(e.g. load_model('./gpt2') or --model ./gpt2).")
+def offline_message(repo_id: str, revision, where: str, cache_dir, endpoint, local_files_only: bool,
+                    error: BaseException) -> str:
+    from huggingface_hub import constants as hub_constants
+    from huggingface_hub.utils import HfHubHTTPError, OfflineModeIsEnabled
+
+    cause = error.__cause__ or error.__context__
+    server = endpoint or hub_constants.ENDPOINT
+    advice = "Connect to the internet and try again"
+    if local_files_only:
+        reason = "local_files_only=True forbids downloading"
+    elif isinstance(cause, OfflineModeIsEnabled) or getattr(hub_constants, "HF_HUB_OFFLINE", False):
+        reason = "HF_HUB_OFFLINE is set, which forbids downloading"
+    elif isinstance(cause, HfHubHTTPError):  # the Hub is down (5xx): huggingface_hub then tries the cache
+        reason = f"{server} answered with an error ({summary(cause)})"
+        advice = "Try again later"
+    else:
+        reason = f"cannot reach {server}" + (f" ({summary(cause)})" if cause else "")
+    cache = cache_dir or hub_constants.HF_HUB_CACHE
+    name = repo_id.rsplit("/", 1)[-1]
+    files_page = f"{hub_url(repo_id, endpoint)}/tree/{revision or 'main'}"
+    return (f"cannot load the model {where}: {reason}, and it is not in the local cache ({cache}). "
+            f"{advice}, or download {', '.join(REQUIRED_FILES)} from {files_page} into a directory and pass "
+            f"that directory instead of the id, e.g. load_model('./{name}') or --model ./{name}")
+
+
+def hub_url(repo_id: str, endpoint: str | None) -> str:
+    return f"{(endpoint or HUB_URL).rstrip('/')}/{repo_id}"
+
+
+def local_hint(repo_id: str) -> str:
+    if "/" in repo_id:
+        return f". If you meant a local directory, there is none at {Path(repo_id).resolve()}"
+    return ""
+
+
+def summary(error: BaseException) -> str:
+    """The first two lines of an error's message (huggingface_hub's run on with advice we replace)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return " ".join(lines[:2]) if lines else type(error).__name__
+
+
+def network_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean the connection failed, from the HTTP library huggingface_hub uses
+    (httpx2, httpx or requests, depending on its version)."""
+    types: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    for module_name, names in (("httpx2", ("TransportError",)), ("httpx", ("TransportError",)),
+                               ("requests.exceptions", ("ConnectionError", "Timeout", "ChunkedEncodingError"))):
+        module = sys.modules.get(module_name)
+        types.extend(getattr(module, name) for name in names if module is not None and hasattr(module, name))
+    return tuple(types)
 
 
 @contextlib.contextmanager
@@ -104,33 +225,112 @@ def progress_bars(enabled: bool):
             enable_progress_bars()
 
 
+# -- reading the files -------------------------------------------------------------------------------
+
+
 def read_weight_file(path: Path) -> dict:
     """All tensors of a safetensors (or, with PyTorch installed, a pytorch_model.bin) file, as NumPy arrays."""
     if path.suffix == ".safetensors":
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
-        try:
-            return load_file(str(path))
-        except (SafetensorError, OSError, ValueError, TypeError) as error:
-            raise WeightsError(f"cannot read {path}: {error} (the file may be truncated or corrupt; "
-                               f"delete it and download it again)") from None
+        return read_safetensors(path)
     try:
         import torch
     except ImportError:
-        raise WeightsError(f"{path} is a PyTorch pickle; reading it needs PyTorch. "
-                           f"Use a checkpoint with model.safetensors instead") from None
+        raise WeightsError(f"{path} is a PyTorch pickle; reading it needs PyTorch (pip install torch). "
+                           f"Or use a checkpoint with model.safetensors instead") from None
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many kinds for a bad file
-        raise WeightsError(f"cannot read {path}: {error}") from None
-    return {name: tensor.float().numpy() for name, tensor in state.items()}
+    except Exception as error:  # torch raises many kinds (UnpicklingError, RuntimeError, EOFError...) for a bad file
+        raise WeightsError(f"cannot read {path}: {summary(error)} (the file may be truncated or corrupt; "
+                           f"delete it and download it again)") from None
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path} holds a {type(state).__name__}, not a state dict of tensors")
+    return {name: tensor.float().numpy() for name, tensor in state.items() if isinstance(tensor, torch.Tensor)}
+
+
+def read_safetensors(path: Path) -> dict:
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+    try:
+        return load_file(str(path))
+    except SafetensorError as error:
+        raise WeightsError(f"cannot read {path}: {error}. The file is truncated or corrupt: "
+                           f"delete it and download it again") from None
+    except (TypeError, AttributeError):  # a dtype NumPy lacks: bfloat16 (models are often saved in it), float8
+        return read_safetensors_by_hand(path)
+
+
+SAFETENSORS_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2",
+                      "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1", "U8": "u1", "BOOL": "?"}
+
+
+def read_safetensors_by_hand(path: Path) -> dict:
+    """A safetensors file read without the safetensors package, for the dtypes NumPy lacks: bfloat16
+    tensors are widened to float32 exactly (a bfloat16 is the top half of a float32)."""
+    data = path.read_bytes()
+    try:
+        header_size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + header_size])
+        tensors = {}
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            if info["dtype"] not in SAFETENSORS_DTYPES:
+                raise WeightsError(f"tensor {name!r} in {path} has dtype {info['dtype']}, which gpt2_core cannot "
+                                   f"read: save the checkpoint in float32, float16 or bfloat16")
+            begin, end = (8 + header_size + offset for offset in info["data_offsets"])
+            if end > len(data):
+                raise ValueError(f"tensor {name!r} ends past the end of the file")
+            raw = np.frombuffer(data[begin:end], dtype=SAFETENSORS_DTYPES[info["dtype"]])
+            if info["dtype"] == "BF16":
+                raw = (raw.astype(np.uint32) << 16).view(np.float32)
+            tensors[name] = raw.reshape(info["shape"]).copy()
+        return tensors
+    except WeightsError:
+        raise
+    except (ValueError, KeyError, TypeError) as error:
+        raise WeightsError(f"cannot read {path}: {error}. The file is truncated or corrupt: "
+                           f"delete it and download it again") from None
+
+
+def read_tokenizer(vocab_path: Path, merges_path: Path) -> Tokenizer:
+    """GPT-2's byte-level BPE from vocab.json and merges.txt, checked well enough to fail here, clearly,
+    rather than on some later prompt."""
+    try:
+        vocab = json.loads(Path(vocab_path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WeightsError(f"cannot read the tokenizer vocabulary {vocab_path}: {error} (not a JSON file?)") from None
+    if not isinstance(vocab, dict) or not vocab or not all(
+            isinstance(token, str) and isinstance(index, int) and not isinstance(index, bool) and index >= 0
+            for token, index in vocab.items()):
+        raise WeightsError(f"{vocab_path} is not a GPT-2 vocabulary: expected a JSON object mapping each token "
+                           f"to its id (a non-negative integer)")
+    missing_bytes = [char for char in bytes_to_unicode().values() if char not in vocab]
+    if missing_bytes:
+        raise WeightsError(f"{vocab_path} is not a byte-level BPE vocabulary: it lacks {len(missing_bytes)} of "
+                           f"the 256 byte symbols (e.g. {missing_bytes[0]!r}); GPT-2's tokenizer needs all of them")
+    try:
+        lines = Path(merges_path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise WeightsError(f"cannot read the tokenizer merges {merges_path}: {error}") from None
+    merges = []
+    for number, line in enumerate(lines, 1):
+        if not line or line.startswith("#version"):
+            continue
+        pair = tuple(line.split(" "))
+        if len(pair) != 2 or not all(pair):
+            raise WeightsError(f"{merges_path} line {number} is not a merge (two symbols separated by one space): "
+                               f"{line!r}")
+        merges.append(pair)
+    return Tokenizer(vocab, merges)
 
 
 def model_from_files(files: dict[str, Path], name: str) -> GPT2:
     config = GPT2Config.from_json_file(files[CONFIG_FILE])
+    tokenizer = read_tokenizer(files[VOCAB_FILE], files[MERGES_FILE])
+    if tokenizer.vocab_size > config.n_vocab:
+        raise WeightsError(
+            f"the tokenizer ({files[VOCAB_FILE]}) has {tokenizer.vocab_size} tokens but the model's config.json "
+            f"says vocab_size {config.n_vocab}: they are not from the same checkpoint. Use the vocab.json and "
+            f"merges.txt that came with these weights")
     params = params_from_hf_tensors(read_weight_file(files["weights"]), config, source=str(files["weights"]))
-    try:
-        tokenizer = Tokenizer.from_files(files[VOCAB_FILE], files[MERGES_FILE])
-    except (OSError, ValueError) as error:
-        raise WeightsError(f"cannot read the tokenizer files {files[VOCAB_FILE]}, {files[MERGES_FILE]}: {error}") from None
     return GPT2(params, config, tokenizer=tokenizer, name=name)

@@ -46,6 +46,12 @@ def params_from_hf_tensors(tensors: Mapping[str, np.ndarray], config: GPT2Config
         actual = tuple(tensors[name].shape)
         if actual != shape:
             raise WeightsError(f"tensor {name!r} in {source} has shape {actual}, but the config says {shape}")
+    extra_layers = sorted({int(name.split(".")[1]) for name in tensors
+                           if name.startswith("h.") and name.split(".")[1].isdigit()} - set(range(config.n_layer)))
+    if extra_layers:
+        raise WeightsError(f"{source} holds weights for layer {extra_layers[0]} (tensors 'h.{extra_layers[0]}.*'), "
+                           f"but config.json says n_layer={config.n_layer}: the config does not belong to these "
+                           f"weights")
 
     def get(name: str) -> np.ndarray:
         return as_float32(tensors[name], name, source)
