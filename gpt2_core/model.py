@@ -63,7 +63,7 @@ def attention(x, c_attn, c_proj, n_head, hook, past=None):  # [pos, d] -> [pos, 
 
     if hook.wants("hook_result"):  # each head's share of the output: c_proj applied head by head
         w_per_head = kernels.as_in_out(c_proj["w"]).reshape(n_head, d // n_head, d)  # [h, dh, d]
-        result = hook("hook_result", np.einsum("phk,hkd->phd", z, w_per_head))  # [pos, h, d]
+        result = hook("hook_result", (z.transpose(1, 0, 2) @ w_per_head).transpose(1, 0, 2))  # [pos, h, d]
         return result.sum(axis=1) + c_proj["b"]
     return linear(z.reshape(pos, d), **c_proj)
 

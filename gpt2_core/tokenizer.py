@@ -20,7 +20,30 @@ import regex
 from .errors import PromptError
 
 END_OF_TEXT = "<|endoftext|>"
-WORD_PATTERN = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
+
+# Letters (\p{L}) and numbers (\p{N}) as the Hugging Face ``tokenizers`` package knows them: its regex
+# engine (Oniguruma) has Unicode 16.0's tables, while ``regex`` may have a newer Unicode's. The reference
+# treats characters assigned after 16.0 as "other" symbols, so these code points, which are letters or
+# numbers only in a newer Unicode, are left out of both classes here. (Found by splitting every code
+# point with both; tests/core/test_tokenizer.py checks each range.)
+NEWER_THAN_UNICODE_16 = (
+    (0x0558, 0x0558), (0x058B, 0x058C), (0x088F, 0x088F), (0x0C5C, 0x0C5C), (0x0CDC, 0x0CDC),
+    (0x208F, 0x208F), (0x209D, 0x209F), (0xA7CE, 0xA7CF), (0xA7D2, 0xA7D2), (0xA7D4, 0xA7D4),
+    (0xA7DD, 0xA7F1), (0xAB6C, 0xAB6D), (0x107BB, 0x107BF), (0x10940, 0x10959), (0x10EC5, 0x10EEE),
+    (0x11B0A, 0x11B0A), (0x11DB0, 0x11DF1), (0x1246F, 0x1247F), (0x12550, 0x12686),
+    (0x16EA0, 0x16ED3), (0x16FF2, 0x16FF6), (0x187F8, 0x187FF), (0x18CD6, 0x18CDA),
+    (0x18D09, 0x191D2), (0x1B123, 0x1B128), (0x1B168, 0x1B168), (0x1D6A6, 0x1D6A6),
+    (0x1DF1F, 0x1DF24), (0x1DF2B, 0x1DFFF), (0x1E6C0, 0x1E6FF), (0x2B73A, 0x2B73F),
+    (0x2B81E, 0x2B81E), (0x2CEA2, 0x2CEAD), (0x323B0, 0x3FC3F),
+)
+_NEWER = "[" + "".join(f"\\U{first:08X}-\\U{last:08X}" for first, last in NEWER_THAN_UNICODE_16) + "]"
+LETTER = rf"[\p{{L}}--{_NEWER}]"
+NUMBER = rf"[\p{{N}}--{_NEWER}]"
+
+# GPT-2's pattern: contractions, letters, numbers, other symbols (each optionally after one space), then
+# whitespace, whose last space is left to begin the next word. V1 is the ``regex`` syntax with set difference.
+WORD_PATTERN = regex.compile(
+    rf"""'s|'t|'re|'ve|'m|'ll|'d| ?{LETTER}+| ?{NUMBER}+| ?[^\s{LETTER}{NUMBER}]+|\s+(?!\S)|\s+""", regex.V1)
 
 # How whitespace and control bytes look in a token's display string.
 VISIBLE_WHITESPACE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
@@ -48,11 +71,15 @@ class Tokenizer:
             special_tokens = {END_OF_TEXT: vocab[END_OF_TEXT]} if END_OF_TEXT in vocab else {}
         self.special_tokens = special_tokens
         self.id_to_token.update({token_id: token for token, token_id in special_tokens.items()})
-        self.special_pattern = (regex.compile("(" + "|".join(regex.escape(t) for t in special_tokens) + ")")
+        # Longest first, so that a special token that begins another one never hides it.
+        alternatives = sorted(special_tokens, key=len, reverse=True)
+        self.special_pattern = (regex.compile("(" + "|".join(regex.escape(t) for t in alternatives) + ")")
                                 if special_tokens else None)
         self.byte_to_char = bytes_to_unicode()
         self.char_to_byte = {char: byte for byte, char in self.byte_to_char.items()}
-        self._bpe_cache: dict[str, tuple[str, ...]] = {}
+        self._byte_translation = str.maketrans({chr(byte): char for byte, char in self.byte_to_char.items()})
+        self._no_merge = len(merges)  # ranks above every real merge
+        self._word_cache: dict[str, list[int]] = {}
 
     @classmethod
     def from_files(cls, vocab_path: str | Path, merges_path: str | Path) -> "Tokenizer":
@@ -72,33 +99,42 @@ class Tokenizer:
     # -- text -> ids ---------------------------------------------------------------------------
 
     def bpe(self, word: str) -> tuple[str, ...]:
-        """Merge the byte-characters of one word into vocabulary symbols, best-ranked pair first."""
-        if word in self._bpe_cache:
-            return self._bpe_cache[word]
+        """Merge the byte-characters of one word into vocabulary symbols: the best-ranked adjacent pair
+        first, the leftmost one among equals, as Hugging Face's BPE does."""
         symbols = list(word)
-        while len(symbols) > 1:
-            pairs = zip(symbols, symbols[1:])
-            best = min(pairs, key=lambda pair: self.merge_ranks.get(pair, float("inf")))
-            if best not in self.merge_ranks:
+        ranks = [self._rank(a, b) for a, b in zip(symbols, symbols[1:])]  # ranks[i]: the pair at i, i + 1
+        while ranks:
+            best = min(ranks)
+            if best == self._no_merge:
                 break
-            merged, i = [], 0
-            while i < len(symbols):
-                if i < len(symbols) - 1 and (symbols[i], symbols[i + 1]) == best:
-                    merged.append(symbols[i] + symbols[i + 1])
-                    i += 2
-                else:
-                    merged.append(symbols[i])
-                    i += 1
-            symbols = merged
-        if len(self._bpe_cache) < 100_000:
-            self._bpe_cache[word] = tuple(symbols)
+            i = ranks.index(best)
+            symbols[i:i + 2] = [symbols[i] + symbols[i + 1]]
+            del ranks[i]
+            # Only the pairs that touch the merged symbol change.
+            if i > 0:
+                ranks[i - 1] = self._rank(symbols[i - 1], symbols[i])
+            if i < len(ranks):
+                ranks[i] = self._rank(symbols[i], symbols[i + 1])
         return tuple(symbols)
+
+    def _rank(self, left: str, right: str) -> int:
+        return self.merge_ranks.get((left, right), self._no_merge)
+
+    def _word_ids(self, word: str) -> list[int]:
+        """The ids of one pre-tokenized word, cached: prose repeats its words."""
+        ids = self._word_cache.get(word)
+        if ids is None:
+            # UTF-8 bytes read as latin-1 are one character per byte, which the table maps to GPT-2's characters.
+            byte_chars = word.encode("utf-8").decode("latin-1").translate(self._byte_translation)
+            ids = [self.vocab[symbol] for symbol in self.bpe(byte_chars)]
+            if len(self._word_cache) < 100_000:
+                self._word_cache[word] = ids
+        return ids
 
     def _encode_ordinary(self, text: str) -> list[int]:
         ids = []
         for word in WORD_PATTERN.findall(text):
-            byte_chars = "".join(self.byte_to_char[b] for b in word.encode("utf-8"))
-            ids.extend(self.vocab[symbol] for symbol in self.bpe(byte_chars))
+            ids.extend(self._word_ids(word))
         return ids
 
     def encode(self, text: str) -> list[int]:
