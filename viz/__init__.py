@@ -1,0 +1,12 @@
+"""viz: Bokeh figure builders. A ``Trace`` in, Bokeh models out; no Panel, no model code.
+
+Each view builds its ColumnDataSource(s) and figure(s) once, exposes ``.layout`` (a Bokeh LayoutDOM) and its
+sources, and changes its data in place with ``.update(...)``. Modules:
+
+- ``heatmap``: ``Heatmap``, the reusable matrix view every other view is made of.
+- ``overview``: ``OverviewView``, the Sankey-style flow from tokens to the next token.
+- ``embedding``: ``EmbeddingView``; ``layer_norm``: ``LayerNormView``; ``mlp``: ``MlpView``;
+  ``residual``: ``ResidualView``.
+- ``attention``: ``AttentionHeadView``, ``ConcatProjectionView``, ``HeadGridView``.
+- ``output``: ``OutputView`` (temperature, top-k, top-p, the sampled token); ``logit_lens``: ``LogitLensView``.
+"""

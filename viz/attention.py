@@ -1,0 +1,323 @@
+"""Attention with its real values.
+
+- ``AttentionHeadView``: one head of one block, step by step: Q, K, V; raw q·kᵀ; ÷ √d_head; the causal mask;
+  the masked scores; softmax → the attention pattern; z = pattern · V.
+- ``ConcatProjectionView``: every head's z side by side (the concat, a colour band per head), then the output
+  projection c_proj → ``hook_attn_out``; with ``hook_result`` in the trace, each head's share of that output.
+- ``HeadGridView``: every layer × head's pattern as a thumbnail in one figure; tap one to pick it; ablated heads
+  are greyed and crossed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from bokeh.layouts import column
+from bokeh.models import (ColumnDataSource, FixedTicker, HoverTool, Image, Quad, Range1d, Rect, Row, Segment, TapTool,
+                          Text)
+
+from gpt2_core import Trace
+
+from .common import (MASKED_COLOUR, SAMPLED_COLOUR, SEQUENTIAL, check_head, check_layer, draw, head_colours,
+                    new_figure, normalize_position, position_labels)
+from .heatmap import Heatmap, colour_mapper
+
+STRIP_WIDTH = 340  # Q, K, V and z: [tokens × d_head] strips, side by side on a laptop, stacked on a phone
+WRAP = {"flex-wrap": "wrap"}
+
+
+# -- one head, step by step --------------------------------------------------------------------------------
+
+def head_values(trace: Trace, layer: int, head: int) -> dict[str, np.ndarray]:
+    attn = f"blocks.{layer}.attn"
+    raw = trace[f"{attn}.hook_attn_raw"][head]  # [pos, pos]
+    scores = trace[f"{attn}.hook_attn_scores"][head]
+    return {
+        "q": trace[f"{attn}.hook_q"][:, head], "k": trace[f"{attn}.hook_k"][:, head],
+        "v": trace[f"{attn}.hook_v"][:, head],
+        "raw": raw,
+        "scaled": raw * np.float32(1.0 / np.sqrt(trace.config.d_head)),  # as the model scales, in float32
+        "mask": np.where(np.isneginf(scores), -np.inf, 0.0).astype(np.float32),
+        "scores": scores,
+        "pattern": trace[f"{attn}.hook_pattern"][head],
+        "z": trace[f"{attn}.hook_z"][:, head],
+    }
+
+
+def head_titles(layer: int, head: int, d_head: int) -> dict[str, str]:
+    where = f"block {layer}, head {head}"
+    return {
+        "q": f"Q: queries ({where})", "k": "K: keys", "v": "V: values",
+        "raw": "1. q · kᵀ (raw scores)",
+        "scaled": f"2. ÷ √d_head = ÷ {np.sqrt(d_head):.4g}",
+        "mask": "3. causal mask (−∞: later)",
+        "scores": "4. + mask = masked scores",
+        "pattern": "5. softmax: attention pattern",
+        "z": "z = pattern · V: weighted sum of values",
+    }
+
+
+class AttentionHeadView:
+    """``heatmaps`` q, k, v, raw, scaled, mask, scores, pattern, z (``.source`` each). ``pattern_source`` holds
+    exactly ``trace[f"blocks.{layer}.attn.hook_pattern"][head]``."""
+
+    VECTORS = ("q", "k", "v", "z")
+    MATRICES = ("raw", "scaled", "mask", "scores", "pattern")
+
+    def __init__(self, trace: Trace, layer: int, head: int):
+        layer, head = check_layer(layer, trace.config.n_layer), check_head(head, trace.config.n_head)
+        values = head_values(trace, layer, head)
+        names = head_titles(layer, head, trace.config.d_head)
+        self.heatmaps = {}
+        for name in ("q", "k", "v", "raw", "scaled", "mask", "scores", "pattern", "z"):
+            self.heatmaps[name] = self._heatmap(name, values[name], names[name], trace.tokens)
+        h = self.heatmaps
+        self.layout = column(
+            Row(children=[h["q"].figure, h["k"].figure, h["v"].figure], styles=WRAP, sizing_mode="stretch_width"),
+            Row(children=[h[name].figure for name in self.MATRICES], styles=WRAP, sizing_mode="stretch_width"),
+            h["z"].figure, sizing_mode="stretch_width")
+
+    @classmethod
+    def _heatmap(cls, name: str, values: np.ndarray, title: str, tokens) -> Heatmap:
+        labels = position_labels(tokens)
+        if name in cls.VECTORS:
+            return Heatmap(values, title=title, row_labels=tokens, row_hover=labels, width=STRIP_WIDTH,
+                           col_name="dimension")
+        return Heatmap(values, title=title, kind="probability" if name == "pattern" else "signed",
+                       row_labels=tokens, col_labels=tokens, row_hover=labels, col_hover=labels,
+                       row_name="query", col_name="key", square=True, colorbar=name != "mask", max_col_ticks=24)
+
+    @property
+    def pattern_source(self) -> ColumnDataSource:
+        return self.heatmaps["pattern"].source
+
+    @property
+    def scores_source(self) -> ColumnDataSource:
+        return self.heatmaps["scores"].source
+
+    def update(self, trace: Trace, layer: int, head: int) -> None:
+        layer, head = check_layer(layer, trace.config.n_layer), check_head(head, trace.config.n_head)
+        values = head_values(trace, layer, head)
+        names = head_titles(layer, head, trace.config.d_head)
+        labels = position_labels(trace.tokens)
+        for name, heatmap in self.heatmaps.items():
+            if name in self.VECTORS:
+                heatmap.update(values[name], title=names[name], row_labels=trace.tokens, row_hover=labels)
+            else:
+                heatmap.update(values[name], title=names[name], row_labels=trace.tokens, col_labels=trace.tokens,
+                               row_hover=labels, col_hover=labels)
+
+
+# -- all heads together: concat and output projection -------------------------------------------------------
+
+def concat_values(trace: Trace, layer: int, position: int) -> dict[str, np.ndarray]:
+    block = f"blocks.{layer}"
+    z = trace[f"{block}.attn.hook_z"]  # [pos, h, dh]
+    values = {"concat": z.reshape(z.shape[0], -1), "attn_out": trace[f"{block}.hook_attn_out"]}
+    result_name = f"{block}.attn.hook_result"
+    if result_name in trace:
+        result = trace[result_name]  # [pos, h, d]
+        shares = result[position]  # [h, d]
+        total = values["attn_out"][position]
+        values["shares"] = np.concatenate([shares, (total - shares.sum(axis=0))[None], total[None]])
+        values["share_norms"] = np.linalg.norm(result, axis=-1).astype(np.float32)  # [pos, h]
+    return values
+
+
+def head_band_data(n_head: int, d_head: int, header_rows: float, n_rows: int) -> dict:
+    heads = np.arange(n_head)
+    return {"head": heads, "left": heads * d_head, "right": (heads + 1) * d_head, "last_row": np.full(n_head, n_rows),
+            "x": (heads + 0.5) * d_head, "top": np.full(n_head, -0.92 * header_rows),
+            "bottom": np.full(n_head, -0.08 * header_rows), "y": np.full(n_head, -0.5 * header_rows),
+            "colour": head_colours(n_head), "label": [f"h{h}" for h in heads]}
+
+
+def share_row_labels(n_head: int) -> list[str]:
+    return [f"head {h}" for h in range(n_head)] + ["b_O (bias)", "= attn_out"]
+
+
+class ConcatProjectionView:
+    """``concat`` heatmap (z of all heads side by side, [tokens × n_head·d_head]) with ``head_band_source``;
+    ``attn_out`` heatmap (``hook_attn_out``); when the trace has ``hook_result``: ``shares`` (each head's share
+    of attn_out at ``position``, plus the bias and the total) and ``share_norms`` (‖share‖ per token × head)."""
+
+    def __init__(self, trace: Trace, layer: int, position: int | None = None):
+        layer = check_layer(layer, trace.config.n_layer)
+        position = normalize_position(position, trace.n_tokens)
+        config = trace.config
+        values = concat_values(trace, layer, position)
+        rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens))
+        column_hover = [f"head {h}, dim {j}" for h in range(config.n_head) for j in range(config.d_head)]
+        self.concat = Heatmap(values["concat"], title=self._concat_title(layer), col_hover=column_hover,
+                              col_name="column", header_px=16, **rows)
+        self.head_band_source = ColumnDataSource(
+            head_band_data(config.n_head, config.d_head, self.concat.header_rows(trace.n_tokens), trace.n_tokens))
+        self._draw_head_bands(self.concat.figure, config.n_head, config.d_head)
+        self.attn_out = Heatmap(values["attn_out"], title="attn_out = concat · W_O + b_O (c_proj)", **rows)
+
+        n_head = config.n_head
+        self.has_head_results = "shares" in values
+        shares = values.get("shares", np.zeros((n_head + 2, config.n_embd), np.float32))
+        norms = values.get("share_norms", np.zeros((trace.n_tokens, n_head), np.float32))
+        self.shares = Heatmap(shares, title=self._shares_title(position), row_labels=share_row_labels(n_head),
+                              row_name="part", max_row_ticks=n_head + 2)
+        self.share_norms = Heatmap(norms, title="‖each head's share‖ per token",
+                                   kind="sequential", col_labels=[f"h{h}" for h in range(n_head)], col_name="head",
+                                   width=max(260, 34 * n_head + 160), **rows)
+        self.share_norms.figure.xaxis.major_label_orientation = "horizontal"
+        self._show_shares(self.has_head_results)
+        self.heatmaps = {"concat": self.concat, "attn_out": self.attn_out, "shares": self.shares,
+                         "share_norms": self.share_norms}
+        self.layout = column(self.concat.figure, self.attn_out.figure, self.shares.figure, self.share_norms.figure,
+                             sizing_mode="stretch_width")
+
+    @staticmethod
+    def _concat_title(layer: int) -> str:
+        return f"block {layer}: concat of every head's z [tokens × n_head·d_head], one colour band per head"
+
+    @staticmethod
+    def _shares_title(position: int) -> str:
+        return f"token #{position}: each head's share z_h · W_O[h] (rows add up to attn_out)"
+
+    def _draw_head_bands(self, plot, n_head: int, d_head: int) -> None:
+        source = self.head_band_source
+        draw(plot, source, Quad(left="left", right="right", top="top", bottom="bottom", fill_color="colour",
+                                line_color="white"))
+        draw(plot, source, Text(x="x", y="y", text="label", text_align="center", text_baseline="middle",
+                                text_font_size="9px", text_color="white"))
+        draw(plot, source, Segment(x0="left", x1="left", y0="bottom", y1="last_row", line_color="white", line_width=1))
+        plot.xaxis.ticker = FixedTicker(ticks=[h * d_head for h in range(n_head + 1)], minor_ticks=[])
+
+    def _show_shares(self, visible: bool) -> None:
+        self.shares.figure.visible = visible
+        self.share_norms.figure.visible = visible
+
+    def update(self, trace: Trace, layer: int, position: int | None = None) -> None:
+        layer = check_layer(layer, trace.config.n_layer)
+        position = normalize_position(position, trace.n_tokens)
+        values = concat_values(trace, layer, position)
+        rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens))
+        self.concat.update(values["concat"], title=self._concat_title(layer), **rows)
+        self.head_band_source.data = head_band_data(trace.config.n_head, trace.config.d_head,
+                                                    self.concat.header_rows(trace.n_tokens), trace.n_tokens)
+        self.attn_out.update(values["attn_out"], **rows)
+        self.has_head_results = "shares" in values
+        if self.has_head_results:
+            self.shares.update(values["shares"], title=self._shares_title(position))
+            self.share_norms.update(values["share_norms"], **rows)
+        self._show_shares(self.has_head_results)
+
+
+# -- every head at once -----------------------------------------------------------------------------------
+
+THUMBNAIL_CELLS = 64  # a longer prompt's pattern is max-pooled to 64 × 64 in the grid
+GAP = 0.12
+CELL_PX = 46
+GRID_MIN_PX = 300  # small models get bigger cells, so the title fits
+
+
+def thumbnail(pattern: np.ndarray, cells: int = THUMBNAIL_CELLS) -> np.ndarray:
+    """The pattern itself, or for long prompts each block's maximum (a strong weight stays visible)."""
+    n_queries, n_keys = pattern.shape
+    if max(n_queries, n_keys) <= cells:
+        return np.ascontiguousarray(pattern, dtype=np.float32)
+    row_starts = np.linspace(0, n_queries, min(cells, n_queries) + 1).astype(int)[:-1]
+    col_starts = np.linspace(0, n_keys, min(cells, n_keys) + 1).astype(int)[:-1]
+    pooled = np.maximum.reduceat(pattern, row_starts, axis=0)
+    return np.ascontiguousarray(np.maximum.reduceat(pooled, col_starts, axis=1), dtype=np.float32)
+
+
+def thumbnail_data(trace: Trace) -> dict:
+    n_layer, n_head = trace.config.n_layer, trace.config.n_head
+    images, layers, heads = [], [], []
+    for layer in range(n_layer):
+        pattern = trace[f"blocks.{layer}.attn.hook_pattern"]
+        for head in range(n_head):
+            images.append(thumbnail(pattern[head]))
+            layers.append(layer)
+            heads.append(head)
+    layers, heads = np.array(layers), np.array(heads)
+    size = 1 - GAP
+    return {"image": images, "layer": layers, "head": heads, "x": heads + GAP / 2, "y": layers + GAP / 2,
+            "dw": np.full(layers.size, size), "dh": np.full(layers.size, size)}
+
+
+def head_grid_data(n_layer: int, n_head: int, ablated) -> dict:
+    layers = np.repeat(np.arange(n_layer), n_head)
+    heads = np.tile(np.arange(n_head), n_layer)
+    is_ablated = np.array([(int(l), int(h)) in ablated for l, h in zip(layers, heads)], dtype=bool)
+    return {"layer": layers, "head": heads, "x": heads + 0.5, "y": layers + 0.5, "ablated": is_ablated,
+            "status": np.where(is_ablated, "ablated", "active"),
+            "fill_alpha": np.where(is_ablated, 0.72, 0.0), "mark": np.where(is_ablated, "✕", "")}
+
+
+def normalize_ablated(ablated) -> frozenset:
+    return frozenset((int(layer), int(head)) for layer, head in (ablated or ()))
+
+
+class HeadGridView:
+    """One figure: ``thumbnail_source`` (one image per head: layer, head, image) and ``head_source``
+    (row ``layer * n_head + head``: layer, head, ablated). Tapping a head selects its row in
+    ``head_source.selected.indices``; ablated heads are greyed and crossed."""
+
+    def __init__(self, trace: Trace, ablated=frozenset()):
+        n_layer, n_head = trace.config.n_layer, trace.config.n_head
+        self.n_layer, self.n_head = n_layer, n_head
+        self.ablated = normalize_ablated(ablated)
+        self.thumbnail_source = ColumnDataSource(thumbnail_data(trace))
+        self.head_source = ColumnDataSource(head_grid_data(n_layer, n_head, self.ablated))
+        self.figure = self._figure()
+        self.layout = self.figure
+
+    def _figure(self):
+        n_layer, n_head = self.n_layer, self.n_head
+        cell = max(CELL_PX, GRID_MIN_PX // n_head)
+        plot = new_figure(title="every head's attention pattern (tap one)", width=n_head * cell + 64,
+                          height=n_layer * cell + 74, x_range=Range1d(0, n_head), y_range=Range1d(n_layer, 0),
+                          x_axis_location="above")
+        mapper = colour_mapper(SEQUENTIAL, 0.0, 1.0, SEQUENTIAL[0], SEQUENTIAL[-1])
+        draw(plot, self.thumbnail_source, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=mapper))
+        size = 1 - GAP
+        cells = draw(plot, self.head_source, Rect(x="x", y="y", width=size, height=size, fill_color=MASKED_COLOUR,
+                                                  fill_alpha="fill_alpha", line_color="#c8c8c8", line_width=1))
+        cells.selection_glyph = Rect(width=size, height=size, fill_color=MASKED_COLOUR, fill_alpha="fill_alpha",
+                                     line_color=SAMPLED_COLOUR, line_width=3)
+        cells.nonselection_glyph = Rect(width=size, height=size, fill_color=MASKED_COLOUR, fill_alpha="fill_alpha",
+                                        line_color="#c8c8c8", line_width=1)
+        draw(plot, self.head_source, Text(x="x", y="y", text="mark", text_align="center", text_baseline="middle",
+                                          text_font_size="22px", text_color="#b22222"))
+        plot.add_tools(TapTool(renderers=[cells]),
+                       HoverTool(renderers=[cells], tooltips=[("layer", "@layer"), ("head", "@head"),
+                                                              ("", "@status")]))
+        plot.xaxis.ticker = FixedTicker(ticks=[h + 0.5 for h in range(n_head)], minor_ticks=[])
+        plot.xaxis.major_label_overrides = {h + 0.5: f"H{h}" for h in range(n_head)}
+        plot.yaxis.ticker = FixedTicker(ticks=[layer + 0.5 for layer in range(n_layer)], minor_ticks=[])
+        plot.yaxis.major_label_overrides = {layer + 0.5: f"L{layer}" for layer in range(n_layer)}
+        plot.axis.major_tick_line_color = None
+        plot.axis.axis_line_color = None
+        plot.xaxis.axis_label, plot.yaxis.axis_label = "head", "layer"
+        return plot
+
+    def index(self, layer: int, head: int) -> int:
+        """The row of (layer, head) in ``head_source``."""
+        return check_layer(layer, self.n_layer) * self.n_head + check_head(head, self.n_head)
+
+    def selected_head(self) -> tuple[int, int] | None:
+        indices = self.head_source.selected.indices
+        if not indices:
+            return None
+        i = indices[-1]
+        return int(self.head_source.data["layer"][i]), int(self.head_source.data["head"][i])
+
+    def set_ablated(self, ablated) -> None:
+        """Mark these (layer, head) pairs as ablated: a cheap update of ``head_source`` only."""
+        self.ablated = normalize_ablated(ablated)
+        self.head_source.data = head_grid_data(self.n_layer, self.n_head, self.ablated)
+
+    def update(self, trace: Trace, ablated=None) -> None:
+        """New patterns (a new prompt or an intervention); ``ablated`` None keeps the current marks."""
+        if (trace.config.n_layer, trace.config.n_head) != (self.n_layer, self.n_head):
+            raise ValueError("this grid was built for a model with a different number of layers or heads; "
+                             "build a new HeadGridView")
+        self.thumbnail_source.data = thumbnail_data(trace)
+        if ablated is not None:
+            self.set_ablated(ablated)

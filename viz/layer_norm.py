@@ -1,0 +1,95 @@
+"""LayerNorm with its real values: input x, each token's mean and scale = sqrt(var + eps),
+normalized = (x − mean) / scale, the learnt gain γ and bias β, output = normalized · γ + β.
+
+γ and β are weights, not activations, so the app passes them in (``params["blocks"][L]["ln_1"]["g"]`` ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from bokeh.layouts import column
+from bokeh.models import Row
+
+from gpt2_core import Trace
+
+from .common import check_layer, position_labels
+from .heatmap import Heatmap
+
+WHICH = ("ln1", "ln2", "ln_final")
+STAT_WIDTH = 170
+
+
+def layer_norm_names(which: str, layer: int | None, n_layer: int) -> tuple[str, str]:
+    """(the hook holding the input, the hook prefix of this LayerNorm)."""
+    if which == "ln1":
+        layer = check_layer(layer, n_layer)
+        return f"blocks.{layer}.hook_resid_pre", f"blocks.{layer}.ln1"
+    if which == "ln2":
+        layer = check_layer(layer, n_layer)
+        return f"blocks.{layer}.hook_resid_mid", f"blocks.{layer}.ln2"
+    if which == "ln_final":
+        return f"blocks.{n_layer - 1}.hook_resid_post", "ln_final"
+    raise ValueError(f"which must be one of {WHICH}, got {which!r}")
+
+
+def layer_norm_values(trace: Trace, layer: int | None, which: str, gamma, beta) -> dict[str, np.ndarray]:
+    input_name, prefix = layer_norm_names(which, layer, trace.config.n_layer)
+    x = trace[input_name]  # [pos, d]
+    return {
+        "input": x,
+        "mean": x.mean(axis=-1, keepdims=True),  # [pos, 1], as the model computes it
+        "scale": trace[f"{prefix}.hook_scale"],  # [pos, 1]
+        "normalized": trace[f"{prefix}.hook_normalized"],
+        "gamma": np.asarray(gamma, dtype=np.float32).reshape(1, -1),
+        "beta": np.asarray(beta, dtype=np.float32).reshape(1, -1),
+        "output": trace[f"{prefix}.hook_out"],
+    }
+
+
+def titles(which: str, layer: int | None) -> dict[str, str]:
+    where = "final LayerNorm (before the unembedding)" if which == "ln_final" else \
+        f"block {layer}, {'LayerNorm 1 (before attention)' if which == 'ln1' else 'LayerNorm 2 (before the MLP)'}"
+    return {
+        "input": f"{where}: input x (the residual stream)",
+        "mean": "mean of x", "scale": "scale = √(var + ε)",
+        "normalized": "normalized = (x − mean) / scale",
+        "gamma": "γ (gain, learnt)", "beta": "β (bias, learnt)",
+        "output": "output = normalized · γ + β",
+    }
+
+
+class LayerNormView:
+    """Seven heatmaps in ``heatmaps`` (input, mean, scale, normalized, gamma, beta, output); each ``.source``
+    holds the values shown. ``which`` is "ln1", "ln2" or "ln_final" (``layer`` is ignored for ln_final)."""
+
+    def __init__(self, trace: Trace, layer: int | None, which: str, gamma, beta):
+        values = layer_norm_values(trace, layer, which, gamma, beta)
+        names = titles(which, layer)
+        rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens))
+        self.heatmaps = {
+            "input": Heatmap(values["input"], title=names["input"], **rows),
+            "mean": Heatmap(values["mean"], title=names["mean"], col_labels=["mean"], width=STAT_WIDTH,
+                            col_name="statistic", colorbar=True, **rows),
+            "scale": Heatmap(values["scale"], title=names["scale"], kind="sequential", col_labels=["scale"],
+                             width=STAT_WIDTH, col_name="statistic", colorbar=True, **rows),
+            "normalized": Heatmap(values["normalized"], title=names["normalized"], **rows),
+            "gamma": Heatmap(values["gamma"], title=names["gamma"], row_labels=["γ"], row_name="weight"),
+            "beta": Heatmap(values["beta"], title=names["beta"], row_labels=["β"], row_name="weight"),
+            "output": Heatmap(values["output"], title=names["output"], **rows),
+        }
+        h = self.heatmaps
+        self.layout = column(h["input"].figure,
+                             Row(children=[h["mean"].figure, h["scale"].figure], styles={"flex-wrap": "wrap"}),
+                             h["normalized"].figure, h["gamma"].figure, h["beta"].figure, h["output"].figure,
+                             sizing_mode="stretch_width")
+
+    def source(self, name: str):
+        return self.heatmaps[name].source
+
+    def update(self, trace: Trace, layer: int | None, which: str, gamma, beta) -> None:
+        values = layer_norm_values(trace, layer, which, gamma, beta)
+        names = titles(which, layer)
+        rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens))
+        for name, heatmap in self.heatmaps.items():
+            labels = {} if name in ("gamma", "beta") else rows
+            heatmap.update(values[name], title=names[name], **labels)
