@@ -1,0 +1,142 @@
+"""``transformer-explainer``: serve the app, or use GPT-2's internals from the command line.
+
+    transformer-explainer serve [--model ID_OR_DIR] [--port 5006] [--show]
+    transformer-explainer predict "The capital of France is" [--top 10]
+    transformer-explainer trace "The capital of France is" --out trace.npz
+    transformer-explainer report "The capital of France is" --out report.html
+    transformer-explainer demo-model ./tiny-gpt2
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from gpt2_core import DEFAULT_MODEL, GPT2CoreError
+
+MODEL_HELP = (f"a Hugging Face id ({DEFAULT_MODEL}, distilgpt2, gpt2-medium, ...), a local checkpoint directory, "
+              f"or 'demo' for a tiny random model that needs no download")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(message)s")
+    try:
+        return args.run(args) or 0
+    except GPT2CoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="transformer-explainer", description="See how GPT-2 works from the inside.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the explainer app in a browser (Panel server)")
+    serve.add_argument("--model", default=None, help=MODEL_HELP + f" (default: {DEFAULT_MODEL}, or the demo model "
+                                                                  f"with a notice when it cannot be downloaded)")
+    serve.add_argument("--revision", default=None, help="a branch, tag or commit of the Hub repository")
+    serve.add_argument("--port", type=int, default=5006)
+    serve.add_argument("--address", default="127.0.0.1", help="0.0.0.0 to let other machines (a classroom) connect")
+    serve.add_argument("--allow-websocket-origin", action="append", default=None, metavar="HOST[:PORT]",
+                       help="extra origins allowed to connect (needed with --address 0.0.0.0)")
+    serve.add_argument("--show", action="store_true", help="open the app in the default web browser")
+    serve.add_argument("--no-onnx", action="store_true", help="generate with the NumPy model, not ONNX Runtime")
+    serve.add_argument("--verbose", action="store_true")
+    serve.set_defaults(run=run_serve)
+
+    predict = commands.add_parser("predict", help="print the tokens of a prompt and the most likely next tokens")
+    add_model_arguments(predict)
+    predict.add_argument("prompt")
+    predict.add_argument("--top", type=int, default=10, help="how many candidates to print")
+    predict.add_argument("--temperature", type=float, default=1.0)
+    predict.set_defaults(run=run_predict)
+
+    trace = commands.add_parser("trace", help="save every intermediate value of a forward pass to a .npz file")
+    add_model_arguments(trace)
+    trace.add_argument("prompt")
+    trace.add_argument("--out", required=True, type=Path)
+    trace.add_argument("--float16", action="store_true", help="half the size, about 3 significant digits")
+    trace.set_defaults(run=run_trace)
+
+    report = commands.add_parser("report", help="write a standalone HTML report of one forward pass")
+    add_model_arguments(report)
+    report.add_argument("prompt")
+    report.add_argument("--out", required=True, type=Path)
+    report.add_argument("--layer", type=int, default=0)
+    report.add_argument("--head", type=int, default=0)
+    report.add_argument("--temperature", type=float, default=1.0)
+    report.set_defaults(run=run_report)
+
+    demo = commands.add_parser("demo-model", help="write a small random GPT-2 checkpoint (for tests and offline demos)")
+    demo.add_argument("directory", type=Path)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(run=run_demo_model)
+    return parser
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
+    parser.add_argument("--revision", default=None, help="a branch, tag or commit of the Hub repository")
+
+
+def load(args):
+    from app.runtime import DEMO_MODEL, demo_model
+    from gpt2_core import load_model
+    return demo_model() if args.model == DEMO_MODEL else load_model(args.model, revision=args.revision)
+
+
+def run_predict(args) -> None:
+    from gpt2_core import sampling
+    import numpy as np
+
+    model = load(args)
+    trace = model.run_with_trace(args.prompt)
+    probabilities = sampling.probabilities(trace.logits, args.temperature)
+    print(f"{model!r}")
+    print(f"{trace.n_tokens} tokens: " + " ".join(f"[{token}]" for token in trace.tokens))
+    print(f"next token (temperature {args.temperature}):")
+    for rank, token_id in enumerate(np.argsort(-probabilities)[:args.top], start=1):
+        print(f"{rank:>4}. {model.tokenizer.display(token_id):<20} id {token_id:<6} "
+              f"logit {trace.logits[token_id]:9.3f}  p = {probabilities[token_id]:.4f}")
+
+
+def run_trace(args) -> None:
+    model = load(args)
+    trace = model.run_with_trace(args.prompt, head_results=True)
+    path = trace.save(args.out, float16=args.float16)
+    print(f"saved {len(trace.names)} arrays for {trace.n_tokens} tokens to {path} ({path.stat().st_size:,} bytes)")
+
+
+def run_report(args) -> None:
+    from app.report import write_report
+
+    model = load(args)
+    path = write_report(model, args.prompt, args.out, layer=args.layer, head=args.head, temperature=args.temperature)
+    print(f"wrote {path}")
+
+
+def run_demo_model(args) -> None:
+    from gpt2_core import GPT2Config
+    from gpt2_core.checkpoints import write_random_checkpoint
+
+    config = GPT2Config(n_vocab=457, n_ctx=256, n_embd=128, n_head=4, n_layer=4)
+    path = write_random_checkpoint(args.directory, config, seed=args.seed, std=0.15)
+    print(f"wrote a random GPT-2 ({config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide) to {path}")
+
+
+def run_serve(args) -> None:
+    from app.server import serve
+
+    serve(model=args.model, revision=args.revision, port=args.port, address=args.address, show=args.show,
+          use_onnx=not args.no_onnx, websocket_origins=args.allow_websocket_origin)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,421 @@
+"""The page: the prompt and sampling controls on top, the overview below, and one expandable section per
+part of the model. Every view is a function of ``ExplainerState``; nothing here runs the model.
+
+Sections build their Bokeh views when first opened and update them in place afterwards (only while
+open: a closed section catches up when it opens), so a new prompt costs what is visible, not more.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Callable
+
+import panel as pn
+import param
+
+from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
+from viz.embedding import EmbeddingView
+from viz.layer_norm import LayerNormView
+from viz.logit_lens import LogitLensView
+from viz.mlp import MlpView
+from viz.output import OutputView
+from viz.overview import OverviewView
+from viz.residual import ResidualView
+
+from .examples import EXAMPLE_PROMPTS
+from .explanations import EXPLANATIONS
+from .runtime import ModelRuntime
+from .state import ExplainerState
+
+URL_PARAMETERS = {"prompt": "prompt", "temperature": "t", "top_k": "k", "top_p": "p", "seed": "seed", "view": "view",
+                  "layer": "layer", "head": "head", "position": "pos", "ablated": "ablate", "expanded": "expand"}
+
+# Panel renders each pane in its own shadow DOM: each pane gets the rules it needs.
+TOKEN_CHIP_CSS = """
+.te-token { display: inline-block; margin: 2px; padding: 1px 6px; border-radius: 4px; background: #efe9fb;
+            border: 1px solid #d5c8f2; font-family: ui-monospace, monospace; font-size: 13px; white-space: pre; }
+.te-token small { color: #777; margin-left: 5px; font-size: 10px; }
+"""
+MESSAGE_CSS = {
+    "error": "pre { background: #fdecea; color: #8a1c12; border: 1px solid #f5c2bd; border-radius: 6px; "
+             "padding: 8px 12px; white-space: pre-wrap; font-family: inherit; margin: 0; }",
+    "notice": "pre { background: #fff6dd; color: #6b4e00; border: 1px solid #f0dc9a; border-radius: 6px; "
+              "padding: 8px 12px; white-space: pre-wrap; font-family: inherit; margin: 0; }",
+    "formula": "pre { background: #f6f4fb; border-radius: 6px; padding: 6px 10px; margin: 0; white-space: pre-wrap; }",
+    "status": "pre { white-space: pre-wrap; font-family: inherit; margin: 0; color: #444; }",
+}
+
+
+def text_box(kind: str, text: str = "", **params) -> pn.pane.Str:
+    """Preformatted text that is always escaped: safe for messages that quote what a user typed."""
+    return pn.pane.Str(text, stylesheets=[MESSAGE_CSS[kind]], sizing_mode="stretch_width", **params)
+
+
+def token_chips(tokens: list[str], token_ids: list[int]) -> str:
+    """The prompt's tokens as chips; every token string is escaped, so typed HTML stays text."""
+    chips = (f'<span class="te-token">{html.escape(token)}<small>{token_id}</small></span>'
+             for token, token_id in zip(tokens, token_ids))
+    return "".join(chips)
+
+
+class Section:
+    """One expandable part of the model: explanation, formula, "show the code", controls, and views."""
+
+    def __init__(self, key: str, state: ExplainerState, build: Callable[[], list], update: Callable[[], None],
+                 controls: list | None = None):
+        self.key, self.state, self._build, self._update = key, state, build, update
+        explanation = EXPLANATIONS[key]
+        self.views_column = pn.Column(sizing_mode="stretch_width")
+        show_code = pn.widgets.Toggle(label="Show the code", color="light", width=140)
+        code = pn.pane.Markdown(f"```python\n{explanation.source()}\n```", visible=False, sizing_mode="stretch_width")
+        show_code.link(code, value="visible")
+        self.card = pn.Card(
+            pn.pane.Markdown(explanation.text, sizing_mode="stretch_width"),
+            pn.Row(text_box("formula", explanation.formula),
+                   show_code, sizing_mode="stretch_width"),
+            code,
+            *(controls and [pn.FlexBox(*controls, sizing_mode="stretch_width")] or []),
+            self.views_column,
+            title=explanation.title, collapsed=state.view != key, sizing_mode="stretch_width",
+            name=f"section-{key}", css_classes=[f"te-section-{key}"],
+        )
+        self.built = False
+        self.stale = True
+        self.card.param.watch(self._on_toggle, "collapsed")
+
+    @property
+    def is_open(self) -> bool:
+        return not self.card.collapsed
+
+    def _on_toggle(self, event) -> None:
+        if not event.new:  # opened
+            self.state.view = self.key
+        self.refresh()
+
+    def open(self) -> None:
+        self.card.collapsed = False
+
+    def mark_stale(self) -> None:
+        self.stale = True
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Bring the views up to date if the section is open (build them the first time)."""
+        if not self.is_open or self.state.trace is None:
+            return
+        with pn.io.unlocked():
+            if not self.built:
+                self.views_column.objects = [pn.pane.Bokeh(model, sizing_mode="stretch_width",
+                                                           styles={"overflow-x": "auto"})  # wide figures scroll on a phone
+                                             for model in self._build()]
+                self.built = True
+            elif self.stale:
+                self._update()
+        self.stale = False
+
+
+class ExplainerApp:
+    """Widgets, sections and the wiring between them and the state."""
+
+    def __init__(self, runtime: ModelRuntime, state: ExplainerState | None = None):
+        self.runtime = runtime
+        self.state = state or ExplainerState(runtime)
+        self.views: dict[str, object] = {}
+        self._make_controls()
+        self._make_sections()
+        self.state.param.watch(self._on_trace, ["trace", "lens_logits"])
+        self.state.param.watch(self._on_sampling, ["probabilities", "sampled_id"])
+        self.state.param.watch(self._on_selection, ["layer", "head", "position", "expanded"])
+        self.state.param.watch(self._on_view, ["view"])
+        self.state.param.watch(self._on_messages, ["error", "status", "generating"])
+        self._on_messages()
+        self._show_tokens()
+
+    # -- controls -----------------------------------------------------------------------------------
+
+    def _make_controls(self) -> None:
+        state, config = self.state, self.runtime.config
+        self.prompt_input = pn.widgets.TextAreaInput.from_param(
+            state.param.prompt, label="Your prompt", auto_grow=True, rows=2, max_rows=8, sizing_mode="stretch_width",
+            placeholder="Type any text; GPT-2 will predict what comes next")
+        self.run_button = pn.widgets.Button(label="Run ▶", color="primary", width=90, align="end")
+        self.run_button.on_click(lambda event: setattr(state, "prompt", self.prompt_input.value_input or ""))
+        self.token_count = pn.pane.Str("", sizing_mode="stretch_width")
+        self.prompt_input.param.watch(self._count_tokens, "value_input")
+        self.examples = pn.widgets.Select(label="Examples", options=["(choose an example)", *EXAMPLE_PROMPTS], width=300)
+        self.examples.param.watch(self._pick_example, "value")
+        self.tokens_html = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[TOKEN_CHIP_CSS])
+
+        self.next_button = pn.widgets.Button(label="Next token ▶", color="success", width=130)
+        self.next_button.on_click(lambda event: state.append_sampled_token())
+        self.generate_count = pn.widgets.IntInput(label="Tokens", value=10, start=1, end=config.n_ctx, width=90)
+        self.generate_button = pn.widgets.Button(label="Generate", color="primary", width=100)
+        self.generate_button.on_click(self._generate)
+        self.stop_button = pn.widgets.Button(label="Stop ■", color="danger", width=80, disabled=True)
+        self.stop_button.on_click(lambda event: state.stop())
+
+        self.temperature = pn.widgets.FloatSlider.from_param(state.param.temperature, label="Temperature (0 = greedy)",
+                                                             width=260)
+        self.top_k = pn.widgets.IntInput.from_param(state.param.top_k, label="Top-k (0 = off)", width=120,
+                                                    end=config.n_vocab)
+        self.top_p = pn.widgets.FloatSlider.from_param(state.param.top_p, label="Top-p (1 = off)", width=200)
+        self.seed = pn.widgets.IntInput.from_param(state.param.seed, label="Seed", width=110)
+
+        self.error_box = text_box("error", visible=False)
+        self.status_box = text_box("status")
+        self.notice_box = text_box("notice", self.runtime.notice, visible=bool(self.runtime.notice))
+
+    def _count_tokens(self, event) -> None:
+        text = event.new or ""
+        try:
+            n = len(self.runtime.encode(text))
+        except Exception:  # counting is a hint; the real check happens on Run
+            return
+        limit = self.runtime.config.n_ctx
+        self.token_count.object = f"{n} token{'s' * (n != 1)} of at most {limit}" + (" — too long" if n > limit else "")
+
+    def _pick_example(self, event) -> None:
+        if event.new in EXAMPLE_PROMPTS:
+            self.state.prompt = event.new
+
+    async def _generate(self, event) -> None:
+        await self.state.generate(self.generate_count.value)
+
+    def _on_messages(self, *events) -> None:
+        state = self.state
+        self.error_box.object = state.error
+        self.error_box.visible = bool(state.error)
+        self.status_box.object = state.status
+        for widget in (self.next_button, self.generate_button, self.run_button, self.prompt_input):
+            widget.disabled = state.generating
+        self.stop_button.disabled = not state.generating
+
+    def _show_tokens(self) -> None:
+        trace = self.state.trace
+        if trace is None:
+            return
+        self.tokens_html.object = token_chips(trace.tokens, trace.token_ids)
+        limit = self.runtime.config.n_ctx
+        self.token_count.object = f"{trace.n_tokens} token{'s' * (trace.n_tokens != 1)} of at most {limit}"
+        self.position_select.options = {f"{i}: {token}": i for i, token in enumerate(trace.tokens)}
+        self.position_select.value = self.state.selected_position
+
+    # -- sections -----------------------------------------------------------------------------------
+
+    def _make_sections(self) -> None:
+        state, config = self.state, self.runtime.config
+        self.layer_slider = pn.widgets.IntSlider.from_param(state.param.layer, label="Layer", width=220)
+        self.head_slider = pn.widgets.IntSlider.from_param(state.param.head, label="Head", width=220)
+        self.position_select = pn.widgets.Select(label="Token", options={}, width=220)
+        self.position_select.param.watch(lambda e: setattr(state, "position", e.new), "value")
+        self.expand_toggle = pn.widgets.Checkbox.from_param(state.param.expanded, label="Show every block")
+        self.click_mode = pn.widgets.RadioButtonGroup(options={"Click a head to open it": "inspect",
+                                                               "Click a head to ablate it": "ablate"},
+                                                      value="inspect", color="light")
+        self.reset_ablation = pn.widgets.Button(label="Restore all heads", width=160)
+        self.reset_ablation.on_click(lambda event: setattr(state, "ablated", ""))
+        self.ablation_note = pn.pane.Str("", sizing_mode="stretch_width")
+
+        def layer_controls():
+            return [self.layer_slider]
+
+        self.sections = {
+            "overview": Section("overview", state, self._build_overview, self._update_overview, [self.expand_toggle]),
+            "embedding": Section("embedding", state, self._build_embedding, self._update_embedding),
+            "block": Section("block", state, self._build_block, self._update_block,
+                             [self.layer_slider, self.position_select]),
+            "attention": Section("attention", state, self._build_attention, self._update_attention,
+                                 [self.layer_slider, self.head_slider]),
+            "heads": Section("heads", state, self._build_heads, self._update_heads,
+                             [self.click_mode, self.reset_ablation, self.ablation_note]),
+            "mlp": Section("mlp", state, self._build_mlp, self._update_mlp, [self.layer_slider, self.position_select]),
+            "output": Section("output", state, self._build_output, self._update_output),
+            "lens": Section("lens", state, self._build_lens, self._update_lens),
+        }
+        self.sections["overview"].card.collapsed = False  # the overview is always where a student starts
+
+    def _build_overview(self):
+        s = self.state
+        view = self.views["overview"] = OverviewView(s.trace, s.probabilities, s.sampled_id, self.runtime.display,
+                                                     expanded=s.expanded)
+        view.stage_source.selected.on_change("indices", self._on_stage_tap)
+        view.token_source.selected.on_change("indices", self._on_token_tap)
+        self._overview_shows = (s.trace, s.expanded)
+        return [view.layout]
+
+    def _update_overview(self):
+        s, view = self.state, self.views["overview"]
+        if self._overview_shows == (s.trace, s.expanded):  # only the sampling changed: move the bars
+            view.update_probabilities(s.probabilities, s.sampled_id)
+        else:
+            view.update(s.trace, s.probabilities, s.sampled_id, expanded=s.expanded)
+            self._overview_shows = (s.trace, s.expanded)
+
+    def _build_embedding(self):
+        view = self.views["embedding"] = EmbeddingView(self.state.trace)
+        return [view.layout]
+
+    def _update_embedding(self):
+        self.views["embedding"].update(self.state.trace)
+
+    def _block_views(self):
+        s, layer, position = self.state, self.state.layer, self.state.selected_position
+        return s.trace, layer, position
+
+    def _build_block(self):
+        trace, layer, position = self._block_views()
+        ln1 = self.views["ln1"] = LayerNormView(trace, layer, "ln1", *self.runtime.layer_norm_weights(layer, "ln1"))
+        residual = self.views["residual"] = ResidualView(trace, layer, position)
+        ln2 = self.views["ln2"] = LayerNormView(trace, layer, "ln2", *self.runtime.layer_norm_weights(layer, "ln2"))
+        return [ln1.layout, residual.layout, ln2.layout]
+
+    def _update_block(self):
+        trace, layer, position = self._block_views()
+        self.views["ln1"].update(trace, layer, "ln1", *self.runtime.layer_norm_weights(layer, "ln1"))
+        self.views["residual"].update(trace, layer, position)
+        self.views["ln2"].update(trace, layer, "ln2", *self.runtime.layer_norm_weights(layer, "ln2"))
+
+    def _build_attention(self):
+        s = self.state
+        head = self.views["head"] = AttentionHeadView(s.trace, s.layer, s.head)
+        concat = self.views["concat"] = ConcatProjectionView(s.trace, s.layer)
+        return [head.layout, concat.layout]
+
+    def _update_attention(self):
+        s = self.state
+        self.views["head"].update(s.trace, s.layer, s.head)
+        self.views["concat"].update(s.trace, s.layer)
+
+    def _build_heads(self):
+        view = self.views["heads"] = HeadGridView(self.state.trace, ablated=frozenset(self.state.ablated_heads))
+        view.head_source.selected.on_change("indices", self._on_head_tap)
+        self._note_ablation()
+        return [view.layout]
+
+    def _update_heads(self):
+        self.views["heads"].update(self.state.trace, ablated=frozenset(self.state.ablated_heads))
+        self._note_ablation()
+
+    def _note_ablation(self):
+        heads = self.state.ablated_heads
+        self.ablation_note.object = (f"Silenced: {', '.join(f'layer {l} head {h}' for l, h in heads)}" if heads
+                                     else "All heads active.")
+
+    def _build_mlp(self):
+        trace, layer, position = self._block_views()
+        view = self.views["mlp"] = MlpView(trace, layer, position)
+        return [view.layout]
+
+    def _update_mlp(self):
+        self.views["mlp"].update(*self._block_views())
+
+    def _build_output(self):
+        s = self.state
+        view = self.views["output"] = OutputView(s.trace.logits, self.runtime.display, sampled_id=s.sampled_id,
+                                                 **s.sampling_settings())
+        return [view.layout]
+
+    def _update_output(self):
+        s = self.state
+        self.views["output"].update(s.trace.logits, sampled_id=s.sampled_id, **s.sampling_settings())
+
+    def _build_lens(self):
+        s = self.state
+        view = self.views["lens"] = LogitLensView(s.lens_logits, self.runtime.display, s.trace.tokens)
+        return [view.layout]
+
+    def _update_lens(self):
+        s = self.state
+        self.views["lens"].update(s.lens_logits, s.trace.tokens)
+
+    # -- reactions ----------------------------------------------------------------------------------
+
+    def _stale(self, *keys: str) -> None:
+        for key in keys:
+            self.sections[key].mark_stale()
+
+    def _on_trace(self, *events) -> None:
+        self._show_tokens()
+        self._stale(*self.sections)
+
+    def _on_sampling(self, *events) -> None:
+        self._stale("overview", "output")
+
+    def _on_selection(self, *events) -> None:
+        names = {event.name for event in events}
+        if "expanded" in names:
+            self._stale("overview")
+        if names & {"layer", "position"}:
+            self._stale("block", "mlp", "attention")
+        if "head" in names:
+            self._stale("attention")
+
+    def _on_view(self, event) -> None:
+        section = self.sections.get(event.new)
+        if section is not None:
+            section.open()
+
+    def _on_stage_tap(self, attr, old, new) -> None:
+        if not new:
+            return
+        source = self.views["overview"].stage_source
+        stage, layer = source.data["stage"][new[0]], int(source.data["layer"][new[0]])
+        source.selected.indices = []  # so that tapping the same stage again is heard
+        if layer >= 0:
+            self.state.layer = layer
+        if stage in self.sections:
+            self.state.view = stage
+
+    def _on_token_tap(self, attr, old, new) -> None:
+        if not new:
+            return
+        source = self.views["overview"].token_source
+        position = int(source.data["position"][new[0]])
+        source.selected.indices = []
+        self.state.position = position
+
+    def _on_head_tap(self, attr, old, new) -> None:
+        if not new:
+            return
+        source = self.views["heads"].head_source
+        layer, head = int(source.data["layer"][new[0]]), int(source.data["head"][new[0]])
+        source.selected.indices = []
+        if self.click_mode.value == "ablate":
+            self.state.toggle_ablation(layer, head)
+        else:
+            self.state.param.update(layer=layer, head=head)
+            self.state.view = "attention"
+
+    # -- the page -----------------------------------------------------------------------------------
+
+    def layout(self) -> pn.viewable.Viewable:
+        header = pn.pane.Markdown(
+            f"# Transformer Explainer\nSee how **{html.escape(self.runtime.model.name)}** "
+            f"({self.runtime.config.n_layer} layers, {self.runtime.config.n_head} heads, "
+            f"{self.runtime.config.n_embd} wide) predicts the next token — with its real numbers at every step.",
+            sizing_mode="stretch_width")
+        prompt_row = pn.Row(self.prompt_input, self.run_button, sizing_mode="stretch_width")
+        actions = pn.FlexBox(self.examples, self.next_button, self.generate_count, self.generate_button,
+                             self.stop_button, align_items="end", sizing_mode="stretch_width")
+        sampling = pn.FlexBox(self.temperature, self.top_k, self.top_p, self.seed, align_items="end",
+                              sizing_mode="stretch_width")
+        controls = pn.Column(prompt_row, self.token_count, self.tokens_html, self.error_box, actions, sampling,
+                             self.status_box, sizing_mode="stretch_width")
+        sections = [self.sections[key].card for key in
+                    ("overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens")]
+        page = pn.Column(header, self.notice_box, controls, *sections, sizing_mode="stretch_width",
+                         max_width=1280, styles={"margin": "0 auto"})
+        if self.state.view != "overview":
+            self.sections[self.state.view].open()
+        for section in self.sections.values():
+            section.refresh()
+        return page
+
+
+def build_app(runtime: ModelRuntime) -> pn.viewable.Viewable:
+    """A new page for one browser session, its state synced with the URL's query string."""
+    app = ExplainerApp(runtime)
+    if pn.state.location is not None:
+        pn.state.location.sync(app.state, URL_PARAMETERS, on_error=lambda values: setattr(
+            app.state, "error", f"Some settings in the link were invalid and were ignored: {sorted(values)}"))
+    return app.layout()

@@ -1,0 +1,135 @@
+"""The model behind the app: GPT-2 in NumPy for every traced step, ONNX Runtime for fast generation.
+
+Loaded once per server and shared by every browser session; sessions only read it.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from gpt2_core import DEFAULT_MODEL, GPT2, GPT2Config, GPT2CoreError, Trace, load_model
+from gpt2_core.generation import GenerationStep
+from gpt2_core.interventions import zero_ablate_heads
+
+log = logging.getLogger(__name__)
+
+DEMO_MODEL = "demo"  # a tiny random GPT-2 written on the fly: no download, obviously not GPT-2
+
+
+@dataclass
+class ModelRuntime:
+    model: GPT2
+    fast_generator: object | None = None  # an OnnxGPT2 when onnxruntime is there
+    notice: str = ""  # shown as a banner, e.g. why this is the demo model and not GPT-2
+
+    @property
+    def config(self) -> GPT2Config:
+        return self.model.config
+
+    @property
+    def is_demo(self) -> bool:
+        return self.model.name == DEMO_MODEL
+
+    def encode(self, text: str) -> list[int]:
+        return self.model.encode(text)
+
+    def display(self, token_id: int) -> str:
+        return self.model.tokenizer.display(token_id)
+
+    def decode(self, ids) -> str:
+        return self.model.tokenizer.decode(ids)
+
+    def trace(self, ids, ablated: Iterable[tuple[int, int]] = ()) -> Trace:
+        """Every hook point for ``ids`` (with each head's own output), with the given heads silenced."""
+        return self.model.run_with_trace(ids, head_results=True, hooks=zero_ablate_heads(ablated))
+
+    def logit_lens(self, trace: Trace) -> np.ndarray:
+        return self.model.logit_lens(trace)
+
+    def layer_norm_weights(self, layer: int | None, which: str) -> tuple[np.ndarray, np.ndarray]:
+        """(gamma, beta) of ``ln1``/``ln2`` in ``layer``, or of ``ln_final``."""
+        if which == "ln_final":
+            weights = self.model.params["ln_f"]
+        else:
+            weights = self.model.params["blocks"][layer]["ln_1" if which == "ln1" else "ln_2"]
+        return weights["g"], weights["b"]
+
+    def generate(self, ids, max_new_tokens: int, temperature: float, top_k: int | None, top_p: float | None,
+                 seed: int | None, ablated: Iterable[tuple[int, int]] = ()) -> Iterator[GenerationStep]:
+        """New tokens one by one: through ONNX Runtime when it is loaded and no head is ablated (the graph
+        has no hooks), else through the NumPy model with its KV cache."""
+        ablated = list(ablated)
+        if self.fast_generator is not None and not ablated:
+            return self.fast_generator.generate(ids, max_new_tokens, temperature, top_k, top_p, seed)
+        if ablated:
+            return ablated_generation(self.model, ids, max_new_tokens, temperature, top_k, top_p, seed, ablated)
+        return self.model.generate(ids, max_new_tokens, temperature, top_k, top_p, seed)
+
+
+def ablated_generation(model: GPT2, ids, max_new_tokens, temperature, top_k, top_p, seed, ablated):
+    """Generation with heads silenced: a full hooked forward per token (no KV cache through hooks)."""
+    from gpt2_core import generation
+
+    hooks = zero_ablate_heads(ablated)
+
+    class HookedSession:
+        def __init__(self, capacity):
+            self.ids: list[int] = []
+
+        def feed(self, new_ids):
+            self.ids.extend(new_ids)
+            return model.run_with_hooks(self.ids, hooks, all_logits=False)[-1]
+
+    return generation.generate(HookedSession, model.check_ids(ids), model.config.n_ctx, max_new_tokens,
+                               temperature, top_k, top_p, seed)
+
+
+def demo_model(seed: int = 0) -> GPT2:
+    """A small random GPT-2 (4 layers, 4 heads, 128 wide, a 457-token BPE): real computations, not GPT-2."""
+    from gpt2_core.checkpoints import write_random_checkpoint
+
+    with tempfile.TemporaryDirectory() as directory:
+        write_random_checkpoint(directory, GPT2Config(n_vocab=457, n_ctx=256, n_embd=128, n_head=4, n_layer=4),
+                                seed=seed, std=0.15)
+        model = load_model(directory)
+    model.name = DEMO_MODEL
+    return model
+
+
+def load_runtime(source: str | None, revision: str | None = None, use_onnx: bool = True,
+                 onnx_dir: str | Path | None = None) -> ModelRuntime:
+    """Load the model the app shows. With no ``source``, GPT-2 small; if it cannot be had (offline, nothing
+    cached), the demo model with a notice saying so. An explicit ``source`` that fails raises its clear error."""
+    notice = ""
+    if source == DEMO_MODEL:
+        model = demo_model()
+        notice = "Demo model: random weights (not GPT-2). Every number is a real computation of this small model."
+    elif source is None:
+        try:
+            model = load_model(DEFAULT_MODEL, revision=revision)
+        except GPT2CoreError as error:
+            log.warning("%s", error)
+            model = demo_model()
+            notice = (f"GPT-2 could not be loaded, so this is a small demo model with random weights: every number is "
+                      f"a real computation, but the predictions are not GPT-2's. Reason: {error}")
+    else:
+        model = load_model(source, revision=revision)
+    fast = fast_generator_for(model, onnx_dir) if use_onnx else None
+    return ModelRuntime(model, fast, notice)
+
+
+def fast_generator_for(model: GPT2, onnx_dir: str | Path | None):
+    """An ONNX Runtime generator for ``model`` if onnx and onnxruntime are installed, else None."""
+    try:
+        from gpt2_core.onnx_runtime import OnnxGPT2  # noqa: F401
+        from gpt2_core.onnx_export import export_onnx  # noqa: F401
+    except ImportError as error:
+        log.info("ONNX fast path unavailable (%s); generation uses the NumPy model", error)
+        return None
+    return None  # wired up once the ONNX runtime lands

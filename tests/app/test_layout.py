@@ -1,0 +1,89 @@
+"""The page's wiring: sections build when opened and follow the state; taps in the figures act."""
+
+import numpy as np
+import pytest
+
+from app.layout import ExplainerApp, token_chips
+from app.runtime import ModelRuntime
+from gpt2_core import sampling
+
+
+@pytest.fixture
+def app(tiny_model):
+    app = ExplainerApp(ModelRuntime(tiny_model))
+    app.layout()
+    return app
+
+
+def open_all(app):
+    for section in app.sections.values():
+        section.open()
+
+
+def test_only_the_overview_is_built_at_first_and_others_build_when_opened(app):
+    assert app.sections["overview"].built
+    assert not any(section.built for key, section in app.sections.items() if key != "overview")
+    app.sections["attention"].open()
+    assert app.sections["attention"].built and app.state.view == "attention"
+
+
+def test_open_views_follow_a_new_prompt_and_closed_ones_catch_up_when_opened(app):
+    app.sections["attention"].open()
+    app.state.prompt = "In the beginning there was the word"
+    pattern = app.trace_pattern = app.state.trace["blocks.0.attn.hook_pattern"][0]
+    np.testing.assert_array_equal(np.asarray(app.views["head"].pattern_source.data["image"][0]), pattern)
+    app.sections["embedding"].open()
+    np.testing.assert_array_equal(np.asarray(app.views["embedding"].sum_source.data["image"][0]),
+                                  app.state.trace["blocks.0.hook_resid_pre"])
+
+
+def test_the_temperature_moves_the_output_bars_without_rebuilding(app):
+    app.sections["output"].open()
+    figure = app.views["output"].layout
+    app.state.temperature = 2.5
+    view = app.views["output"]
+    assert view.layout is figure
+    ids = np.asarray(view.source.data["token_id"])
+    expected = sampling.probabilities(app.state.trace.logits, 2.5)
+    np.testing.assert_allclose(np.asarray(view.source.data["probability"]), expected[ids], rtol=1e-6)
+
+
+def test_choosing_layer_and_head_shows_that_head(app):
+    app.sections["attention"].open()
+    app.state.param.update(layer=1, head=3)
+    np.testing.assert_array_equal(np.asarray(app.views["head"].pattern_source.data["image"][0]),
+                                  app.state.trace["blocks.1.attn.hook_pattern"][3])
+
+
+def test_tapping_a_head_opens_it_or_ablates_it(app):
+    app.sections["heads"].open()
+    grid = app.views["heads"]
+    grid.head_source.selected.indices = [grid.index(1, 2)]
+    assert (app.state.layer, app.state.head, app.state.view) == (1, 2, "attention")
+    assert grid.head_source.selected.indices == []
+    app.click_mode.value = "ablate"
+    grid.head_source.selected.indices = [grid.index(0, 3)]
+    assert app.state.ablated_heads == [(0, 3)]
+    assert np.all(app.state.trace["blocks.0.attn.hook_z"][:, 3] == 0)
+    assert "layer 0 head 3" in app.ablation_note.object
+    app.reset_ablation.clicks += 1
+    assert app.state.ablated == ""
+
+
+def test_tapping_a_stage_in_the_overview_opens_it(app):
+    source = app.views["overview"].stage_source
+    index = list(source.data["stage"]).index("output")
+    source.selected.indices = [index]
+    assert app.state.view == "output" and app.sections["output"].is_open
+
+
+def test_errors_show_as_escaped_text_and_clear_when_fixed(app):
+    app.state.prompt = ""
+    assert app.error_box.visible and "empty" in app.error_box.object
+    app.state.prompt = "fine"
+    assert not app.error_box.visible
+
+
+def test_token_chips_escape_what_the_user_typed():
+    chips = token_chips(["<img src=x onerror=alert(1)>", "&amp;"], [1, 2])
+    assert "<img" not in chips and "&lt;img src=x onerror=alert(1)&gt;" in chips and "&amp;amp;" in chips
