@@ -1,0 +1,73 @@
+"""A standalone HTML report of one forward pass: every view of the app, for one prompt, in one file.
+
+Bokeh's JavaScript is inlined, so the file opens offline and can be mailed or put in a notebook.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from bokeh.embed import file_html
+from bokeh.layouts import column
+from bokeh.models import Div
+from bokeh.resources import INLINE
+
+from gpt2_core import GPT2, sampling
+from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
+from viz.embedding import EmbeddingView
+from viz.layer_norm import LayerNormView
+from viz.logit_lens import LogitLensView
+from viz.mlp import MlpView
+from viz.output import OutputView
+from viz.overview import OverviewView
+from viz.residual import ResidualView
+
+from .explanations import EXPLANATIONS
+
+
+def heading(key: str) -> Div:
+    """A section's title, explanation and formula: our own text; Bokeh's TeX reading is turned off."""
+    explanation = EXPLANATIONS[key]
+    text = html.escape(explanation.text).replace("**", "")
+    return Div(text=f"<h2>{html.escape(explanation.title)}</h2><p>{text}</p>"
+                    f"<pre>{html.escape(explanation.formula)}</pre>", disable_math=True, sizing_mode="stretch_width")
+
+
+def write_report(model: GPT2, prompt: str, path: str | Path, *, layer: int = 0, head: int = 0,
+                 temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                 seed: int = 0) -> Path:
+    """Trace ``prompt`` and write every view to ``path`` (an .html file). Returns the path written."""
+    import numpy as np
+
+    config = model.config
+    if not 0 <= layer < config.n_layer or not 0 <= head < config.n_head:
+        from gpt2_core import PromptError
+        raise PromptError(f"layer must be in 0..{config.n_layer - 1} and head in 0..{config.n_head - 1}, "
+                          f"got layer {layer}, head {head}")
+    trace = model.run_with_trace(prompt, head_results=True)
+    probabilities = sampling.probabilities(trace.logits, temperature, top_k, top_p)
+    sampled = sampling.next_token(trace.logits, temperature, top_k, top_p, np.random.default_rng(seed))
+    display = model.tokenizer.display
+    params = model.params
+    position = trace.n_tokens - 1
+    views = [
+        Div(text=f"<h1>Transformer Explainer report</h1><p>Model <b>{html.escape(model.name)}</b> "
+                 f"({config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide). Prompt "
+                 f"({trace.n_tokens} tokens): <code>{html.escape(prompt)}</code></p>",
+            disable_math=True, sizing_mode="stretch_width"),
+        heading("overview"), OverviewView(trace, probabilities, sampled, display).layout,
+        heading("embedding"), EmbeddingView(trace).layout,
+        heading("block"),
+        LayerNormView(trace, layer, "ln1", params["blocks"][layer]["ln_1"]["g"], params["blocks"][layer]["ln_1"]["b"]).layout,
+        ResidualView(trace, layer, position).layout,
+        heading("attention"), AttentionHeadView(trace, layer, head).layout, ConcatProjectionView(trace, layer).layout,
+        heading("heads"), HeadGridView(trace).layout,
+        heading("mlp"), MlpView(trace, layer, position).layout,
+        heading("output"), OutputView(trace.logits, display, temperature, top_k, top_p, sampled).layout,
+        heading("lens"), LogitLensView(model.logit_lens(trace), display, trace.tokens).layout,
+    ]
+    path = Path(path)
+    path.write_text(file_html(column(*views, sizing_mode="stretch_width"), INLINE,
+                              title=f"Transformer Explainer: {prompt[:60]}"), encoding="utf-8")
+    return path
