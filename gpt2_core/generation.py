@@ -8,7 +8,7 @@ sampling code and the same seed give the same tokens whichever runtime computes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol
+from typing import AsyncIterator, Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -18,6 +18,10 @@ from .errors import PromptError
 
 class DecodingSession(Protocol):
     def feed(self, ids: list[int]) -> np.ndarray: ...  # [pos] -> [V], the last position's logits
+
+
+class AsyncDecodingSession(Protocol):
+    async def afeed(self, ids: list[int]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,16 @@ class GenerationStep:
         return sampling.probabilities(self.logits, temperature, top_k, top_p)
 
 
+def check_request(ids: list[int], n_ctx: int, max_new_tokens, temperature, top_k, top_p) -> None:
+    """Refuse, before any work, settings out of range and a generation that would overrun the context."""
+    sampling.check_settings(temperature, top_k, top_p)
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 1:
+        raise PromptError(f"max_new_tokens must be a whole number >= 1, got {max_new_tokens!r}")
+    if len(ids) + max_new_tokens > n_ctx:
+        raise PromptError(f"{len(ids)} prompt tokens + {max_new_tokens} new tokens exceed the model's context "
+                          f"of {n_ctx} tokens; generate at most {max(0, n_ctx - len(ids))}")
+
+
 def generate(start_session: Callable[[int], DecodingSession], ids: list[int], n_ctx: int, max_new_tokens: int,
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
              seed: int | None = None, stop_at: int | None = None) -> Iterator[GenerationStep]:
@@ -37,12 +51,7 @@ def generate(start_session: Callable[[int], DecodingSession], ids: list[int], n_
 
     ``stop_at``: a token id (e.g. <|endoftext|>) after which generation ends early.
     """
-    sampling.check_settings(temperature, top_k, top_p)
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 1:
-        raise PromptError(f"max_new_tokens must be a whole number >= 1, got {max_new_tokens!r}")
-    if len(ids) + max_new_tokens > n_ctx:
-        raise PromptError(f"{len(ids)} prompt tokens + {max_new_tokens} new tokens exceed the model's context "
-                          f"of {n_ctx} tokens; generate at most {max(0, n_ctx - len(ids))}")
+    check_request(ids, n_ctx, max_new_tokens, temperature, top_k, top_p)
     rng = np.random.default_rng(seed)
     session = start_session(len(ids) + max_new_tokens)
 
@@ -56,3 +65,21 @@ def generate(start_session: Callable[[int], DecodingSession], ids: list[int], n_
             logits = session.feed([token])
 
     return steps()
+
+
+async def agenerate(start_session: Callable[[int], "AsyncDecodingSession"], ids: list[int], n_ctx: int,
+                    max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                    top_p: float | None = None, seed: int | None = None,
+                    stop_at: int | None = None) -> AsyncIterator[GenerationStep]:
+    """``generate`` for an event loop (Pyodide, where the model answers through JavaScript promises):
+    the same loop, awaiting each ``session.afeed``."""
+    check_request(ids, n_ctx, max_new_tokens, temperature, top_k, top_p)
+    rng = np.random.default_rng(seed)
+    session = start_session(len(ids) + max_new_tokens)
+    logits = await session.afeed(list(ids))
+    for index in range(max_new_tokens):
+        token = sampling.next_token(logits, temperature, top_k, top_p, rng)
+        yield GenerationStep(index, token, logits)
+        if token == stop_at or index == max_new_tokens - 1:
+            return
+        logits = await session.afeed([token])

@@ -47,29 +47,7 @@ class GPT2:
         return self.tokenizer.encode(text)
 
     def check_ids(self, ids) -> list[int]:
-        """Token ids as a list of ints, each in the vocabulary, between 1 and n_ctx of them.
-        Text is tokenized first."""
-        if isinstance(ids, str):
-            ids = self.encode(ids)
-        room = self.config.n_ctx
-        if isinstance(ids, np.ndarray):
-            if ids.ndim != 1 or ids.dtype.kind not in "iu":
-                raise PromptError(f"token ids must be a 1-D array of integers, got shape {ids.shape} dtype {ids.dtype}")
-            ids = ids.tolist()
-        if not isinstance(ids, (list, tuple)):
-            raise PromptError(f"expected text or a list of token ids, got {type(ids).__name__}")
-        if any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) for i in ids):
-            bad = next(i for i in ids if isinstance(i, bool) or not isinstance(i, (int, np.integer)))
-            raise PromptError(f"token ids must be integers, got {bad!r} ({type(bad).__name__})")
-        if not ids:
-            raise PromptError("the prompt is empty: type at least one character")
-        if len(ids) > room:
-            raise PromptError(f"the prompt is {len(ids)} tokens long; this model reads at most {room} "
-                              f"(its context length is {self.config.n_ctx}). Shorten the prompt.")
-        bad = [i for i in ids if not 0 <= i < self.config.n_vocab]
-        if bad:
-            raise PromptError(f"token id {bad[0]} is outside the vocabulary (0..{self.config.n_vocab - 1})")
-        return [int(i) for i in ids]
+        return check_token_ids(ids, self.config, self.tokenizer)
 
     # -- running -----------------------------------------------------------------------------------
 
@@ -116,6 +94,33 @@ class GPT2:
         stop_at = self.tokenizer.end_of_text_id if (stop_at_end_of_text and self.tokenizer) else None
         return generation.generate(self.start_session, ids, self.config.n_ctx, max_new_tokens,
                                    temperature, top_k, top_p, seed, stop_at)
+
+
+def check_token_ids(ids, config: GPT2Config, tokenizer: Tokenizer | None) -> list[int]:
+    """Token ids as a list of ints, each in the vocabulary, between 1 and n_ctx of them; text is tokenized
+    first. Every runtime (NumPy, ONNX) checks its input here, so the errors read the same."""
+    if isinstance(ids, str):
+        if tokenizer is None:
+            raise PromptError("this model has no tokenizer: pass token ids instead of text")
+        ids = tokenizer.encode(ids)
+    if isinstance(ids, np.ndarray):
+        if ids.ndim != 1 or ids.dtype.kind not in "iu":
+            raise PromptError(f"token ids must be a 1-D array of integers, got shape {ids.shape} dtype {ids.dtype}")
+        ids = ids.tolist()
+    if not isinstance(ids, (list, tuple)):
+        raise PromptError(f"expected text or a list of token ids, got {type(ids).__name__}")
+    bad = next((i for i in ids if isinstance(i, bool) or not isinstance(i, (int, np.integer))), None)
+    if bad is not None:
+        raise PromptError(f"token ids must be integers, got {bad!r} ({type(bad).__name__})")
+    if not ids:
+        raise PromptError("the prompt is empty: type at least one character")
+    if len(ids) > config.n_ctx:
+        raise PromptError(f"the prompt is {len(ids)} tokens long; this model reads at most {config.n_ctx} "
+                          f"(its context length). Shorten the prompt.")
+    outside = next((i for i in ids if not 0 <= i < config.n_vocab), None)
+    if outside is not None:
+        raise PromptError(f"token id {outside} is outside the vocabulary (0..{config.n_vocab - 1})")
+    return [int(i) for i in ids]
 
 
 class NumpySession:

@@ -91,6 +91,8 @@ def untied_lm_head(tensors: Mapping[str, np.ndarray], wte: np.ndarray, source: s
 
 def as_float32(value, name: str, source: str) -> np.ndarray:
     value = np.asarray(value)
+    if value.dtype.name == "bfloat16":  # a NumPy dtype only once ml_dtypes is imported (onnx imports it)
+        value = value.astype(np.float32)
     if value.dtype.kind != "f":
         raise WeightsError(f"tensor {name!r} in {source} has dtype {value.dtype}, expected a float type")
     value = value.astype(np.float32, copy=False)
