@@ -5,7 +5,9 @@ Loaded once per server and shared by every browser session; sessions only read i
 
 from __future__ import annotations
 
+import atexit
 import logging
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ DEMO_MODEL = "demo"  # a tiny random GPT-2 written on the fly: no download, obvi
 @dataclass
 class ModelRuntime:
     model: GPT2
-    fast_generator: object | None = None  # an OnnxGPT2 when onnxruntime is there
+    fast_generator: object | None = None  # an OnnxGPT2 when asked for (serve --onnx) and onnxruntime is there
     notice: str = ""  # shown as a banner, e.g. why this is the demo model and not GPT-2
 
     @property
@@ -102,7 +104,7 @@ def demo_model(seed: int = 0) -> GPT2:
     return model
 
 
-def load_runtime(source: str | None, revision: str | None = None, use_onnx: bool = True,
+def load_runtime(source: str | None, revision: str | None = None, use_onnx: bool = False,
                  onnx_dir: str | Path | None = None) -> ModelRuntime:
     """Load the model the app shows. With no ``source``, GPT-2 small; if it cannot be had (offline, nothing
     cached), the demo model with a notice saying so. An explicit ``source`` that fails raises its clear error."""
@@ -124,12 +126,22 @@ def load_runtime(source: str | None, revision: str | None = None, use_onnx: bool
     return ModelRuntime(model, fast, notice)
 
 
-def fast_generator_for(model: GPT2, onnx_dir: str | Path | None):
-    """An ONNX Runtime generator for ``model`` if onnx and onnxruntime are installed, else None."""
+def fast_generator_for(model: GPT2, onnx_dir: str | Path | None = None):
+    """An ONNX Runtime generator on ``model``'s weights, or None when onnx/onnxruntime are not installed.
+
+    The graph is exported once, with float32 weights so that its tokens equal the NumPy model's, into
+    ``onnx_dir`` or a temporary folder removed when the server stops."""
     try:
-        from gpt2_core.onnx_runtime import OnnxGPT2  # noqa: F401
-        from gpt2_core.onnx_export import export_onnx  # noqa: F401
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
     except ImportError as error:
         log.info("ONNX fast path unavailable (%s); generation uses the NumPy model", error)
         return None
-    return None  # wired up once the ONNX runtime lands
+    from gpt2_core.onnx_export import export_onnx
+    from gpt2_core.onnx_runtime import OnnxGPT2
+
+    if onnx_dir is None:
+        onnx_dir = tempfile.mkdtemp(prefix="transformer-explainer-onnx-")
+        atexit.register(shutil.rmtree, onnx_dir, ignore_errors=True)
+    export_onnx(model, onnx_dir, dtype="float32")
+    return OnnxGPT2.from_directory(onnx_dir)

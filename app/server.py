@@ -9,7 +9,7 @@ from .runtime import load_runtime
 
 
 def serve(model: str | None = None, revision: str | None = None, port: int = 5006, address: str = "127.0.0.1",
-          show: bool = False, use_onnx: bool = True, websocket_origins: list[str] | None = None, start: bool = True):
+          show: bool = False, use_onnx: bool = False, websocket_origins: list[str] | None = None, start: bool = True):
     """Load the model once, then give every browser session its own page and state."""
     runtime = load_runtime(model, revision=revision, use_onnx=use_onnx)
     pn.extension(notifications=False)

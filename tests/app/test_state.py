@@ -145,3 +145,25 @@ def test_generation_is_clamped_to_the_context(state, tiny_model):
     asyncio.run(state.generate(50))  # more than the context has room for
     assert state.prompt == "word " * 120 + tiny_model.tokenizer.decode(expected)
     assert state.status == f"Generated {n_ctx - n} tokens."
+
+
+def test_with_the_onnx_fast_path_generation_gives_the_numpy_models_tokens(tiny_model, tmp_path):
+    pytest.importorskip("onnxruntime", reason="the ONNX fast path needs onnxruntime")
+    from app.runtime import fast_generator_for
+    from gpt2_core.onnx_runtime import OnnxGPT2
+
+    runtime = ModelRuntime(tiny_model, fast_generator_for(tiny_model, tmp_path))
+    assert isinstance(runtime.fast_generator, OnnxGPT2)
+    state = ExplainerState(runtime, prompt="The capital of France is", temperature=0.9, seed=5)
+    ids = list(state.trace.token_ids)
+    expected = [step.token_id for step in tiny_model.generate(ids, 8, temperature=0.9, seed=5)]
+    asyncio.run(state.generate(8))
+    assert state.prompt == "The capital of France is" + tiny_model.tokenizer.decode(expected)
+    # With a head ablated the graph (no hooks) cannot serve: the hooked NumPy model generates.
+    ids = list(state.trace.token_ids)
+    ablated = [s.token_id for s in runtime.generate(ids, 3, 0, None, None, 0, [(0, 1)])]
+    expected, sequence = [], list(ids)
+    for _ in range(3):
+        expected.append(int(np.argmax(tiny_model.run_with_hooks(sequence, zero_ablate_heads([(0, 1)]))[-1])))
+        sequence.append(expected[-1])
+    assert ablated == expected
