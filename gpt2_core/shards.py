@@ -34,7 +34,7 @@ from .errors import WeightsError
 from .gpt2 import GPT2
 from .kernels import OUT_IN, as_in_out, to_kernel_layout
 from .tokenizer import Tokenizer
-from .weights import is_linear_weight, iter_params, param_shapes
+from .weights import is_linear_weight, iter_params, nest, param_shapes
 
 FORMAT_NAME = "gpt2-shards"
 FORMAT_VERSION = 1
@@ -260,25 +260,12 @@ def read_stored_tensors(source: str | Path | Reader, manifest: dict | None = Non
 
 
 def params_from_stored(tensors: dict[str, np.ndarray], config: GPT2Config) -> dict:
-    """Nested parameters (as in weights.py) in the kernel's layout, from stored tensors."""
-    def linear(prefix: str) -> dict:
-        return {"w": to_kernel_layout(tensors[f"{prefix}.w"], OUT_IN), "b": tensors[f"{prefix}.b"]}
-
-    def layer_norm(prefix: str) -> dict:
-        return {"g": tensors[f"{prefix}.g"], "b": tensors[f"{prefix}.b"]}
-
-    return {
-        "wte": tensors["wte"],
-        "wpe": tensors["wpe"],
-        "blocks": [{
-            "ln_1": layer_norm(f"blocks.{i}.ln_1"),
-            "attn": {"c_attn": linear(f"blocks.{i}.attn.c_attn"), "c_proj": linear(f"blocks.{i}.attn.c_proj")},
-            "ln_2": layer_norm(f"blocks.{i}.ln_2"),
-            "mlp": {"c_fc": linear(f"blocks.{i}.mlp.c_fc"), "c_proj": linear(f"blocks.{i}.mlp.c_proj")},
-        } for i in range(config.n_layer)],
-        "ln_f": layer_norm("ln_f"),
-        "lm_head": to_kernel_layout(tensors.get("lm_head", tensors["wte"]), OUT_IN),  # [V, d] is [out, in]
-    }
+    """Nested parameters (as in weights.py) in the kernel's layout, from stored tensors (linear weights
+    stored ``[out, in]``; ``lm_head`` is ``wte`` unless stored untied)."""
+    flat = {name: tensors[name] for name in param_shapes(config) if name != "lm_head"}
+    flat["lm_head"] = tensors.get("lm_head", tensors["wte"])  # [V, d] is [out, in]
+    return nest({name: to_kernel_layout(value, OUT_IN) if is_linear_weight(name) else value
+                 for name, value in flat.items()})
 
 
 def read_tokenizer(source: str | Path | Reader, manifest: dict | None = None) -> Tokenizer | None:

@@ -20,20 +20,21 @@ from .kernels import IN_OUT, OUT_IN, as_in_out, to_kernel_layout
 IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")
 
 
+def hf_name(name: str) -> str:
+    """Our parameter name -> the tensor's name in a Hugging Face checkpoint (without 'transformer.'):
+    ``blocks.3.attn.c_attn.w`` -> ``h.3.attn.c_attn.weight``, ``ln_f.g`` -> ``ln_f.weight``, ``wte`` -> ``wte.weight``."""
+    if name.startswith("blocks."):
+        name = "h." + name.removeprefix("blocks.")
+    module, _, leaf = name.rpartition(".")
+    if not module:
+        return f"{name}.weight"
+    return f"{module}.{'bias' if leaf == 'b' else 'weight'}"
+
+
 def expected_hf_shapes(config: GPT2Config) -> dict[str, tuple[int, ...]]:
-    """Every tensor a Hugging Face GPT-2 checkpoint must hold, with its shape (names without 'transformer.')."""
-    d, dm, V = config.n_embd, config.d_mlp, config.n_vocab
-    shapes = {"wte.weight": (V, d), "wpe.weight": (config.n_ctx, d), "ln_f.weight": (d,), "ln_f.bias": (d,)}
-    for i in range(config.n_layer):
-        shapes.update({
-            f"h.{i}.ln_1.weight": (d,), f"h.{i}.ln_1.bias": (d,),
-            f"h.{i}.attn.c_attn.weight": (d, 3 * d), f"h.{i}.attn.c_attn.bias": (3 * d,),
-            f"h.{i}.attn.c_proj.weight": (d, d), f"h.{i}.attn.c_proj.bias": (d,),
-            f"h.{i}.ln_2.weight": (d,), f"h.{i}.ln_2.bias": (d,),
-            f"h.{i}.mlp.c_fc.weight": (d, dm), f"h.{i}.mlp.c_fc.bias": (dm,),
-            f"h.{i}.mlp.c_proj.weight": (dm, d), f"h.{i}.mlp.c_proj.bias": (d,),
-        })
-    return shapes
+    """Every tensor a Hugging Face GPT-2 checkpoint must hold, with its shape (Conv1D weights are ``[in, out]``
+    as ours are in ``param_shapes``; ``lm_head`` is optional: GPT-2 ties it to ``wte``)."""
+    return {hf_name(name): shape for name, shape in param_shapes(config).items() if name != "lm_head"}
 
 
 def params_from_hf_tensors(tensors: Mapping[str, np.ndarray], config: GPT2Config, source: str = "checkpoint") -> dict:
@@ -53,28 +54,14 @@ def params_from_hf_tensors(tensors: Mapping[str, np.ndarray], config: GPT2Config
                            f"but config.json says n_layer={config.n_layer}: the config does not belong to these "
                            f"weights")
 
-    def get(name: str) -> np.ndarray:
-        return as_float32(tensors[name], name, source)
-
-    def linear_weights(prefix: str) -> dict:
-        return {"w": to_kernel_layout(get(f"{prefix}.weight"), IN_OUT), "b": get(f"{prefix}.bias")}
-
-    def layer_norm_weights(prefix: str) -> dict:
-        return {"g": get(f"{prefix}.weight"), "b": get(f"{prefix}.bias")}
-
-    params = {
-        "wte": get("wte.weight"),
-        "wpe": get("wpe.weight"),
-        "blocks": [{
-            "ln_1": layer_norm_weights(f"h.{i}.ln_1"),
-            "attn": {"c_attn": linear_weights(f"h.{i}.attn.c_attn"), "c_proj": linear_weights(f"h.{i}.attn.c_proj")},
-            "ln_2": layer_norm_weights(f"h.{i}.ln_2"),
-            "mlp": {"c_fc": linear_weights(f"h.{i}.mlp.c_fc"), "c_proj": linear_weights(f"h.{i}.mlp.c_proj")},
-        } for i in range(config.n_layer)],
-        "ln_f": layer_norm_weights("ln_f"),
-    }
-    params["lm_head"] = untied_lm_head(tensors, params["wte"], source)
-    return params
+    flat = {}
+    for name in param_shapes(config):
+        if name == "lm_head":
+            continue
+        value = as_float32(tensors[hf_name(name)], hf_name(name), source)
+        flat[name] = to_kernel_layout(value, IN_OUT) if is_linear_weight(name) else value
+    flat["lm_head"] = untied_lm_head(tensors, flat["wte"], source)
+    return nest(flat)
 
 
 def untied_lm_head(tensors: Mapping[str, np.ndarray], wte: np.ndarray, source: str) -> np.ndarray:
@@ -132,6 +119,20 @@ def param_shapes(config: GPT2Config) -> dict[str, tuple[int, ...]]:
 
 def is_linear_weight(name: str) -> bool:
     return name.endswith(".w") or name == "lm_head"
+
+
+def nest(flat: dict[str, np.ndarray]) -> dict:
+    """Dotted names -> the nested parameters the model reads (the inverse of ``iter_params``):
+    ``{"blocks.0.ln_1.g": a}`` -> ``{"blocks": [{"ln_1": {"g": a}}]}``."""
+    params: dict = {}
+    for name, value in flat.items():
+        *path, leaf = name.split(".")
+        node = params
+        for key in path:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    params["blocks"] = [params["blocks"][str(layer)] for layer in range(len(params.get("blocks", {})))]
+    return params
 
 
 def check_params(params: dict, config: GPT2Config) -> None:
