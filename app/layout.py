@@ -8,10 +8,13 @@ open: a closed section catches up when it opens), so a new prompt costs what is 
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Callable
+from urllib.parse import parse_qsl
 
 import panel as pn
 import param
+from bokeh.layouts import column as bokeh_column
 
 from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
 from viz.embedding import EmbeddingView
@@ -23,9 +26,10 @@ from viz.overview import OverviewView
 from viz.residual import ResidualView
 
 from .examples import EXAMPLE_PROMPTS
+from .panel_fixes import send_stranded_writes
 from .explanations import EXPLANATIONS
 from .runtime import ModelRuntime
-from .state import ExplainerState
+from .state import MAX_PROMPT_CHARACTERS, ExplainerState
 
 URL_PARAMETERS = {"prompt": "prompt", "temperature": "t", "top_k": "k", "top_p": "p", "seed": "seed", "view": "view",
                   "layer": "layer", "head": "head", "position": "pos", "ablated": "ablate", "expanded": "expand"}
@@ -41,7 +45,8 @@ MESSAGE_CSS = {
              "padding: 8px 12px; white-space: pre-wrap; font-family: inherit; margin: 0; }",
     "notice": "pre { background: #fff6dd; color: #6b4e00; border: 1px solid #f0dc9a; border-radius: 6px; "
               "padding: 8px 12px; white-space: pre-wrap; font-family: inherit; margin: 0; }",
-    "formula": "pre { background: #f6f4fb; border-radius: 6px; padding: 6px 10px; margin: 0; white-space: pre-wrap; }",
+    "formula": "pre { background: #f6f4fb; border-radius: 6px; padding: 6px 10px; margin: 0; white-space: pre-wrap; "
+               "overflow-wrap: anywhere; }",  # on a phone a long formula breaks inside its box
     "status": "pre { white-space: pre-wrap; font-family: inherit; margin: 0; color: #444; }",
 }
 
@@ -49,6 +54,12 @@ MESSAGE_CSS = {
 def text_box(kind: str, text: str = "", **params) -> pn.pane.Str:
     """Preformatted text that is always escaped: safe for messages that quote what a user typed."""
     return pn.pane.Str(text, stylesheets=[MESSAGE_CSS[kind]], sizing_mode="stretch_width", **params)
+
+
+def display_name(model_name: str) -> str:
+    """A Hub id as it is (``openai-community/gpt2``); a local checkpoint by its folder's name, not a long path."""
+    path = Path(model_name)
+    return path.name if (path.is_absolute() or model_name.startswith(".") or path.exists()) and path.name else model_name
 
 
 def token_chips(tokens: list[str], token_ids: list[int]) -> str:
@@ -105,9 +116,13 @@ class Section:
             return
         with pn.io.unlocked():
             if not self.built:
-                self.views_column.objects = [pn.pane.Bokeh(model, sizing_mode="stretch_width",
-                                                           styles={"overflow-x": "auto"})  # wide figures scroll on a phone
-                                             for model in self._build()]
+                # A figure wider than a phone (the overview's minimum width) scrolls inside its own box: a Bokeh
+                # column around it, which Panel sees without the figure's minimum width, so the page keeps the
+                # phone's width (wrapped in a Panel layout, the minimum width would widen the whole page).
+                self.views_column.objects = [
+                    pn.pane.Bokeh(bokeh_column(model, sizing_mode="stretch_width", styles={"overflow-x": "auto"}),
+                                  sizing_mode="stretch_width")
+                    for model in self._build()]
                 self.built = True
             elif self.stale:
                 self._update()
@@ -123,8 +138,7 @@ class ExplainerApp:
         self.views: dict[str, object] = {}
         self._make_controls()
         self._make_sections()
-        self.state.param.watch(self._on_trace, ["trace", "lens_logits"])
-        self.state.param.watch(self._on_sampling, ["probabilities", "sampled_id"])
+        self.state.param.watch(self._on_derived, ["trace", "lens_logits", "probabilities", "sampled_id"])
         self.state.param.watch(self._on_selection, ["layer", "head", "position", "expanded"])
         self.state.param.watch(self._on_view, ["view"])
         self.state.param.watch(self._on_messages, ["error", "status", "generating"])
@@ -137,32 +151,42 @@ class ExplainerApp:
         state, config = self.state, self.runtime.config
         self.prompt_input = pn.widgets.TextAreaInput.from_param(
             state.param.prompt, label="Your prompt", auto_grow=True, rows=2, max_rows=8, sizing_mode="stretch_width",
-            placeholder="Type any text; GPT-2 will predict what comes next")
-        self.run_button = pn.widgets.Button(label="Run ▶", color="primary", width=90, align="end")
+            placeholder="Type any text; GPT-2 will predict what comes next", css_classes=["te-prompt"],
+            max_length=10 * MAX_PROMPT_CHARACTERS)  # the browser would cut a longer paste silently; the state says why
+        self.run_button = pn.widgets.Button(label="Run ▶", color="primary", width=90, align="end",
+                                            css_classes=["te-run"])
         self.run_button.on_click(lambda event: setattr(state, "prompt", self.prompt_input.value_input or ""))
-        self.token_count = pn.pane.Str("", sizing_mode="stretch_width")
+        self.token_count = pn.pane.Str("", sizing_mode="stretch_width", css_classes=["te-token-count"])
         self.prompt_input.param.watch(self._count_tokens, "value_input")
         self.examples = pn.widgets.Select(label="Examples", options=["(choose an example)", *EXAMPLE_PROMPTS], width=300)
         self.examples.param.watch(self._pick_example, "value")
-        self.tokens_html = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[TOKEN_CHIP_CSS])
+        self.tokens_html = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[TOKEN_CHIP_CSS],
+                                        css_classes=["te-tokens"])
 
-        self.next_button = pn.widgets.Button(label="Next token ▶", color="success", width=130)
+        self.next_button = pn.widgets.Button(label="Next token ▶", color="success", width=130,
+                                             css_classes=["te-next"])
         self.next_button.on_click(lambda event: state.append_sampled_token())
-        self.generate_count = pn.widgets.IntInput(label="Tokens", value=10, start=1, end=config.n_ctx, width=90)
-        self.generate_button = pn.widgets.Button(label="Generate", color="primary", width=100)
+        self.generate_count = pn.widgets.IntInput(label="Tokens", value=10, start=1, end=config.n_ctx, width=90,
+                                                  css_classes=["te-generate-count"])
+        self.generate_button = pn.widgets.Button(label="Generate", color="primary", width=100,
+                                                 css_classes=["te-generate"])
         self.generate_button.on_click(self._generate)
-        self.stop_button = pn.widgets.Button(label="Stop ■", color="danger", width=80, disabled=True)
+        self.stop_button = pn.widgets.Button(label="Stop ■", color="danger", width=80, disabled=True,
+                                             css_classes=["te-stop"])
         self.stop_button.on_click(lambda event: state.stop())
 
         self.temperature = pn.widgets.FloatSlider.from_param(state.param.temperature, label="Temperature (0 = greedy)",
-                                                             width=260)
+                                                             width=260, css_classes=["te-temperature"])
         self.top_k = pn.widgets.IntInput.from_param(state.param.top_k, label="Top-k (0 = off)", width=120,
-                                                    end=config.n_vocab)
-        self.top_p = pn.widgets.FloatSlider.from_param(state.param.top_p, label="Top-p (1 = off)", width=200)
-        self.seed = pn.widgets.IntInput.from_param(state.param.seed, label="Seed", width=110)
+                                                    end=config.n_vocab, css_classes=["te-top-k"])
+        self.top_p = pn.widgets.FloatSlider.from_param(state.param.top_p, label="Top-p (1 = off)", width=200,
+                                                       css_classes=["te-top-p"])
+        self.seed = pn.widgets.IntInput.from_param(state.param.seed, label="Seed", width=110, css_classes=["te-seed"])
+        for slider in (self.temperature, self.top_p):
+            slider._debounce = 0  # re-sampling takes milliseconds: answer a move now (Panel waits 50 ms by default)
 
-        self.error_box = text_box("error", visible=False)
-        self.status_box = text_box("status")
+        self.error_box = text_box("error", visible=False, css_classes=["te-error"])
+        self.status_box = text_box("status", css_classes=["te-status"])
         self.notice_box = text_box("notice", self.runtime.notice, visible=bool(self.runtime.notice))
 
     def _count_tokens(self, event) -> None:
@@ -197,38 +221,66 @@ class ExplainerApp:
         self.tokens_html.object = token_chips(trace.tokens, trace.token_ids)
         limit = self.runtime.config.n_ctx
         self.token_count.object = f"{trace.n_tokens} token{'s' * (trace.n_tokens != 1)} of at most {limit}"
-        self.position_select.options = {f"{i}: {token}": i for i, token in enumerate(trace.tokens)}
-        self.position_select.value = self.state.selected_position
+        self._show_position()
+
+    def _show_position(self) -> None:
+        """Every token picker shows the current token list and the selected token. Setting them is not a pick:
+        ``state.position`` keeps -1 ("the last token") until the student picks one."""
+        trace = self.state.trace
+        if trace is None:
+            return
+        options = {f"{i}: {token}": i for i, token in enumerate(trace.tokens)}
+        self._showing_position = True
+        try:
+            for select in self.position_selects.values():
+                select.param.update(options=options, value=self.state.selected_position)
+        finally:
+            self._showing_position = False
+
+    def _pick_position(self, event) -> None:
+        if not self._showing_position:
+            self.state.position = event.new
 
     # -- sections -----------------------------------------------------------------------------------
 
     def _make_sections(self) -> None:
         state, config = self.state, self.runtime.config
-        self.layer_slider = pn.widgets.IntSlider.from_param(state.param.layer, label="Layer", width=220)
-        self.head_slider = pn.widgets.IntSlider.from_param(state.param.head, label="Head", width=220)
-        self.position_select = pn.widgets.Select(label="Token", options={}, width=220)
-        self.position_select.param.watch(lambda e: setattr(state, "position", e.new), "value")
+        # One widget per place it is shown: a Panel widget placed in two sections keeps only one of its
+        # browser views in sync (the other would show a stale layer or token).
+        self.layer_sliders = {key: pn.widgets.IntSlider.from_param(state.param.layer, label="Layer", width=220,
+                                                                   css_classes=["te-layer"])
+                              for key in ("block", "attention", "mlp")}
+        self.layer_slider = self.layer_sliders["attention"]
+        self.head_slider = pn.widgets.IntSlider.from_param(state.param.head, label="Head", width=220,
+                                                           css_classes=["te-head"])
+        self._showing_position = False
+        self.position_selects = {key: pn.widgets.Select(label="Token", options={}, width=220,
+                                                        css_classes=["te-position"]) for key in ("block", "mlp")}
+        for select in self.position_selects.values():
+            select.param.watch(self._pick_position, "value")
+        self.position_select = self.position_selects["block"]
         self.expand_toggle = pn.widgets.Checkbox.from_param(state.param.expanded, label="Show every block")
         self.click_mode = pn.widgets.RadioButtonGroup(options={"Click a head to open it": "inspect",
                                                                "Click a head to ablate it": "ablate"},
-                                                      value="inspect", color="light")
+                                                      value="inspect", color="light", css_classes=["te-click-mode"])
+        # Panel applies a widget change 50 ms late, but a tap in the grid at once: a tap right after switching to
+        # "ablate" would still open the head. Apply the switch at once, so the two stay in order.
+        self.click_mode._debounce = 0
         self.reset_ablation = pn.widgets.Button(label="Restore all heads", width=160)
         self.reset_ablation.on_click(lambda event: setattr(state, "ablated", ""))
-        self.ablation_note = pn.pane.Str("", sizing_mode="stretch_width")
-
-        def layer_controls():
-            return [self.layer_slider]
+        self.ablation_note = pn.pane.Str("", sizing_mode="stretch_width", css_classes=["te-ablation-note"])
 
         self.sections = {
             "overview": Section("overview", state, self._build_overview, self._update_overview, [self.expand_toggle]),
             "embedding": Section("embedding", state, self._build_embedding, self._update_embedding),
             "block": Section("block", state, self._build_block, self._update_block,
-                             [self.layer_slider, self.position_select]),
+                             [self.layer_sliders["block"], self.position_selects["block"]]),
             "attention": Section("attention", state, self._build_attention, self._update_attention,
-                                 [self.layer_slider, self.head_slider]),
+                                 [self.layer_sliders["attention"], self.head_slider]),
             "heads": Section("heads", state, self._build_heads, self._update_heads,
                              [self.click_mode, self.reset_ablation, self.ablation_note]),
-            "mlp": Section("mlp", state, self._build_mlp, self._update_mlp, [self.layer_slider, self.position_select]),
+            "mlp": Section("mlp", state, self._build_mlp, self._update_mlp,
+                           [self.layer_sliders["mlp"], self.position_selects["mlp"]]),
             "output": Section("output", state, self._build_output, self._update_output),
             "lens": Section("lens", state, self._build_lens, self._update_lens),
         }
@@ -331,20 +383,24 @@ class ExplainerApp:
     # -- reactions ----------------------------------------------------------------------------------
 
     def _stale(self, *keys: str) -> None:
-        for key in keys:
-            self.sections[key].mark_stale()
+        with pn.io.unlocked():  # one message to the browser for all the sections, not one each
+            for key in keys:
+                self.sections[key].mark_stale()
 
-    def _on_trace(self, *events) -> None:
-        self._show_tokens()
-        self._stale(*self.sections)
-
-    def _on_sampling(self, *events) -> None:
-        self._stale("overview", "output")
+    def _on_derived(self, *events) -> None:
+        """A new trace refreshes every section; new sampling settings only the overview and the output."""
+        if {event.name for event in events} & {"trace", "lens_logits"}:
+            self._show_tokens()
+            self._stale(*self.sections)
+        else:
+            self._stale("overview", "output")
 
     def _on_selection(self, *events) -> None:
         names = {event.name for event in events}
         if "expanded" in names:
             self._stale("overview")
+        if "position" in names:
+            self._show_position()  # a token tapped in the overview, or a link: the pickers follow
         if names & {"layer", "position"}:
             self._stale("block", "mlp", "attention")
         if "head" in names:
@@ -390,7 +446,7 @@ class ExplainerApp:
 
     def layout(self) -> pn.viewable.Viewable:
         header = pn.pane.Markdown(
-            f"# Transformer Explainer\nSee how **{html.escape(self.runtime.model.name)}** "
+            f"# Transformer Explainer\nSee how **{html.escape(display_name(self.runtime.model.name))}** "
             f"({self.runtime.config.n_layer} layers, {self.runtime.config.n_head} heads, "
             f"{self.runtime.config.n_embd} wide) predicts the next token — with its real numbers at every step.",
             sizing_mode="stretch_width")
@@ -414,8 +470,28 @@ class ExplainerApp:
 
 def build_app(runtime: ModelRuntime) -> pn.viewable.Viewable:
     """A new page for one browser session, its state synced with the URL's query string."""
+    send_stranded_writes()
     app = ExplainerApp(runtime)
     if pn.state.location is not None:
-        pn.state.location.sync(app.state, URL_PARAMETERS, on_error=lambda values: setattr(
-            app.state, "error", f"Some settings in the link were invalid and were ignored: {sorted(values)}"))
+        location = pn.state.location
+        location.sync(app.state, URL_PARAMETERS,
+                      on_error=lambda values: apply_link_settings(app.state, values, location.search))
     return app.layout()
+
+
+def apply_link_settings(state: ExplainerState, values: dict, search: str = "") -> None:
+    """What Panel's URL sync calls when it could not apply a link's settings. Two of its habits need undoing:
+    it reads text that looks like a number, a boolean or JSON as one (a prompt "1984", an ablation "0.3" or
+    "0.10"), which a text setting refuses; and when one setting is refused it applies none. Text settings take
+    the link's own text; the others are applied one by one, and only those refused are named."""
+    raw = dict(parse_qsl(search.lstrip("?"), keep_blank_values=True))
+    invalid = []
+    for name, value in values.items():
+        if isinstance(state.param[name], param.String) and URL_PARAMETERS.get(name) in raw:
+            value = raw[URL_PARAMETERS[name]]
+        try:
+            state.param.update({name: value})
+        except Exception:  # noqa: BLE001 - any value param refuses (out of bounds, wrong type) is reported
+            invalid.append(name)
+    if invalid:
+        state.error = f"Some settings in the link were invalid and were ignored: {', '.join(sorted(invalid))}"

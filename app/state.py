@@ -100,22 +100,26 @@ class ExplainerState(param.Parameterized):
         invalid = self._invalid_ablations()
         self.error = (f"Ignored ablation entries {', '.join(map(repr, invalid))}: each must be 'layer.head' with "
                       f"layer < {self.runtime.config.n_layer} and head < {self.runtime.config.n_head}." if invalid else "")
-        with param.parameterized.batch_call_watchers(self):
+        probabilities, sampled = self._sample(trace)
+        with param.parameterized.batch_call_watchers(self):  # the views hear of all four changes at once
             self.lens_logits = self.runtime.logit_lens(trace)
             self.trace = trace
+            self.probabilities, self.sampled_id = probabilities, sampled
 
-    @param.depends("trace", "temperature", "top_k", "top_p", "seed", watch=True)
+    @param.depends("temperature", "top_k", "top_p", "seed", watch=True)
     def resample(self) -> None:
         """The next-token distribution and the token drawn from it: sampling only, no forward pass."""
         if self.trace is None:
             return
-        settings = self.sampling_settings()
-        probabilities = sampling.probabilities(self.trace.logits, **settings)
-        rng = np.random.default_rng(self.seed)
-        sampled = int(np.argmax(probabilities)) if self.temperature == 0 else sampling.sample(probabilities, rng)
+        probabilities, sampled = self._sample(self.trace)
         with param.parameterized.batch_call_watchers(self):
-            self.probabilities = probabilities
-            self.sampled_id = sampled
+            self.probabilities, self.sampled_id = probabilities, sampled
+
+    def _sample(self, trace) -> tuple[np.ndarray, int]:
+        probabilities = sampling.probabilities(trace.logits, **self.sampling_settings())
+        if self.temperature == 0:
+            return probabilities, int(np.argmax(probabilities))
+        return probabilities, sampling.sample(probabilities, np.random.default_rng(self.seed))
 
     def sampling_settings(self) -> dict:
         return {"temperature": float(self.temperature), "top_k": int(self.top_k) or None,

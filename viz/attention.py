@@ -70,6 +70,8 @@ class AttentionHeadView:
         self.heatmaps = {}
         for name in ("q", "k", "v", "raw", "scaled", "mask", "scores", "pattern", "z"):
             self.heatmaps[name] = self._heatmap(name, values[name], names[name], trace.tokens)
+            # named so that browser tests can find them: "pattern-source", "pattern-figure", "q-source", ...
+            self.heatmaps[name].source.name, self.heatmaps[name].figure.name = f"{name}-source", f"{name}-figure"
         h = self.heatmaps
         self.layout = column(
             Row(children=[h["q"].figure, h["k"].figure, h["v"].figure], styles=WRAP, sizing_mode="stretch_width"),
@@ -159,7 +161,7 @@ class ConcatProjectionView:
         shares = values.get("shares", np.zeros((n_head + 2, config.n_embd), np.float32))
         norms = values.get("share_norms", np.zeros((trace.n_tokens, n_head), np.float32))
         self.shares = Heatmap(shares, title=self._shares_title(position), row_labels=share_row_labels(n_head),
-                              row_name="part", max_row_ticks=n_head + 2)
+                              row_name="part", max_row_ticks=n_head + 2, token_rows=False)
         self.share_norms = Heatmap(norms, title="‖each head's share‖ per token",
                                    kind="sequential", col_labels=[f"h{h}" for h in range(n_head)], col_name="head",
                                    width=max(260, 34 * n_head + 160), **rows)
@@ -263,17 +265,17 @@ class HeadGridView:
         n_layer, n_head = trace.config.n_layer, trace.config.n_head
         self.n_layer, self.n_head = n_layer, n_head
         self.ablated = normalize_ablated(ablated)
-        self.thumbnail_source = ColumnDataSource(thumbnail_data(trace))
-        self.head_source = ColumnDataSource(head_grid_data(n_layer, n_head, self.ablated))
+        self.thumbnail_source = ColumnDataSource(thumbnail_data(trace), name="head-thumbnail-source")
+        self.head_source = ColumnDataSource(head_grid_data(n_layer, n_head, self.ablated), name="head-grid-source")
         self.figure = self._figure()
         self.layout = self.figure
 
     def _figure(self):
         n_layer, n_head = self.n_layer, self.n_head
         cell = max(CELL_PX, GRID_MIN_PX // n_head)
-        plot = new_figure(title="every head's attention pattern (tap one)", width=n_head * cell + 64,
-                          height=n_layer * cell + 74, x_range=Range1d(0, n_head), y_range=Range1d(n_layer, 0),
-                          x_axis_location="above")
+        plot = new_figure(title="every head's attention pattern (tap one)", name="head-grid-figure",
+                          width=n_head * cell + 64, height=n_layer * cell + 74, x_range=Range1d(0, n_head),
+                          y_range=Range1d(n_layer, 0), x_axis_location="above")
         mapper = colour_mapper(SEQUENTIAL, 0.0, 1.0, SEQUENTIAL[0], SEQUENTIAL[-1])
         draw(plot, self.thumbnail_source, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=mapper))
         size = 1 - GAP

@@ -64,7 +64,8 @@ class EmbeddingView:
 
     def __init__(self, trace: Trace):
         per_row, n_rows = self._chip_grid(trace.n_tokens)
-        self.token_source = ColumnDataSource(token_chip_data(trace.tokens, trace.token_ids, per_row))
+        self.token_source = ColumnDataSource(token_chip_data(trace.tokens, trace.token_ids, per_row),
+                                             name="embedding-token-source")
         self.tokens_figure = token_chips_figure(self.token_source, per_row, n_rows)
         labels = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens), col_name="dimension")
         self.token_embedding = Heatmap(trace["hook_embed"], title="token embedding: wte[id], one row per token",

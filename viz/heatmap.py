@@ -35,14 +35,25 @@ LABEL_LIMIT = 14  # characters of a token shown on an axis (hover shows all of i
 ZOOM_ROWS, ZOOM_COLUMNS = 48, 256  # bigger than this: cells get small, so offer box zoom (hover stays exact)
 
 
+# A figure's size change makes BokehJS lay out the whole page again, once per figure (~0.2 s each, measured
+# with scripts/bench_app.py), so a heatmap with one row per token is sized for a step of rows, not for the
+# prompt's exact length: every prompt of up to 16 tokens gives the same sizes, and any longer one the largest.
+TOKEN_ROW_STEPS = (16, MAX_BODY_PX // ROW_PX)
+
+
+def sized_rows(n: int) -> int:
+    """How many rows a heatmap with one row per token is sized for (its rows then share that height)."""
+    return next((step for step in TOKEN_ROW_STEPS if n <= step), TOKEN_ROW_STEPS[-1])
+
+
 def body_pixels(n: int, min_px: int = 22) -> int:
     return int(min(max(n * ROW_PX, min_px), MAX_BODY_PX))
 
 
 def label_pixels(labels: Sequence[str] | None, n: int) -> int:
-    """About how many pixels the longest tick label takes."""
-    longest = max((len(shorten(str(label), LABEL_LIMIT)) for label in labels), default=1) if labels else len(str(n))
-    return CHAR_PX * longest + 14
+    """Room for the tick labels: the longest a token label can be (a fixed gutter, so that a new prompt does not
+    resize the figure), or the digits of the largest index."""
+    return CHAR_PX * (LABEL_LIMIT if labels else len(str(n))) + 14
 
 
 def colour_range(values: np.ndarray, kind: str) -> tuple[float, float]:
@@ -113,12 +124,13 @@ class Heatmap:
                  col_hover: Sequence[str] | None = None, row_name: str = "token", col_name: str = "dimension",
                  value_name: str = "value", square: bool = False, width: int | None = None,
                  colorbar: bool | None = None, zoom: bool | None = None, max_row_ticks: int = 32,
-                 max_col_ticks: int = 40, header_px: int = 0):
+                 max_col_ticks: int = 40, header_px: int = 0, token_rows: bool = True):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         image = as_image(values)
         rows, cols = image.shape
         self.kind, self.square, self.fixed_width = kind, square, width
+        self.token_rows = token_rows  # one row per token (sized in steps), or a fixed set of rows (sized exactly)
         self.header_px = header_px  # room above row 0 for annotations (the concat view's head bands)
         self.max_row_ticks, self.max_col_ticks = max_row_ticks, max_col_ticks
         self.row_labels, self.col_labels = row_labels, col_labels
@@ -157,14 +169,17 @@ class Heatmap:
 
     # -- geometry ------------------------------------------------------------------------------------
 
+    def body_height(self, rows: int) -> int:
+        return body_pixels(sized_rows(rows) if self.token_rows else rows)
+
     def _sizing(self, rows: int, cols: int) -> dict:
-        body_height = body_pixels(rows) + self.header_px
+        body_height = self.body_height(rows) + self.header_px
         if not (self.square or self.fixed_width):
             return dict(frame_height=body_height, sizing_mode="stretch_width")
         x_axis = label_pixels(self.col_labels, cols) if self.col_labels is not None else NUMBER_AXIS_PX
         if self.fixed_width:
             return dict(width=self.fixed_width, height=body_height + x_axis + TITLE_PX + 8)
-        side = max(body_pixels(rows), body_pixels(cols), MIN_SQUARE_PX)  # a short prompt still gets readable cells
+        side = max(self.body_height(rows), self.body_height(cols), MIN_SQUARE_PX)  # query x key: both are tokens
         width = side + label_pixels(self.row_labels, rows) + (COLORBAR_PX if self.has_colorbar else 0) + 12
         return dict(width=width, height=side + self.header_px + x_axis + TITLE_PX + 8)
 
@@ -179,7 +194,7 @@ class Heatmap:
 
     def header_rows(self, rows: int) -> float:
         """The header's height in row units (rows shrink below ROW_PX pixels on long prompts)."""
-        return self.header_px * rows / body_pixels(rows)
+        return self.header_px * rows / self.body_height(rows)
 
     def _label_axes(self, rows: int, cols: int) -> None:
         label_axis(self.figure.yaxis[0], self.row_labels, rows, self.max_row_ticks, LABEL_LIMIT)
@@ -224,8 +239,10 @@ class Heatmap:
             self.figure.y_range.update(start=rows, end=-self.header_rows(rows))
             self._offer_zoom(rows, cols)
         if (rows, cols) != old_shape or row_labels is not None or col_labels is not None:
-            self.figure.update(**{name: value for name, value in self._sizing(rows, cols).items()
-                                  if name != "sizing_mode"})
+            sizing = {name: value for name, value in self._sizing(rows, cols).items() if name != "sizing_mode"}
+            changed = {name: value for name, value in sizing.items() if getattr(self.figure, name) != value}
+            if changed:  # each size change costs the browser a layout of the whole page: only when it differs
+                self.figure.update(**changed)
             self._label_axes(rows, cols)
         set_cell_labels(self.row_formatter, self.row_hover or self.row_labels, rows)
         set_cell_labels(self.col_formatter, self.col_hover or self.col_labels, cols)

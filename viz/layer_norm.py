@@ -73,8 +73,8 @@ class LayerNormView:
             "scale": Heatmap(values["scale"], title=names["scale"], kind="sequential", col_labels=["scale"],
                              width=STAT_WIDTH, col_name="statistic", colorbar=True, **rows),
             "normalized": Heatmap(values["normalized"], title=names["normalized"], **rows),
-            "gamma": Heatmap(values["gamma"], title=names["gamma"], row_labels=["γ"], row_name="weight"),
-            "beta": Heatmap(values["beta"], title=names["beta"], row_labels=["β"], row_name="weight"),
+            "gamma": Heatmap(values["gamma"], title=names["gamma"], row_labels=["γ"], row_name="weight", token_rows=False),
+            "beta": Heatmap(values["beta"], title=names["beta"], row_labels=["β"], row_name="weight", token_rows=False),
             "output": Heatmap(values["output"], title=names["output"], **rows),
         }
         h = self.heatmaps

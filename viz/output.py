@@ -81,10 +81,12 @@ class OutputView:
         self._logits = None
         self._candidates = None
         self.steps: SamplingSteps | None = None
-        self.source = ColumnDataSource(self._rows(logits, temperature, top_k, top_p, sampled_id))
+        self.source = ColumnDataSource(self._rows(logits, temperature, top_k, top_p, sampled_id),
+                                       name="output-source")  # the name lets browser tests find it
         n_rows = len(self.source.data["rank"])
         self.bars_figure = self._bars_figure(n_rows)
         self.table_figure = self._table_figure(n_rows)
+        self.bars_figure.name, self.table_figure.name = "output-bars", "output-table"  # for browser tests
         self._set_titles(temperature, top_k, top_p)
         self.layout = column(self.bars_figure, self.table_figure, sizing_mode="stretch_width")
 

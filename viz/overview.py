@@ -20,7 +20,7 @@ from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Patches, Quad, R
 
 from gpt2_core import Trace
 
-from .common import MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, draw, format_probability, new_figure, shorten
+from .common import MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, TRANSPARENT, draw, format_probability, new_figure, shorten
 
 STAGE_COLOURS = {"embedding": "#f6cf9f", "block": "#d6d3ea", "attention": "#a6cde8", "mlp": "#b5dfae",
                  "output": "#f9b9a3"}
@@ -148,6 +148,33 @@ def stream_ribbons(layout: OverviewLayout, n_slots: int, has_ellipsis: bool) -> 
             "base_alpha": np.full(n, RIBBON_ALPHA)}
 
 
+def padded(data: dict, n_rows: int, fillers: dict) -> dict:
+    """``data`` with invisible rows added up to ``n_rows``, each column filled with ``fillers[column]``.
+
+    BokehJS may draw a glyph between the steps of replacing its source's columns; when the number of rows
+    changes it then reads past the end of one ("Out of bounds", "Offset is outside the bounds of the DataView"
+    in the console). The overview's sources keep a constant number of rows, so every column has one length."""
+    missing = n_rows - len(next(iter(data.values())))
+    if missing <= 0:
+        return data
+    extended = {}
+    for name, column in data.items():
+        filler = fillers[name]
+        if isinstance(column, np.ndarray):
+            extended[name] = np.concatenate([column, np.full(missing, filler, dtype=column.dtype)])
+        else:
+            extended[name] = list(column) + [filler() if callable(filler) else filler for _ in range(missing)]
+    return extended
+
+
+# Padding rows: a ribbon with one NaN point (nothing drawn), a next-token node with no place and no colour.
+RIBBON_PADDING = {"xs": lambda: [np.nan], "ys": lambda: [np.nan], "slot": -1, "fill_alpha": 0.0, "base_alpha": 0.0,
+                  "probability": 0.0}
+NODE_PADDING = {"token_id": -2, "token": "", "label": "", "probability": 0.0, "is_sampled": False, "top": np.nan,
+                "bottom": np.nan, "colour": TRANSPARENT, "text_colour": TRANSPARENT, "left": np.nan, "right": np.nan,
+                "x": np.nan, "y": np.nan}
+
+
 def next_token_outcomes(probabilities: np.ndarray, sampled_id: int | None, token_display, n_top: int) -> list:
     """(token_id, label, probability) of the top tokens, the sampled one, then the rest of the vocabulary."""
     n_top = min(n_top, probabilities.size)
@@ -240,13 +267,15 @@ class OverviewView:
         self.token_display, self.max_tokens, self.n_top = token_display, max_tokens, n_top
         self.expanded = bool(expanded)
         self.n_layer = trace.config.n_layer
-        self.stage_source = ColumnDataSource()
-        self.token_source = ColumnDataSource()
-        self.ribbon_source = ColumnDataSource()
-        self.flow_source = ColumnDataSource()
-        self.probability_source = ColumnDataSource()
+        # named so that browser tests and benchmarks can find them in the page's Bokeh document
+        self.stage_source = ColumnDataSource(name="stage-source")
+        self.token_source = ColumnDataSource(name="overview-token-source")
+        self.ribbon_source = ColumnDataSource(name="overview-ribbon-source")
+        self.flow_source = ColumnDataSource(name="overview-flow-source")
+        self.probability_source = ColumnDataSource(name="overview-probability-source")
         self.caption_source = ColumnDataSource()
         self.figure = new_figure(title="from prompt to next token (hover a token, tap a stage)", axes="",
+                                 name="overview-figure",
                                  sizing_mode="stretch_width", min_width=MIN_WIDTH, x_range=Range1d(0, 1),
                                  y_range=Range1d(1, 0))
         self._fill(trace, probabilities, sampled_id)
@@ -263,21 +292,24 @@ class OverviewView:
         self._layout = OverviewLayout(n_slots, self.n_layer, self.expanded)
         self.stage_source.data = stage_data(self._layout)
         self.token_source.data = token_node_data(trace, positions, left_out)
-        self.ribbon_source.data = stream_ribbons(self._layout, n_slots, bool(left_out))
+        most_hops = 2 + 2 * trace.config.n_layer  # token → embed → blocks, and between the bars when expanded
+        self.ribbon_source.data = padded(stream_ribbons(self._layout, n_slots, bool(left_out)),
+                                         (self.max_tokens + 1) * most_hops + 1, RIBBON_PADDING)
         self.caption_source.data = caption_data(self._layout)
         self._fill_probabilities(outcomes, sampled_id)
 
     def _fill_probabilities(self, outcomes, sampled_id) -> None:
         nodes, flows = probability_data(self._layout, outcomes, sampled_id)
-        self.probability_source.data = nodes
-        self.flow_source.data = flows
+        most_outcomes = self.n_top + 2  # the top tokens, the sampled one, the rest of the vocabulary
+        self.probability_source.data = padded(nodes, most_outcomes, NODE_PADDING)
+        self.flow_source.data = padded(flows, most_outcomes, RIBBON_PADDING)
         self._fit_ranges()
 
     def _fit_ranges(self) -> None:
         layout = self._layout
-        tops = [CAPTION_Y - 0.45, *self.probability_source.data["top"]]
-        bottoms = [layout.rows_bottom + 0.1, *self.probability_source.data["bottom"]]
-        top, bottom = min(tops) - 0.1, max(bottoms) + 0.1
+        nodes = self.probability_source.data  # padding rows have NaN tops and bottoms
+        top = min(CAPTION_Y - 0.45, float(np.nanmin(nodes["top"]))) - 0.1
+        bottom = max(layout.rows_bottom + 0.1, float(np.nanmax(nodes["bottom"]))) + 0.1
         self.figure.y_range.update(start=bottom, end=top)
         self.figure.x_range.update(start=TOKEN_LEFT - 0.1, end=layout.probability_right + 0.1)
         self.figure.frame_height = int((bottom - top) * ROW_PX)

@@ -37,7 +37,7 @@ class ResidualView:
         position = normalize_position(position, trace.n_tokens)
         rows = residual_rows(trace, layer, position)
         self.heatmap = Heatmap(rows, title=self._title(layer, position), row_labels=STAGE_LABELS,
-                               row_name="vector", max_row_ticks=10)
+                               row_name="vector", max_row_ticks=10, token_rows=False)
         self.norm_source = ColumnDataSource(norm_data(rows))
         self.norm_figure = self._norm_figure()
         self.layout = column(self.heatmap.figure, self.norm_figure, sizing_mode="stretch_width")

@@ -87,3 +87,15 @@ def test_errors_show_as_escaped_text_and_clear_when_fixed(app):
 def test_token_chips_escape_what_the_user_typed():
     chips = token_chips(["<img src=x onerror=alert(1)>", "&amp;"], [1, 2])
     assert "<img" not in chips and "&lt;img src=x onerror=alert(1)&gt;" in chips and "&amp;amp;" in chips
+
+
+def test_a_new_prompt_updates_the_overview_once_and_a_slider_move_only_moves_its_bars(app):
+    view = app.views["overview"]
+    calls = []
+    real_update, real_bars = view.update, view.update_probabilities
+    view.update = lambda *a, **k: (calls.append("update"), real_update(*a, **k))
+    view.update_probabilities = lambda *a, **k: (calls.append("bars"), real_bars(*a, **k))
+    app.state.prompt = "A different prompt"
+    assert calls == ["update"]
+    app.state.temperature = 1.7
+    assert calls == ["update", "bars"]

@@ -49,7 +49,8 @@ def test_next_token_nodes_are_the_most_likely_tokens_with_their_probabilities(tr
     top = np.argsort(-probabilities, kind="stable")[:5]
     assert list(data["token_id"][:5]) == list(top)
     assert np.array_equal(data["probability"][:5], probabilities[top])
-    assert data["token_id"][-1] == -1, "the rest of the vocabulary is one node"
+    shown = data["token_id"] != -2  # -2: invisible padding rows
+    assert data["token_id"][shown][-1] == -1, "the rest of the vocabulary is one node"
     assert data["probability"].sum() == pytest.approx(1.0)
 
 
@@ -71,9 +72,28 @@ def test_hovering_a_token_runs_a_callback_that_highlights_its_ribbons(trace, pro
     callback = hovers[0].callback
     assert isinstance(callback, CustomJS)
     assert callback.args["streams"] is view.ribbon_source and callback.args["flows"] is view.flow_source
-    slots = set(view.ribbon_source.data["slot"])
+    slots = set(view.ribbon_source.data["slot"]) - {-1}  # -1: empty padding rows
     assert slots == set(range(trace.n_tokens)), "every token has its own ribbons"
-    assert set(view.flow_source.data["slot"]) == {trace.n_tokens - 1}, "only the last token's path reaches the output"
+    assert set(view.flow_source.data["slot"]) - {-1} == {trace.n_tokens - 1}, \
+        "only the last token's path reaches the output"
+
+
+def test_ribbon_sources_keep_their_number_of_rows_so_the_browser_never_reads_past_a_column(
+        trace, longer_trace, probabilities, display):
+    view = OverviewView(trace, probabilities, None, display)
+    sources = {"streams": view.ribbon_source, "flows": view.flow_source, "nodes": view.probability_source}
+    rows = {name: len(source.data["token_id" if name == "nodes" else "xs"]) for name, source in sources.items()}
+    view.update(longer_trace, sampling.probabilities(longer_trace.logits), None, expanded=True)
+    view.update_probabilities(sampling.probabilities(longer_trace.logits, 5.0), 3)  # 3: far from the top 5
+    for name, source in sources.items():
+        assert {len(column) for column in source.data.values()} == {rows[name]}, name
+    assert np.any(np.asarray(view.ribbon_source.data["slot"]) == -1)
+    for source in (view.ribbon_source, view.flow_source):
+        padding = np.asarray(source.data["slot"]) == -1
+        assert all(np.isnan(xs).all() for xs, pad in zip(source.data["xs"], padding) if pad)
+        assert np.all(np.asarray(source.data["fill_alpha"])[padding] == 0)
+    nodes = view.probability_source.data
+    assert 3 in nodes["token_id"] and nodes["is_sampled"][list(nodes["token_id"]).index(3)]
 
 
 def test_update_keeps_the_figure_and_switches_expansion(trace, longer_trace, probabilities, display):
