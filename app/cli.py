@@ -23,8 +23,12 @@ MODEL_HELP = (f"a Hugging Face id ({DEFAULT_MODEL}, distilgpt2, gpt2-medium, ...
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(levelname)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("app", "gpt2_core"):  # our messages only: libraries keep their own logging as it is
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
     try:
         return args.run(args) or 0
     except GPT2CoreError as error:

@@ -113,17 +113,51 @@ def load_runtime(source: str | None, revision: str | None = None, use_onnx: bool
         model = demo_model()
         notice = "Demo model: random weights (not GPT-2). Every number is a real computation of this small model."
     elif source is None:
-        try:
-            model = load_model(DEFAULT_MODEL, revision=revision)
-        except GPT2CoreError as error:
-            log.warning("%s", error)
+        model, reason = default_model(revision)
+        if model is None:
+            log.warning("%s", reason)
             model = demo_model()
             notice = (f"GPT-2 could not be loaded, so this is a small demo model with random weights: every number is "
-                      f"a real computation, but the predictions are not GPT-2's. Reason: {error}")
+                      f"a real computation, but the predictions are not GPT-2's. Reason: {reason}")
     else:
         model = load_model(source, revision=revision)
     fast = fast_generator_for(model, onnx_dir) if use_onnx else None
     return ModelRuntime(model, fast, notice)
+
+
+def default_model(revision: str | None) -> tuple[GPT2 | None, str]:
+    """GPT-2 small from the local cache, else from the Hub when it answers within a few seconds (huggingface_hub
+    itself retries an unreachable Hub for about 25 s before giving up). Returns (model, "") or (None, reason)."""
+    try:
+        return load_model(DEFAULT_MODEL, revision=revision, local_files_only=True, progress=False), ""
+    except GPT2CoreError:
+        pass  # not cached yet
+    unreachable = hub_unreachable()
+    if unreachable:
+        return None, (f"the Hugging Face Hub cannot be reached ({unreachable}) and {DEFAULT_MODEL} is not in the "
+                      f"local cache. Connect to the internet, or download it into a folder and run "
+                      f"transformer-explainer serve --model ./gpt2")
+    log.warning("Downloading %s from the Hugging Face Hub (about 550 MB, once; then it loads from the cache)",
+                DEFAULT_MODEL)
+    try:
+        return load_model(DEFAULT_MODEL, revision=revision), ""
+    except GPT2CoreError as error:
+        return None, str(error)
+
+
+def hub_unreachable(timeout: float = 3.0) -> str:
+    """Why the Hugging Face Hub cannot be reached (a name that does not resolve, a refused connection), or ''."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
+    except OSError as error:
+        return f"{url.hostname}: {error.strerror or error}"
+    return ""
 
 
 def fast_generator_for(model: GPT2, onnx_dir: str | Path | None = None):
