@@ -8,10 +8,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from bokeh.embed import file_html
 from bokeh.layouts import column
 from bokeh.models import Div
-from bokeh.resources import INLINE
 
 from gpt2_core import GPT2, sampling
 from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
@@ -22,6 +20,7 @@ from viz.mlp import MlpView
 from viz.output import OutputView
 from viz.overview import OverviewView
 from viz.residual import ResidualView
+from viz.standalone import standalone_html
 
 from .explanations import EXPLANATIONS
 
@@ -68,6 +67,6 @@ def write_report(model: GPT2, prompt: str, path: str | Path, *, layer: int = 0, 
         heading("lens"), LogitLensView(model.logit_lens(trace), display, trace.tokens).layout,
     ]
     path = Path(path)
-    path.write_text(file_html(column(*views, sizing_mode="stretch_width"), INLINE,
-                              title=f"Transformer Explainer: {prompt[:60]}"), encoding="utf-8")
+    path.write_text(standalone_html(column(*views, sizing_mode="stretch_width"),
+                                    title=f"Transformer Explainer: {prompt[:60]}"), encoding="utf-8")
     return path

@@ -6,26 +6,13 @@ that need them skip with the reason when they are absent.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from environment import CHROMIUM_ARGS, GPT2_TOKENIZER_DIR, IN_CI, find_chromium, require_shared
 from gpt2_core import GPT2Config, load_model
 from gpt2_core.checkpoints import write_random_checkpoint
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = Path(os.environ.get("TE_SHARED_DIR", REPO_ROOT.parent / "shared"))
-GPT2_TOKENIZER_DIR = SHARED_DIR / "gpt2-tokenizer"
-REFERENCE_LOGITS_DIR = SHARED_DIR / "reference" / "gpt2-small-logits"
-IN_CI = bool(os.environ.get("CI"))
-
-
-def require_shared(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"needs {path} (the project's shared data; set TE_SHARED_DIR to its folder)")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -52,18 +39,6 @@ def small_shaped_checkpoint(tmp_path_factory, gpt2_tokenizer_dir) -> Path:
     """A random checkpoint with GPT-2 small's shapes (124M parameters) and the real tokenizer."""
     return write_random_checkpoint(tmp_path_factory.mktemp("gpt2-small-shaped"), GPT2Config(), seed=0,
                                    tokenizer_dir=gpt2_tokenizer_dir)
-
-
-def find_chromium() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser",
-                      shutil.which("chromium"), shutil.which("chromium-browser"), shutil.which("google-chrome")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")

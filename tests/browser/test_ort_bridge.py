@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import CHROMIUM_ARGS, IN_CI, REPO_ROOT
+from environment import CHROMIUM_ARGS, IN_CI, REPO_ROOT
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("onnx", reason="exporting the test model needs the onnx package (pip install -e .[onnx])")

@@ -13,7 +13,7 @@ import pytest
 
 from gpt2_core import GPT2CoreError, Tokenizer, load_model, sampling
 
-from conftest import REFERENCE_LOGITS_DIR, require_shared
+from environment import REFERENCE_LOGITS_DIR, require_shared
 
 
 def reference_examples():

@@ -12,9 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from bokeh.document import Document
-from bokeh.embed import file_html
 from bokeh.models import Axis, HoverTool, Markup, PlainText, Title
-from bokeh.resources import INLINE
 
 from gpt2_core import sampling
 from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
@@ -26,6 +24,7 @@ from viz.mlp import MlpView
 from viz.output import OutputView
 from viz.overview import OverviewView
 from viz.residual import ResidualView
+from viz.standalone import standalone_html
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "viz"
 
@@ -68,7 +67,7 @@ def models_of(view):
 
 def test_every_view_renders_to_standalone_html(views, tmp_path):
     for name, view in views.items():
-        html = file_html(view.layout, INLINE, name)
+        html = standalone_html(view.layout, name)
         assert "Bokeh" in html and len(html) > 10_000, name
         (tmp_path / f"{name}.html").write_text(html, encoding="utf-8")
 
@@ -137,7 +136,7 @@ def test_token_labels_on_axes_and_titles_are_never_read_as_tex(hostile_views):
 
 def test_standalone_html_never_contains_the_raw_markup(hostile_views):
     for name, view in hostile_views.items():
-        html = file_html(view.layout, INLINE, name)
+        html = standalone_html(view.layout, name)
         assert "<img src=x" not in html and "<script>alert(2)" not in html, name
 
 
@@ -195,7 +194,7 @@ def test_views_draw_without_errors_and_screenshots_are_saved(browser, views, tmp
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for name, view in views.items():
         path = tmp_path / f"{name}.html"
-        path.write_text(file_html(view.layout, INLINE, name), encoding="utf-8")
+        path.write_text(standalone_html(view.layout, name), encoding="utf-8")
         for width, suffix in ((1200, ""), (390, "_phone")):
             if suffix and name not in ("overview", "attention_head", "output", "embedding"):
                 continue
@@ -210,7 +209,7 @@ def test_hovering_a_pattern_cell_shows_its_tokens_and_exact_value(browser, trace
     view = views["attention_head"]
     heatmap = view.heatmaps["pattern"]
     path = tmp_path / "pattern.html"
-    path.write_text(file_html(heatmap.figure, INLINE, "pattern"), encoding="utf-8")
+    path.write_text(standalone_html(heatmap.figure, "pattern"), encoding="utf-8")
     page, errors = open_page(browser, path)
     query, key = 3, 1
     shown = hover_text(page, heatmap.figure.id, key + 0.5, query + 0.5)
@@ -225,7 +224,7 @@ def test_hovering_a_pattern_cell_shows_its_tokens_and_exact_value(browser, trace
 def test_hovering_a_masked_score_says_masked(browser, views, tmp_path):
     heatmap = views["attention_head"].heatmaps["scores"]
     path = tmp_path / "scores.html"
-    path.write_text(file_html(heatmap.figure, INLINE, "scores"), encoding="utf-8")
+    path.write_text(standalone_html(heatmap.figure, "scores"), encoding="utf-8")
     page, _ = open_page(browser, path)
     shown = hover_text(page, heatmap.figure.id, 2.5, 0.5)  # query 0 looking at the later token 2
     page.close()
@@ -240,7 +239,7 @@ def test_html_typed_as_a_token_is_shown_as_text_and_never_runs(browser, hostile_
             ("pattern", heatmap.figure, (0.5, 0.5), f"0: {hostile_trace.tokens[0]}"),
             ("overview", overview.figure, (1.1, 0.0), hostile_trace.tokens[0])):
         path = tmp_path / f"hostile_{name}.html"
-        path.write_text(file_html(model, INLINE, name), encoding="utf-8")
+        path.write_text(standalone_html(model, name), encoding="utf-8")
         page, errors = open_page(browser, path)
         shown = hover_text(page, model.id, x, y)
         assert expected in shown, f"{name}: the tooltip shows {shown}"
@@ -254,7 +253,7 @@ def test_html_typed_as_a_token_is_shown_as_text_and_never_runs(browser, hostile_
 def test_hovering_a_token_in_the_overview_highlights_its_path(browser, views, tmp_path):
     view = views["overview"]
     path = tmp_path / "overview.html"
-    path.write_text(file_html(view.figure, INLINE, "overview"), encoding="utf-8")
+    path.write_text(standalone_html(view.figure, "overview"), encoding="utf-8")
     page, errors = open_page(browser, path)
     hover_text(page, view.figure.id, 1.1, 2.0)  # the token in row 2
     alphas = page.evaluate("""(id) => Array.from(Bokeh.documents[0].get_model_by_id(id).data.fill_alpha)""",
