@@ -7,7 +7,6 @@ open: a closed section catches up when it opens), so a new prompt costs what is 
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qsl
@@ -15,6 +14,8 @@ from urllib.parse import parse_qsl
 import panel as pn
 import param
 from bokeh.layouts import column as bokeh_column
+
+from gpt2_core import GPT2CoreError
 
 from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
 from viz.embedding import EmbeddingView
@@ -28,7 +29,8 @@ from viz.residual import ResidualView
 from .examples import EXAMPLE_PROMPTS
 from .panel_fixes import send_stranded_writes
 from .explanations import EXPLANATIONS
-from .runtime import ModelRuntime
+from .runtime import ModelRuntime, beside_the_event_loop
+from .safe_html import TextBox, escape, token_chips
 from .state import MAX_PROMPT_CHARACTERS, ExplainerState
 
 URL_PARAMETERS = {"prompt": "prompt", "temperature": "t", "top_k": "k", "top_p": "p", "seed": "seed", "view": "view",
@@ -51,22 +53,15 @@ MESSAGE_CSS = {
 }
 
 
-def text_box(kind: str, text: str = "", **params) -> pn.pane.Str:
-    """Preformatted text that is always escaped: safe for messages that quote what a user typed."""
-    return pn.pane.Str(text, stylesheets=[MESSAGE_CSS[kind]], sizing_mode="stretch_width", **params)
+def text_box(kind: str, text: str = "", **params) -> TextBox:
+    """Preformatted text, escaped (app/safe_html.py): safe for messages that quote what a user typed."""
+    return TextBox(text, stylesheets=[MESSAGE_CSS[kind]], sizing_mode="stretch_width", **params)
 
 
 def display_name(model_name: str) -> str:
     """A Hub id as it is (``openai-community/gpt2``); a local checkpoint by its folder's name, not a long path."""
     path = Path(model_name)
     return path.name if (path.is_absolute() or model_name.startswith(".") or path.exists()) and path.name else model_name
-
-
-def token_chips(tokens: list[str], token_ids: list[int]) -> str:
-    """The prompt's tokens as chips; every token string is escaped, so typed HTML stays text."""
-    chips = (f'<span class="te-token">{html.escape(token)}<small>{token_id}</small></span>'
-             for token, token_id in zip(tokens, token_ids))
-    return "".join(chips)
 
 
 class Section:
@@ -156,7 +151,7 @@ class ExplainerApp:
         self.run_button = pn.widgets.Button(label="Run ▶", color="primary", width=90, align="end",
                                             css_classes=["te-run"])
         self.run_button.on_click(lambda event: setattr(state, "prompt", self.prompt_input.value_input or ""))
-        self.token_count = pn.pane.Str("", sizing_mode="stretch_width", css_classes=["te-token-count"])
+        self.token_count = TextBox(sizing_mode="stretch_width", css_classes=["te-token-count"])
         self.prompt_input.param.watch(self._count_tokens, "value_input")
         self.examples = pn.widgets.Select(label="Examples", options=["(choose an example)", *EXAMPLE_PROMPTS], width=300)
         self.examples.param.watch(self._pick_example, "value")
@@ -189,14 +184,22 @@ class ExplainerApp:
         self.status_box = text_box("status", css_classes=["te-status"])
         self.notice_box = text_box("notice", self.runtime.notice, visible=bool(self.runtime.notice))
 
-    def _count_tokens(self, event) -> None:
-        text = event.new or ""
-        try:
-            n = len(self.runtime.encode(text))
-        except Exception:  # counting is a hint; the real check happens on Run
+    async def _count_tokens(self, event) -> None:
+        """The live count under the prompt box while the student types: a hint (Run does the real check). A text
+        past the character cap is not tokenized at all, and in CPython the tokenizer runs beside the event loop,
+        so one page's long paste never stalls the other pages the server holds."""
+        text, limit = event.new or "", self.runtime.config.n_ctx
+        if len(text) > MAX_PROMPT_CHARACTERS:
+            self.token_count.plain_text = (f"{len(text):,} characters — too long (at most {MAX_PROMPT_CHARACTERS:,} "
+                                           f"characters, {limit} tokens)")
             return
-        limit = self.runtime.config.n_ctx
-        self.token_count.object = f"{n} token{'s' * (n != 1)} of at most {limit}" + (" — too long" if n > limit else "")
+        try:
+            n = len(await beside_the_event_loop(self.runtime.encode, text))
+        except GPT2CoreError:  # e.g. a lone surrogate: Run will say so
+            return
+        if (self.prompt_input.value_input or "") != text:
+            return  # the student typed on: that text's count is on its way
+        self.token_count.plain_text = f"{n} token{'s' * (n != 1)} of at most {limit}" + (" — too long" if n > limit else "")
 
     def _pick_example(self, event) -> None:
         if event.new in EXAMPLE_PROMPTS:
@@ -207,9 +210,9 @@ class ExplainerApp:
 
     def _on_messages(self, *events) -> None:
         state = self.state
-        self.error_box.object = state.error
+        self.error_box.plain_text = state.error
         self.error_box.visible = bool(state.error)
-        self.status_box.object = state.status
+        self.status_box.plain_text = state.status
         for widget in (self.next_button, self.generate_button, self.run_button, self.prompt_input):
             widget.disabled = state.generating
         self.stop_button.disabled = not state.generating
@@ -220,7 +223,7 @@ class ExplainerApp:
             return
         self.tokens_html.object = token_chips(trace.tokens, trace.token_ids)
         limit = self.runtime.config.n_ctx
-        self.token_count.object = f"{trace.n_tokens} token{'s' * (trace.n_tokens != 1)} of at most {limit}"
+        self.token_count.plain_text = f"{trace.n_tokens} token{'s' * (trace.n_tokens != 1)} of at most {limit}"
         self._show_position()
 
     def _show_position(self) -> None:
@@ -268,7 +271,7 @@ class ExplainerApp:
         self.click_mode._debounce = 0
         self.reset_ablation = pn.widgets.Button(label="Restore all heads", width=160)
         self.reset_ablation.on_click(lambda event: setattr(state, "ablated", ""))
-        self.ablation_note = pn.pane.Str("", sizing_mode="stretch_width", css_classes=["te-ablation-note"])
+        self.ablation_note = TextBox(sizing_mode="stretch_width", css_classes=["te-ablation-note"])
 
         self.sections = {
             "overview": Section("overview", state, self._build_overview, self._update_overview, [self.expand_toggle]),
@@ -350,7 +353,7 @@ class ExplainerApp:
 
     def _note_ablation(self):
         heads = self.state.ablated_heads
-        self.ablation_note.object = (f"Silenced: {', '.join(f'layer {l} head {h}' for l, h in heads)}" if heads
+        self.ablation_note.plain_text = (f"Silenced: {', '.join(f'layer {l} head {h}' for l, h in heads)}" if heads
                                      else "All heads active.")
 
     def _build_mlp(self):
@@ -445,11 +448,11 @@ class ExplainerApp:
     # -- the page -----------------------------------------------------------------------------------
 
     def layout(self) -> pn.viewable.Viewable:
-        header = pn.pane.Markdown(
-            f"# Transformer Explainer\nSee how **{html.escape(display_name(self.runtime.model.name))}** "
-            f"({self.runtime.config.n_layer} layers, {self.runtime.config.n_head} heads, "
-            f"{self.runtime.config.n_embd} wide) predicts the next token — with its real numbers at every step.",
-            sizing_mode="stretch_width")
+        config = self.runtime.config
+        header = pn.pane.HTML(  # HTML, not Markdown: a model's name is a file's text, and Markdown would format it
+            f"<h1>Transformer Explainer</h1><p>See how <b>{escape(display_name(self.runtime.model.name))}</b> "
+            f"({config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide) predicts the next token — "
+            f"with its real numbers at every step.</p>", sizing_mode="stretch_width", css_classes=["te-header"])
         prompt_row = pn.Row(self.prompt_input, self.run_button, sizing_mode="stretch_width")
         actions = pn.FlexBox(self.examples, self.next_button, self.generate_count, self.generate_button,
                              self.stop_button, align_items="end", sizing_mode="stretch_width")
@@ -493,5 +496,7 @@ def apply_link_settings(state: ExplainerState, values: dict, search: str = "") -
             state.param.update({name: value})
         except Exception:  # noqa: BLE001 - any value param refuses (out of bounds, wrong type) is reported
             invalid.append(name)
-    if invalid:
-        state.error = f"Some settings in the link were invalid and were ignored: {', '.join(sorted(invalid))}"
+    if invalid:  # added to what the settings that did apply had to say (an ignored ablation entry)
+        message = f"Some settings in the link were invalid and were ignored: {', '.join(sorted(invalid))}"
+        if message not in state.error:  # Panel may report the same refusal twice
+            state.error = "\n".join(filter(None, [state.error, message]))

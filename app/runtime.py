@@ -5,9 +5,11 @@ Loaded once per server and shared by every browser session; sessions only read i
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import logging
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,14 @@ class ModelRuntime:
         if ablated:
             return ablated_generation(self.model, ids, max_new_tokens, temperature, top_k, top_p, seed, ablated)
         return self.model.generate(ids, max_new_tokens, temperature, top_k, top_p, seed)
+
+
+async def beside_the_event_loop(function, *args):
+    """``function(*args)`` in a worker thread (CPython), so the server keeps answering other pages meanwhile;
+    in Pyodide, which has no threads (and one page), simply called."""
+    if sys.platform == "emscripten":
+        return function(*args)
+    return await asyncio.to_thread(function, *args)
 
 
 def ablated_generation(model: GPT2, ids, max_new_tokens, temperature, top_k, top_p, seed, ablated):

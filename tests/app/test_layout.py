@@ -1,5 +1,7 @@
 """The page's wiring: sections build when opened and follow the state; taps in the figures act."""
 
+import html
+
 import numpy as np
 import pytest
 
@@ -65,7 +67,7 @@ def test_tapping_a_head_opens_it_or_ablates_it(app):
     grid.head_source.selected.indices = [grid.index(0, 3)]
     assert app.state.ablated_heads == [(0, 3)]
     assert np.all(app.state.trace["blocks.0.attn.hook_z"][:, 3] == 0)
-    assert "layer 0 head 3" in app.ablation_note.object
+    assert "layer 0 head 3" in app.ablation_note.plain_text
     app.reset_ablation.clicks += 1
     assert app.state.ablated == ""
 
@@ -79,9 +81,33 @@ def test_tapping_a_stage_in_the_overview_opens_it(app):
 
 def test_errors_show_as_escaped_text_and_clear_when_fixed(app):
     app.state.prompt = ""
-    assert app.error_box.visible and "empty" in app.error_box.object
+    assert app.error_box.visible and "empty" in app.error_box.plain_text
     app.state.prompt = "fine"
     assert not app.error_box.visible
+
+
+HOSTILE_TEXT = ["<img src=x onerror=alert(2)>", "<script>alert(1)</script>", "\"><svg onload=alert(3)>",
+                "&lt;img src=x onerror=alert(4)&gt;", "</pre><iframe src=javascript:alert(5)>"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_TEXT)
+def test_a_message_that_quotes_hostile_text_shows_it_as_text_never_as_markup(app, hostile):
+    app.state.ablated = hostile  # the "Ignored ablation entries '...'" message quotes it
+    assert app.error_box.visible and hostile in app.error_box.plain_text
+    html_sent = app.error_box.object
+    assert html_sent.startswith("<pre>") and html_sent.endswith("</pre>")
+    inner = html_sent[len("<pre>"):-len("</pre>")]
+    assert "<" not in inner and ">" not in inner and '"' not in inner
+    assert html.unescape(inner) == app.error_box.plain_text
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_TEXT)
+def test_generated_and_typed_text_in_the_status_and_header_is_escaped(app, hostile, monkeypatch):
+    app.state.status = f"Generated 1 of 1: {hostile!r}"
+    assert "<" not in app.status_box.object[len("<pre>"):-len("</pre>")]
+    monkeypatch.setattr(app.runtime.model, "name", hostile)
+    header = app.layout()[0].object
+    assert hostile not in header and html.escape(hostile) in header
 
 
 def test_token_chips_escape_what_the_user_typed():
@@ -99,3 +125,29 @@ def test_a_new_prompt_updates_the_overview_once_and_a_slider_move_only_moves_its
     assert calls == ["update"]
     app.state.temperature = 1.7
     assert calls == ["update", "bars"]
+
+
+def count_while_typing(app, text):
+    """What the live count under the prompt box says once the student has typed ``text``."""
+    import asyncio
+    from types import SimpleNamespace
+
+    app.prompt_input.value_input = text  # (outside a server, param cannot run the async watcher itself)
+    asyncio.run(app._count_tokens(SimpleNamespace(new=text)))
+    return app.token_count.plain_text
+
+
+def test_the_live_count_tokenizes_what_is_typed(app, tiny_model):
+    n = len(tiny_model.encode("The quick brown fox"))
+    assert count_while_typing(app, "The quick brown fox") == f"{n} tokens of at most 128"
+    too_long = "ab " * 60
+    assert count_while_typing(app, too_long) == f"{len(tiny_model.encode(too_long))} tokens of at most 128 — too long"
+
+
+def test_a_paste_past_the_character_cap_is_refused_without_tokenizing(app, monkeypatch):
+    from app.state import MAX_PROMPT_CHARACTERS
+
+    monkeypatch.setattr(app.runtime, "encode", lambda text: pytest.fail("a huge paste was tokenized"))
+    paste = "x" * (2 * MAX_PROMPT_CHARACTERS)
+    assert count_while_typing(app, paste) == (f"{len(paste):,} characters — too long (at most "
+                                              f"{MAX_PROMPT_CHARACTERS:,} characters, 128 tokens)")

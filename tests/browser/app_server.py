@@ -190,12 +190,14 @@ DATA_TO_PAGE_JS = """async ([name, x, y]) => {
 
 def open_app(browser, url: str, width: int = 1280, height: int = 900, wait_for: str = "overview-token-source"):
     """A fresh page on the app at ``url``, loaded up to the named Bokeh model; ``page.te_errors`` collects page
-    errors and console errors."""
+    errors, console errors and dialogs (an ``alert`` means script from the page's data ran)."""
     page = browser.new_page(viewport={"width": width, "height": height})
     page.te_errors = []
     page.on("pageerror", lambda error: page.te_errors.append(f"pageerror: {error}"))
     page.on("console", lambda message: page.te_errors.append(f"console: {message.text}")
             if message.type == "error" else None)
+    page.on("dialog", lambda dialog: (page.te_errors.append(f"dialog (script ran): {dialog.message}"),
+                                      dialog.dismiss()))
     page.add_init_script(FIND_MODEL_JS)
     page.goto(url)
     page.wait_for_function("(name) => window.__te_find && window.__te_find(name) !== null", arg=wait_for,

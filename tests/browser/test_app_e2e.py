@@ -549,3 +549,37 @@ def test_the_page_logs_no_errors_while_the_overview_ribbons_change(browser, serv
         assert page.te_errors == []
     finally:
         page.close()
+
+
+# -- 10. hostile links: no setting in a URL ever runs script ---------------------------------------------------
+
+HOSTILE_VALUES = [
+    "<img src=x onerror=alert(2)>",
+    '"><svg onload=alert(3)>',
+    "<script>alert(4)</script>",
+    "</pre><iframe srcdoc='<script>parent.alert(5)</script>'>",
+    "javascript:alert(6)",
+    "&lt;b&gt;1e400 NaN -1 \ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+]
+
+
+@pytest.mark.parametrize("every_setting", [False, True], ids=["ablate", "every-setting"])
+@pytest.mark.parametrize("hostile", HOSTILE_VALUES, ids=range(len(HOSTILE_VALUES)))
+def test_a_hostile_link_runs_nothing_and_quotes_what_it_ignored_as_text(open_page, tiny_model, hostile, every_setting):
+    from app.layout import URL_PARAMETERS
+
+    query = {key: hostile for key in URL_PARAMETERS.values()} if every_setting else {"ablate": hostile}
+    page = open_page(query)  # open_page fails the test on any dialog (alert) the page opens
+    expect(find(page, ".te-error pre")).to_contain_text("Ignored ablation entries")
+    message = find(page, ".te-error pre").text_content()
+    assert repr(hostile.strip()) in message  # quoted, character for character
+    if every_setting:
+        assert "Some settings in the link were invalid and were ignored: expanded, head, layer, position, seed, " \
+               "temperature, top_k, top_p, view" in message
+        expect(find(page, ".te-prompt textarea")).to_have_value(hostile)
+        wait_for_chips(page, tiny_model.tokenizer.display_tokens(tiny_model.encode(hostile)))
+    page.evaluate(NEXT_FRAMES_JS)
+    assert [error for error in page.te_errors if error.startswith("dialog")] == [], page.te_errors
+    for selector in ("img[src='x']", "svg[onload]", "iframe"):
+        assert deep_query(page, selector) == [], f"{selector} from the link reached the page"
+    assert [html for _, _, html in deep_query(page, "script") if "alert(" in html] == []
