@@ -5,19 +5,24 @@
 3. Merge adjacent symbols by rank, lowest first, until no known merge is left.
 4. Look each symbol up in the vocabulary.
 
-The tests prove it gives the same ids as the Hugging Face ``tokenizers`` package.
+The tests prove it gives the same ids as the Hugging Face ``tokenizers`` package. Every step costs
+O(n log n) or less in the length of the text, so a hostile paste (40,000 characters of one "word")
+costs about what prose of that length does; and a vocabulary or merge table that cannot be right is
+refused when the tokenizer is built, not on some later prompt.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
+from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import regex
 
-from .errors import PromptError
+from .errors import PromptError, WeightsError
 
 END_OF_TEXT = "<|endoftext|>"
 
@@ -48,6 +53,11 @@ WORD_PATTERN = regex.compile(
 # How whitespace and control bytes look in a token's display string.
 VISIBLE_WHITESPACE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 
+# The word cache keeps prose fast (prose repeats its words) in bounded memory: words longer than this are
+# not kept (they rarely repeat, and a pasted blob would pin its size), and a full cache starts over.
+LONGEST_CACHED_WORD = 256
+CACHED_WORDS = 10_000
+
 
 @lru_cache(maxsize=1)
 def bytes_to_unicode() -> dict[int, str]:
@@ -63,12 +73,18 @@ def bytes_to_unicode() -> dict[int, str]:
 
 
 class Tokenizer:
-    def __init__(self, vocab: dict[str, int], merges: list[tuple[str, str]], special_tokens: dict[str, int] | None = None):
-        self.vocab = vocab
-        self.id_to_token = {token_id: token for token, token_id in vocab.items()}
-        self.merge_ranks = {pair: rank for rank, pair in enumerate(merges)}
+    def __init__(self, vocab: dict[str, int], merges: list[tuple[str, str]], special_tokens: dict[str, int] | None = None,
+                 *, vocab_source: str = "vocab.json", merges_source: str = "merges.txt"):
+        """``vocab_source`` and ``merges_source`` name where the two tables came from, for the error messages
+        that refuse a table that cannot be right (a ``WeightsError``)."""
+        check_vocabulary(vocab, vocab_source)
+        check_merges(merges, vocab, merges_source, vocab_source)
         if special_tokens is None:
             special_tokens = {END_OF_TEXT: vocab[END_OF_TEXT]} if END_OF_TEXT in vocab else {}
+        check_special_tokens(special_tokens, vocab, vocab_source)
+        self.vocab = vocab
+        self.id_to_token = {token_id: token for token, token_id in vocab.items()}
+        self.merge_ranks = {tuple(pair): rank for rank, pair in enumerate(merges)}
         self.special_tokens = special_tokens
         self.id_to_token.update({token_id: token for token, token_id in special_tokens.items()})
         # Longest first, so that a special token that begins another one never hides it.
@@ -78,15 +94,12 @@ class Tokenizer:
         self.byte_to_char = bytes_to_unicode()
         self.char_to_byte = {char: byte for byte, char in self.byte_to_char.items()}
         self._byte_translation = str.maketrans({chr(byte): char for byte, char in self.byte_to_char.items()})
-        self._no_merge = len(merges)  # ranks above every real merge
         self._word_cache: dict[str, list[int]] = {}
 
     @classmethod
     def from_files(cls, vocab_path: str | Path, merges_path: str | Path) -> "Tokenizer":
-        vocab = json.loads(Path(vocab_path).read_text(encoding="utf-8"))
-        lines = Path(merges_path).read_text(encoding="utf-8").splitlines()
-        merges = [tuple(line.split(" ")) for line in lines if line and not line.startswith("#version")]
-        return cls(vocab, merges)
+        return cls(read_vocabulary(vocab_path), read_merges(merges_path),
+                   vocab_source=str(vocab_path), merges_source=str(merges_path))
 
     @property
     def vocab_size(self) -> int:
@@ -100,34 +113,53 @@ class Tokenizer:
 
     def bpe(self, word: str) -> tuple[str, ...]:
         """Merge the byte-characters of one word into vocabulary symbols: the best-ranked adjacent pair
-        first, the leftmost one among equals, as Hugging Face's BPE does."""
-        symbols = list(word)
-        ranks = [self._rank(a, b) for a, b in zip(symbols, symbols[1:])]  # ranks[i]: the pair at i, i + 1
-        while ranks:
-            best = min(ranks)
-            if best == self._no_merge:
-                break
-            i = ranks.index(best)
-            symbols[i:i + 2] = [symbols[i] + symbols[i + 1]]
-            del ranks[i]
-            # Only the pairs that touch the merged symbol change.
-            if i > 0:
-                ranks[i - 1] = self._rank(symbols[i - 1], symbols[i])
-            if i < len(ranks):
-                ranks[i] = self._rank(symbols[i], symbols[i + 1])
-        return tuple(symbols)
+        first, the leftmost one among equals, as Hugging Face's BPE does.
 
-    def _rank(self, left: str, right: str) -> int:
-        return self.merge_ranks.get((left, right), self._no_merge)
+        In O(n log n) for a word of n characters, rather than a search of every pair after each merge:
+
+        - the symbols form a doubly linked list (``before[i]``, ``after[i]``: the positions of the symbol at
+          ``i``'s neighbours), so a merge joins two symbols without moving the rest;
+        - a heap holds the adjacent pairs that have a merge, keyed (rank, position of the left symbol): its
+          top is the best pair, the leftmost among equals;
+        - a merge changes only the two pairs that touch the new symbol, so only those are pushed. An entry
+          whose pair has changed since it was pushed (one of its symbols has since merged with another) is
+          skipped when it comes to the top, rather than searched for and removed: it is stale when the pair
+          that now stands at its position has another rank (each rank is one pair's) or none.
+        """
+        end = len(word)
+        symbols = list(word)  # symbols[i]: the symbol that begins at character i, "" once merged into its left
+        before = list(range(-1, end - 1))
+        after = list(range(1, end + 1))  # ``end`` past the last symbol
+        ranks = self.merge_ranks
+        candidates = [(ranks[pair], i) for i, pair in enumerate(zip(word, word[1:])) if pair in ranks]
+        heapq.heapify(candidates)
+        while candidates:
+            rank, left = heapq.heappop(candidates)
+            right = after[left]
+            if not symbols[left] or right == end or ranks.get((symbols[left], symbols[right])) != rank:
+                continue  # stale
+            symbols[left] += symbols[right]
+            symbols[right] = ""
+            after[left] = after[right]
+            if after[left] != end:
+                before[after[left]] = left
+            for first, second in ((before[left], left), (left, after[left])):
+                if first >= 0 and second != end:
+                    rank = ranks.get((symbols[first], symbols[second]))
+                    if rank is not None:
+                        heapq.heappush(candidates, (rank, first))
+        return tuple(symbol for symbol in symbols if symbol)
 
     def _word_ids(self, word: str) -> list[int]:
-        """The ids of one pre-tokenized word, cached: prose repeats its words."""
+        """The ids of one pre-tokenized word, cached if it is short (see ``LONGEST_CACHED_WORD``)."""
         ids = self._word_cache.get(word)
         if ids is None:
             # UTF-8 bytes read as latin-1 are one character per byte, which the table maps to GPT-2's characters.
             byte_chars = word.encode("utf-8").decode("latin-1").translate(self._byte_translation)
             ids = [self.vocab[symbol] for symbol in self.bpe(byte_chars)]
-            if len(self._word_cache) < 100_000:
+            if len(word) <= LONGEST_CACHED_WORD:
+                if len(self._word_cache) >= CACHED_WORDS:
+                    self._word_cache.clear()
                 self._word_cache[word] = ids
         return ids
 
@@ -188,6 +220,89 @@ class Tokenizer:
     def display_tokens(self, ids) -> list[str]:
         return [self.display(i) for i in ids]
 
+
+# -- reading and checking the two tables -----------------------------------------------------------
+
+def read_vocabulary(path: str | Path) -> dict[str, int]:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WeightsError(f"cannot read the tokenizer vocabulary {path}: {error} (not a JSON file?)") from None
+
+
+def read_merges(path: str | Path) -> list[tuple[str, str]]:
+    """merges.txt: an optional ``#version`` line, then one merge a line, two symbols separated by one space."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise WeightsError(f"cannot read the tokenizer merges {path}: {error}") from None
+    merges = []
+    for number, line in enumerate(lines, 1):
+        if not line or line.startswith("#version"):
+            continue
+        pair = tuple(line.split(" "))
+        if len(pair) != 2 or not all(pair):
+            raise WeightsError(f"{path} line {number} is not a merge (two symbols separated by one space): {line!r}")
+        merges.append(pair)
+    return merges
+
+
+def check_vocabulary(vocab, source: str) -> None:
+    """Refuse a vocabulary that is not token -> id, with ids that are non-negative integers, each given to one
+    token, and all 256 byte symbols among the tokens (so that any text can be encoded)."""
+    if not isinstance(vocab, dict) or not vocab:
+        raise WeightsError(f"{source} is not a GPT-2 vocabulary: expected a JSON object mapping each token to its id")
+    malformed = [(token, token_id) for token, token_id in vocab.items()
+                 if not isinstance(token, str) or type(token_id) is not int or token_id < 0]
+    if malformed:
+        (token, token_id), others = malformed[0], len(malformed) - 1
+        raise WeightsError(f"{source} gives token {token!r} the id {token_id!r}" + (f" (and {others} more are wrong)"
+                           if others else "") + ": a token is a string and its id a non-negative integer")
+    if len(set(vocab.values())) < len(vocab):
+        tokens_of = defaultdict(list)
+        for token, token_id in vocab.items():
+            tokens_of[token_id].append(token)
+        shared = sorted((token_id, tokens) for token_id, tokens in tokens_of.items() if len(tokens) > 1)
+        (token_id, tokens), others = shared[0], len(shared) - 1
+        raise WeightsError(f"{source} gives the id {token_id} to {len(tokens)} tokens ({', '.join(map(repr, tokens[:3]))})"
+                           + (f", and {others} more ids to more than one" if others else "")
+                           + ": each token needs an id of its own, or decoding would turn one into another")
+    missing_bytes = [char for char in bytes_to_unicode().values() if char not in vocab]
+    if missing_bytes:
+        raise WeightsError(f"{source} is not a byte-level BPE vocabulary: it lacks {len(missing_bytes)} of the 256 "
+                           f"byte symbols (e.g. {missing_bytes[0]!r}); GPT-2's tokenizer needs all of them")
+
+
+def check_merges(merges, vocab: dict[str, int], source: str, vocab_source: str) -> None:
+    """Refuse a merge that is not two symbols, or whose symbols or result the vocabulary lacks: encoding a
+    word that needs it would fail."""
+    for number, pair in enumerate(merges, 1):
+        left, right = pair if isinstance(pair, (tuple, list)) and len(pair) == 2 else (None, None)
+        if not (isinstance(left, str) and isinstance(right, str) and left and right):
+            raise WeightsError(f"merge {number} in {source} is not two symbols: {pair!r}")
+        if left not in vocab or right not in vocab or left + right not in vocab:
+            lacking = next(symbol for symbol in (left, right, left + right) if symbol not in vocab)
+            role = "makes" if lacking == left + right else "uses"
+            raise WeightsError(f"merge {number} in {source}, {left!r} + {right!r}, {role} {lacking!r}, which "
+                               f"{vocab_source} lacks: the two files are not from the same tokenizer")
+
+
+def check_special_tokens(special_tokens: dict[str, int], vocab: dict[str, int], vocab_source: str) -> None:
+    for token, token_id in special_tokens.items():
+        if type(token_id) is not int or token_id < 0:
+            raise WeightsError(f"the special token {token!r} has the id {token_id!r}, not a non-negative integer")
+        if vocab.get(token, token_id) != token_id:
+            raise WeightsError(f"the special token {token!r} has the id {token_id}, but {vocab_source} gives it "
+                               f"{vocab[token]}")
+    taken = {token_id: token for token, token_id in vocab.items() if token not in special_tokens}
+    clashes = [(token, token_id) for token, token_id in special_tokens.items() if token_id in taken]
+    if clashes:
+        token, token_id = clashes[0]
+        raise WeightsError(f"the special token {token!r} has the id {token_id}, which {vocab_source} gives to "
+                           f"{taken[token_id]!r}")
+
+
+# -- display -------------------------------------------------------------------------------------
 
 def display_bytes(data: bytes) -> str:
     """A legible string for some bytes: valid UTF-8 as text, whitespace made visible, every other byte as <0xNN>."""

@@ -4,12 +4,21 @@ The reference is built the way GPT-2 is: a BPE model from the same vocab.json an
 byte-level pre-tokenizer without a prefix space (its ``use_regex`` default is GPT-2's pattern), the
 byte-level decoder, and ``<|endoftext|>`` as a special token. Parity runs twice: with the real GPT-2
 files from ../shared (skipped where absent) and with a tiny BPE trained here (always runs).
+
+Hostile input: words thousands of characters long get the same ids as from the reference (the heap BPE
+also merges exactly as the simple quadratic algorithm, kept here as ``simple_bpe``); the word cache stays
+bounded; and tables that cannot be right (shared ids, merges the vocabulary cannot hold) are refused.
+The speed of long words is measured by scripts/bench_tokenizer.py, not here.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import random
+import string
 from functools import lru_cache
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +27,9 @@ import tokenizers
 from tokenizers import decoders, models, pre_tokenizers
 
 from gpt2_core.checkpoints import train_tiny_bpe, write_tokenizer_files
-from gpt2_core.errors import PromptError
-from gpt2_core.tokenizer import (END_OF_TEXT, NEWER_THAN_UNICODE_16, WORD_PATTERN, Tokenizer, bytes_to_unicode,
-                                 display_bytes)
+from gpt2_core.errors import PromptError, WeightsError
+from gpt2_core.tokenizer import (CACHED_WORDS, END_OF_TEXT, LONGEST_CACHED_WORD, NEWER_THAN_UNICODE_16, WORD_PATTERN,
+                                 Tokenizer, bytes_to_unicode, display_bytes)
 from tokenizer_corpus import build_corpus, corpus_strings
 
 CORPUS = corpus_strings()
@@ -298,3 +307,219 @@ def test_text_that_is_not_a_str_is_a_prompt_error(tiny, value):
 def test_token_bytes_of_an_unknown_id_is_a_prompt_error(tiny):
     with pytest.raises(PromptError, match="457 is not in the vocabulary"):
         tiny.token_bytes(457)
+
+
+# -- long words: the heap BPE merges exactly as the simple one, and as Hugging Face ----------------
+
+def simple_bpe(merge_ranks: dict[tuple[str, str], int], word: str) -> tuple[str, ...]:
+    """The textbook algorithm (quadratic in the word's length): merge the best-ranked adjacent pair, the
+    leftmost among equals, until no pair has a merge."""
+    symbols = list(word)
+    while True:
+        ranked = [(merge_ranks[pair], i) for i, pair in enumerate(zip(symbols, symbols[1:])) if pair in merge_ranks]
+        if not ranked:
+            return tuple(symbols)
+        _, i = min(ranked)
+        symbols[i:i + 2] = [symbols[i] + symbols[i + 1]]
+
+
+def random_words(tokenizer: Tokenizer, count: int, seed: int = 0) -> list[str]:
+    """Words in byte characters where many merges apply and overlap: runs of a few characters ('aaaa',
+    'abab'), and words glued from the vocabulary's own tokens, which the merges built and will rebuild."""
+    rng = random.Random(seed)
+    tokens = [token for token in tokenizer.vocab if token not in tokenizer.special_tokens]
+    alphabets = ["a", "ab", "01", "etaoinĠ", "Ġthe", string.ascii_lowercase]
+    words = []
+    for _ in range(count):
+        if rng.random() < 0.5:
+            words.append("".join(rng.choices(rng.choice(alphabets), k=rng.randint(1, 40))))
+        else:
+            words.append("".join(rng.choices(tokens, k=rng.randint(1, 8))))
+    return words
+
+
+def test_heap_bpe_merges_like_the_simple_algorithm_on_random_words(pair):
+    ours, _ = pair
+    words = random_words(ours, 3000)
+    expected = [simple_bpe(ours.merge_ranks, word) for word in words]
+    got = [ours.bpe(word) for word in words]
+    assert got == expected, differences(words, expected, got)
+    assert sum(len(symbols) < len(word) for word, symbols in zip(words, got)) > len(words) / 2, "most should merge"
+
+
+def test_overlapping_and_competing_merges_on_every_word_of_a_and_b_up_to_ten_letters():
+    """A hand-made table where merges overlap ('aaa' has two 'aa' pairs), tie, make a pair that outranks the
+    ones waiting, and make one token two ways ('aab' as 'a' + 'ab' and as 'aa' + 'b'): every word of up to
+    ten letters of a and b merges as the simple algorithm and as Hugging Face do."""
+    merges = [("a", "b"), ("a", "a"), ("b", "a"), ("ab", "a"), ("aa", "aa"), ("b", "b"), ("ab", "ab"),
+              ("a", "ab"), ("aaaa", "a"), ("ba", "b"), ("aa", "b"), ("bb", "bb")]
+    vocab = {char: i for i, char in enumerate(bytes_to_unicode().values())}
+    for left, right in merges:
+        vocab.setdefault(left + right, len(vocab))
+    ours = Tokenizer(vocab, merges)
+    reference = tokenizers.Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    reference.pre_tokenizer = PRE_TOKENIZER
+    words = ["".join(letters) for length in range(1, 11) for letters in product("ab", repeat=length)]
+    expected = [reference.encode(word).ids for word in words]
+    got = [ours.encode(word) for word in words]
+    assert got == expected, differences(words, expected, got)
+    assert [ours.bpe(word) for word in words] == [simple_bpe(ours.merge_ranks, word) for word in words]
+    assert ours.bpe("aaaaa") == ("aaaaa",) and ours.bpe("aaaaaa") == ("aaaa", "aa")
+
+
+def long_words() -> dict[str, str]:
+    """Texts that are each one word of thousands of characters (what a pasted blob looks like to BPE)."""
+    rng = random.Random("long words")
+    byte_level = list(bytes_to_unicode().values())
+    emoji = ["😀", "👍🏻", "👩\u200d💻", "🇫🇷", "❤\ufe0f", "🦀"]
+    return {
+        "one letter": "a" * 5000,
+        "two letters": "ab" * 3000,
+        "after a space": " " + "e" * 5000,
+        "random letters": "".join(rng.choices(string.ascii_letters, k=8000)),
+        "digits": "".join(rng.choices(string.digits, k=6000)),
+        "one digit": "7" * 5000,
+        "mixed scripts": "".join(rng.choices("éüñßжщαβγ中文字한국어ءاب", k=4000)),
+        "emoji": "".join(rng.choices(emoji, k=3000)),
+        "punctuation": "".join(rng.choices("!?.,;:-_=+*/\\|#$%&@^~`<>()[]{}", k=5000)),
+        "spaces": " " * 5000,
+        "newlines": "\n" * 5000,
+        "mixed whitespace": "".join(rng.choices(" \t\n\r\u3000", k=5000)),
+        "GPT-2's byte characters": "".join(rng.choices([char for char in byte_level if char.isalpha()], k=5000)),
+    }
+
+
+def long_texts(seed: int = 0) -> dict[str, str]:
+    """Long pastes of random bytes, as a hostile client would send them."""
+    rng = random.Random(seed)
+    random_bytes = bytes(rng.getrandbits(8) for _ in range(30_000))
+    return {
+        "base64": base64.b64encode(random_bytes).decode("ascii"),
+        "random bytes as latin-1": random_bytes[:8000].decode("latin-1"),
+        "random bytes as utf-8": random_bytes[:8000].decode("utf-8", errors="replace"),
+        "random code points": "".join(chr(rng.choice([rng.randrange(0x20, 0xD800), rng.randrange(0xE000, 0x110000)]))
+                                      for _ in range(5000)),
+        "random printable ascii": "".join(rng.choices(string.printable, k=20_000)),
+    }
+
+
+def test_each_long_word_is_one_word_of_thousands_of_characters():
+    for name, text in long_words().items():
+        lengths = sorted(len(word) for word in WORD_PATTERN.findall(text))
+        assert lengths[-1] >= 4000 and len(lengths) <= 3, (name, lengths[-3:])
+
+
+def test_long_words_give_the_ids_hugging_face_gives(pair):
+    ours, reference = pair
+    texts = {**long_words(), **long_texts()}
+    expected = [encoding.ids for encoding in reference.encode_batch(list(texts.values()))]
+    got = [ours.encode(text) for text in texts.values()]
+    assert got == expected, differences(list(texts), expected, got)
+    assert [ours.decode(ids) for ids in got] == list(texts.values())
+
+
+def test_the_word_cache_keeps_only_short_words_and_at_most_its_size(tiny):
+    tiny.encode(" ".join(f"w{i}x" for i in range(CACHED_WORDS + 10)))  # more distinct words than it keeps
+    tiny.encode("a" * (LONGEST_CACHED_WORD + 1) + " " + "b" * LONGEST_CACHED_WORD)
+    cache = tiny._word_cache
+    assert 0 < len(cache) <= CACHED_WORDS
+    assert "a" * (LONGEST_CACHED_WORD + 1) not in cache and " " + "b" * LONGEST_CACHED_WORD not in cache
+    assert "b" * (LONGEST_CACHED_WORD - 1) not in cache  # (the word is " bbb...": the space belongs to it)
+    tiny.encode("c" * LONGEST_CACHED_WORD)
+    assert "c" * LONGEST_CACHED_WORD in cache
+    assert tiny.encode("a" * (LONGEST_CACHED_WORD + 1)) == tiny.encode("a" * (LONGEST_CACHED_WORD + 1))
+
+
+# -- tables that cannot be right are refused when the tokenizer is built -------------------------
+
+@pytest.fixture
+def tiny_files(tmp_path):
+    """Writes the tiny BPE's vocab.json and merges.txt after ``change(vocab, merges)``; gives their paths."""
+    def write(change=lambda vocab, merges: None):
+        vocab, merges = train_tiny_bpe()
+        change(vocab, merges)
+        write_tokenizer_files(tmp_path, vocab, merges)
+        return tmp_path / "vocab.json", tmp_path / "merges.txt"
+    return write
+
+
+def refusal(vocab_path: Path, merges_path: Path) -> str:
+    with pytest.raises(WeightsError) as error:
+        Tokenizer.from_files(vocab_path, merges_path)
+    return str(error.value)
+
+
+def test_the_unchanged_tiny_files_load(tiny_files):
+    assert Tokenizer.from_files(*tiny_files()).vocab_size == 457
+
+
+def test_an_id_given_to_two_tokens_is_refused_rather_than_decoded_as_the_other(tiny_files):
+    """The bug this prevents: with ' t' and ' the' both 258, ' t' decoded as ' the'."""
+    vocab_path, merges_path = tiny_files(lambda vocab, merges: vocab.update({"Ġt": vocab["Ġthe"]}))
+    message = refusal(vocab_path, merges_path)
+    assert str(vocab_path) in message
+    assert "gives the id 258 to 2 tokens" in message and "'Ġt'" in message and "'Ġthe'" in message
+
+
+def test_a_merge_whose_result_the_vocabulary_lacks_is_refused_rather_than_failing_on_encode(tiny_files):
+    vocab_path, merges_path = tiny_files(lambda vocab, merges: merges.append(("Ġthe", "Ġthe")))
+    message = refusal(vocab_path, merges_path)
+    assert f"merge 201 in {merges_path}, 'Ġthe' + 'Ġthe', makes 'ĠtheĠthe', which {vocab_path} lacks" in message
+
+
+def test_a_merge_of_a_symbol_the_vocabulary_lacks_is_refused(tiny_files):
+    vocab_path, merges_path = tiny_files(lambda vocab, merges: merges.insert(0, ("zq", "e")))
+    assert f"merge 1 in {merges_path}, 'zq' + 'e', uses 'zq', which {vocab_path} lacks" in refusal(vocab_path,
+                                                                                                  merges_path)
+
+
+@pytest.mark.parametrize("line", ["Ġ t h", "Ġt", "Ġ  t", " Ġt"])
+def test_a_merges_line_that_is_not_two_symbols_is_refused_with_its_line_number(tiny_files, line):
+    vocab_path, merges_path = tiny_files()
+    lines = merges_path.read_text(encoding="utf-8").splitlines()
+    merges_path.write_text("\n".join([*lines[:3], line, *lines[3:]]) + "\n", encoding="utf-8")
+    assert f"{merges_path} line 4 is not a merge (two symbols separated by one space): {line!r}" in refusal(
+        vocab_path, merges_path)
+
+
+@pytest.mark.parametrize("bad_id", ["5", 5.0, True, None, [5], -1, -258])
+def test_an_id_that_is_not_a_non_negative_integer_is_refused(tiny_files, bad_id):
+    vocab_path, merges_path = tiny_files(lambda vocab, merges: vocab.update({"Ġthe": bad_id}))
+    message = refusal(vocab_path, merges_path)
+    assert f"{vocab_path} gives token 'Ġthe' the id {bad_id!r}: a token is a string and its id a non-negative " \
+           f"integer" in message
+    assert "more are wrong" not in message
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("{oops", "cannot read the tokenizer vocabulary"),
+    ('["a", "b"]', "is not a GPT-2 vocabulary"),
+    ("{}", "is not a GPT-2 vocabulary"),
+    ('{"a": 0, "b": 1}', "lacks 254 of the 256 byte symbols"),
+])
+def test_a_vocabulary_file_that_is_not_a_byte_level_vocabulary_is_refused(tiny_files, content, expected):
+    vocab_path, merges_path = tiny_files()
+    vocab_path.write_text(content, encoding="utf-8")
+    message = refusal(vocab_path, merges_path)
+    assert str(vocab_path) in message and expected in message
+
+
+def test_tables_given_in_python_are_checked_too(tiny):
+    vocab, merges = dict(tiny.vocab), list(tiny.merge_ranks)
+    with pytest.raises(WeightsError, match=r"merge 3 in merges.txt is not two symbols: \('Ġt', 'h', 'e'\)"):
+        Tokenizer(vocab, [*merges[:2], ("Ġt", "h", "e"), *merges[2:]])
+    with pytest.raises(WeightsError, match=r"vocab.json gives the id 0 to 2 tokens \('Ā', 'extra'\), and 1 more ids"):
+        Tokenizer({**vocab, "extra": 0, "more": 1}, merges)
+    with pytest.raises(WeightsError, match=r"gives token 'Ġt' the id '256' \(and 1 more are wrong\)"):
+        Tokenizer({**vocab, "Ġthe": -1, "Ġt": "256"}, merges)
+    with pytest.raises(WeightsError, match="my-vocab gives token 'Ġthe' the id 258.0"):
+        Tokenizer({**vocab, "Ġthe": 258.0}, merges, vocab_source="my-vocab")
+
+
+def test_a_special_token_with_the_id_of_another_token_is_refused(tiny):
+    vocab, merges = dict(tiny.vocab), list(tiny.merge_ranks)
+    with pytest.raises(WeightsError, match="special token '<|pad|>' has the id 258, which vocab.json gives to 'Ġthe'"):
+        Tokenizer(vocab, merges, special_tokens={"<|pad|>": 258})
+    with pytest.raises(WeightsError, match=f"special token '{END_OF_TEXT}' has the id 3, but vocab.json gives it 456"):
+        Tokenizer(vocab, merges, special_tokens={END_OF_TEXT: 3})
+    assert Tokenizer(vocab, merges, special_tokens={"<|pad|>": 999}).encode("<|pad|>") == [999]
