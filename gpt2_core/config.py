@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .errors import WeightsError
+
+# Our field names that config.json spells differently, for the messages.
+HF_NAMES = {"n_vocab": "vocab_size", "n_ctx": "n_positions"}
 
 # Activation names Hugging Face uses for GPT-2's tanh approximation of GELU.
 TANH_GELU_NAMES = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
@@ -23,11 +29,23 @@ class GPT2Config:
     layer_norm_epsilon: float = 1e-5
 
     def __post_init__(self):
-        for name in ("n_vocab", "n_ctx", "n_embd", "n_head", "n_layer"):
-            if int(getattr(self, name)) <= 0:
-                raise WeightsError(f"config {name} must be a positive integer, got {getattr(self, name)!r}")
+        """Refuse numbers no GPT-2 can have, naming the field: a wrong config must fail here, not as NaN logits."""
+        sizes = ("n_vocab", "n_ctx", "n_embd", "n_head", "n_layer") + (("n_inner",) if self.n_inner is not None else ())
+        for name in sizes:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                spelled = f" ({HF_NAMES[name]} in config.json)" if name in HF_NAMES else ""
+                raise WeightsError(f"config {name}{spelled} must be a positive integer, got {value!r}")
+            object.__setattr__(self, name, int(value))  # a NumPy integer becomes a plain int
         if self.n_embd % self.n_head:
-            raise WeightsError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+            raise WeightsError(f"config n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}): "
+                               f"each head gets n_embd / n_head dimensions")
+        eps = self.layer_norm_epsilon
+        if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(eps) or not 0 < eps < 1 or np.float32(eps) == 0:
+            raise WeightsError(f"config layer_norm_epsilon must be a number between 0 and 1, exclusive and "
+                               f"representable in float32 (GPT-2 uses 1e-05), got {eps!r}")
+        object.__setattr__(self, "layer_norm_epsilon", float(eps))
 
     @property
     def d_head(self) -> int:
@@ -60,7 +78,8 @@ class GPT2Config:
                 converted = kind(value)
             except (TypeError, ValueError, OverflowError):
                 converted = None
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or converted != value:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or converted is None \
+                    or (kind is int and converted != value):
                 raise WeightsError(f"config.json's {key!r} must be {'an integer' if kind is int else 'a number'}, "
                                    f"got {value!r}")
             return converted
@@ -81,7 +100,10 @@ class GPT2Config:
             hf = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:  # ValueError: not JSON, or not UTF-8
             raise WeightsError(f"cannot read config {path}: {error}") from None
-        return cls.from_hf_dict(hf)
+        try:
+            return cls.from_hf_dict(hf)
+        except WeightsError as error:  # say which file is wrong
+            raise WeightsError(f"{path}: {error}") from None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -34,9 +34,10 @@ class GenerationStep:
         return sampling.probabilities(self.logits, temperature, top_k, top_p)
 
 
-def check_request(ids: list[int], n_ctx: int, max_new_tokens, temperature, top_k, top_p) -> None:
+def check_request(ids: list[int], n_ctx: int, max_new_tokens, temperature, top_k, top_p, seed=None) -> None:
     """Refuse, before any work, settings out of range and a generation that would overrun the context."""
     sampling.check_settings(temperature, top_k, top_p)
+    sampling.check_seed(seed)
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 1:
         raise PromptError(f"max_new_tokens must be a whole number >= 1, got {max_new_tokens!r}")
     if len(ids) + max_new_tokens > n_ctx:
@@ -51,8 +52,8 @@ def generate(start_session: Callable[[int], DecodingSession], ids: list[int], n_
 
     ``stop_at``: a token id (e.g. <|endoftext|>) after which generation ends early.
     """
-    check_request(ids, n_ctx, max_new_tokens, temperature, top_k, top_p)
-    rng = np.random.default_rng(seed)
+    check_request(ids, n_ctx, max_new_tokens, temperature, top_k, top_p, seed)
+    rng = sampling.rng_from_seed(seed)
     session = start_session(len(ids) + max_new_tokens)
 
     def steps() -> Iterator[GenerationStep]:
@@ -73,8 +74,8 @@ async def agenerate(start_session: Callable[[int], "AsyncDecodingSession"], ids:
                     stop_at: int | None = None) -> AsyncIterator[GenerationStep]:
     """``generate`` for an event loop (Pyodide, where the model answers through JavaScript promises):
     the same loop, awaiting each ``session.afeed``."""
-    check_request(ids, n_ctx, max_new_tokens, temperature, top_k, top_p)
-    rng = np.random.default_rng(seed)
+    check_request(ids, n_ctx, max_new_tokens, temperature, top_k, top_p, seed)
+    rng = sampling.rng_from_seed(seed)
     session = start_session(len(ids) + max_new_tokens)
     logits = await session.afeed(list(ids))
     for index in range(max_new_tokens):

@@ -2,6 +2,8 @@
 
 All of it is a pure function of the logits and the settings, over the full vocabulary, so the app
 can move the temperature slider without running the model again. Temperature 0 means greedy.
+A seed is None (fresh randomness) or a whole number in [0, 2**63); ``check_seed`` is the one place
+that says so, for the generation loop and the app alike, and ``rng_from_seed`` makes the generator.
 Computed in float64: the probabilities of 50,257 tokens must sum to 1 to within a rounding error.
 """
 
@@ -16,7 +18,10 @@ from .errors import GPT2CoreError
 
 
 class SamplingError(GPT2CoreError, ValueError):
-    """A sampling setting is out of range."""
+    """A sampling setting is out of range, or the logits cannot be sampled from."""
+
+
+SEED_LIMIT = 2**63  # seeds are whole numbers in [0, SEED_LIMIT): they fit an int64 (a URL, a JS BigInt)
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,32 @@ def check_settings(temperature, top_k, top_p) -> None:
     if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.floating))
                               or not math.isfinite(top_p) or not 0 < top_p <= 1):
         raise SamplingError(f"top_p must be in (0, 1] (None or 1 = no cutoff), got {top_p!r}")
+
+
+def check_seed(seed) -> None:
+    """Refuse a seed that is not None or a whole number in [0, 2**63), naming the value."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < SEED_LIMIT:
+        raise SamplingError(f"seed must be None (random) or a whole number from 0 to 2**63 - 1, got {seed!r}")
+
+
+def rng_from_seed(seed) -> np.random.Generator:
+    """The random generator a seed names (checked by ``check_seed``); None gives a fresh, unseeded one."""
+    check_seed(seed)
+    return np.random.default_rng(None if seed is None else int(seed))
+
+
+def check_logits(logits) -> np.ndarray:  # -> [V]
+    """One finite vector of logits, or a SamplingError saying what is wrong with it."""
+    logits = np.asarray(logits)
+    if logits.ndim != 1 or logits.size == 0:
+        raise SamplingError(f"expected one vector of logits, got shape {logits.shape}")
+    if logits.dtype.kind not in "fiu":
+        raise SamplingError(f"expected numeric logits, got dtype {logits.dtype}")
+    if not np.all(np.isfinite(logits)):
+        raise SamplingError("the logits contain NaN or infinite values; the model's weights may be corrupt")
+    return logits
 
 
 def scaled_logits(logits, temperature: float) -> np.ndarray:  # [V] -> [V] float64, max 0
@@ -77,11 +108,7 @@ def probabilities(logits, temperature: float = 1.0, top_k: int | None = None,
                   top_p: float | None = None) -> np.ndarray:  # [V] -> [V] float64, sums to 1
     """The distribution the next token is drawn from: softmax(logits / T), cut by top-k then top-p."""
     check_settings(temperature, top_k, top_p)
-    logits = np.asarray(logits)
-    if logits.ndim != 1 or logits.size == 0:
-        raise SamplingError(f"expected one vector of logits, got shape {logits.shape}")
-    if not np.all(np.isfinite(logits)):
-        raise SamplingError("the logits contain NaN or infinite values; the model's weights may be corrupt")
+    logits = check_logits(logits)
     scaled = scaled_logits(logits, temperature)
     scaled = np.where(top_k_mask(scaled, top_k), scaled, -np.inf)
     probs = softmax64(scaled)
@@ -100,7 +127,7 @@ def sample(probs, rng: np.random.Generator) -> int:
 def next_token(logits, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                rng: np.random.Generator | None = None) -> int:
     """The next token: the argmax at temperature 0, else a draw from ``probabilities``."""
-    if temperature == 0:
+    if temperature == 0:  # the same checks as any temperature, without computing the distribution
         check_settings(temperature, top_k, top_p)
-        return int(np.argmax(logits))
+        return int(np.argmax(check_logits(logits)))
     return sample(probabilities(logits, temperature, top_k, top_p), rng or np.random.default_rng())
