@@ -15,6 +15,19 @@ weights are stored ``[out, in]``: what Pyodide's einsum kernel and ONNX ``Gemm(t
 A tensor larger than one shard is cut into pieces along its first axis (``wte``: 77 MB in float16),
 each piece whole inside one shard; most tensors are one piece.
 
+Reading checks the manifest's layout before trusting it (the shards' sha256 covers their bytes, not
+where the manifest says each tensor lies): file names are plain names in the same directory; every
+tensor the config needs is there once, with the config's shape; each tensor's pieces follow its rows
+in storage order, each as long as its rows; and in every shard the pieces of all tensors tile the file
+exactly as ``write_shards`` lays them out: the first at offset 0, each on a ``PIECE_ALIGNMENT``
+boundary right after the previous one (only zero padding between them, less than the alignment),
+the last ending at the shard's end. Nothing overlaps, nothing is left over to hide data in.
+
+What the layout cannot show (two pieces of the same size exchanged between tensors) the manifest's
+own hash does: ``manifest_sha256(manifest_bytes)`` is the sha256 of manifest.json's bytes, exactly
+as written; a page built with the shards records it and passes it as
+``load_model_from_shards(..., expected_manifest_sha256=...)``.
+
 Only numpy and the standard library: this module runs in Pyodide, where a ``read(file_name) ->
 bytes`` callable supplies what the browser fetched.
 """
@@ -23,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 import numpy as np
@@ -191,17 +204,201 @@ def read_file(read: Reader, file_name: str, what: str) -> bytes:
         raise WeightsError(f"cannot read {what} {file_name!r} from {where}: {error}") from None
 
 
-def read_manifest(source: str | Path | Reader) -> dict:
+def manifest_sha256(manifest_bytes: bytes) -> str:
+    """The sha256 (64 lowercase hex digits) of manifest.json's bytes, exactly as written and served:
+    ``manifest_sha256(Path("manifest.json").read_bytes())``. The shards' hashes are inside the manifest,
+    so this one hash pins the whole model: layout, config and every shard."""
+    return hashlib.sha256(bytes(manifest_bytes)).hexdigest()
+
+
+def where_of(read: Reader) -> str:
+    return getattr(read, "where", "the model's location")
+
+
+def read_manifest(source: str | Path | Reader, expected_sha256: str | None = None) -> dict:
+    """manifest.json, parsed and checked (see the module docstring); with ``expected_sha256``, its bytes must
+    hash to it (``manifest_sha256``)."""
     read = as_reader(source)
+    where = f"{MANIFEST_FILE} in {where_of(read)}"
+    data = bytes(read_file(read, MANIFEST_FILE, "the manifest"))
+    if expected_sha256 is not None:
+        check_manifest_sha256(data, expected_sha256, where)
     try:
-        manifest = json.loads(bytes(read_file(read, MANIFEST_FILE, "the manifest")))
+        manifest = json.loads(data)
     except ValueError as error:
-        raise WeightsError(f"{MANIFEST_FILE} is not valid JSON: {error}") from None
-    if manifest.get("format") != FORMAT_NAME or manifest.get("format_version") != FORMAT_VERSION:
-        raise WeightsError(f"{MANIFEST_FILE} is not a {FORMAT_NAME} manifest of version {FORMAT_VERSION} "
-                           f"(format {manifest.get('format')!r}, version {manifest.get('format_version')!r})")
+        raise WeightsError(f"{where} is not valid JSON: {error}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME \
+            or manifest.get("format_version") != FORMAT_VERSION:
+        found = (f"format {manifest.get('format')!r}, version {manifest.get('format_version')!r}"
+                 if isinstance(manifest, dict) else f"a JSON {type(manifest).__name__}")
+        raise WeightsError(f"{where} is not a {FORMAT_NAME} manifest of version {FORMAT_VERSION} ({found})")
+    check_manifest(manifest, where)
     return manifest
 
+
+def check_manifest_sha256(data: bytes, expected: str, where: str) -> None:
+    if not isinstance(expected, str) or len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected.lower()):
+        raise WeightsError(f"the expected sha256 of {where} must be 64 hexadecimal digits, got {expected!r}")
+    actual = manifest_sha256(data)
+    if actual != expected.lower():
+        raise WeightsError(f"{where} has sha256 {actual}, not the expected {expected.lower()}: it is not the manifest "
+                           f"these weights were published with (altered, or a stale copy); fetch it again")
+
+
+# -- checking the manifest's layout ------------------------------------------------------------------
+
+def is_whole(value, minimum: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def is_plain_file_name(name) -> bool:
+    """A file beside manifest.json: no folder, no way out of the directory."""
+    return isinstance(name, str) and bool(name) and "\\" not in name and PurePosixPath(name).name == name \
+        and not name.startswith(".")
+
+
+def aligned(offset: int) -> int:
+    return -(-offset // PIECE_ALIGNMENT) * PIECE_ALIGNMENT
+
+
+def check_manifest(manifest: dict, where: str = MANIFEST_FILE) -> None:
+    """Refuse a manifest whose entries are malformed or whose layout is not the one ``write_shards`` writes
+    (see the module docstring): a WeightsError naming the file, the tensor or shard, and what is wrong."""
+    try:
+        config_dict = manifest.get("config")
+        if not isinstance(config_dict, dict):
+            raise WeightsError("has no 'config' object (the model's Hugging Face config)")
+        config = GPT2Config.from_hf_dict(config_dict)
+        shard_bytes = shard_sizes(manifest.get("shards"))
+        check_tokenizer_entry(manifest.get("tokenizer"))
+        pieces_by_shard = tensor_pieces(manifest.get("tensors"), config, shard_bytes)
+        for file, pieces in pieces_by_shard.items():
+            check_tiling(file, pieces, shard_bytes[file])
+    except WeightsError as error:
+        raise WeightsError(f"{where}: {error}") from None
+
+
+def shard_sizes(shards) -> dict[str, int]:
+    """{file: bytes} of the listed shards, in their order."""
+    if not isinstance(shards, list) or not shards:
+        raise WeightsError("has no list of 'shards'")
+    sizes: dict[str, int] = {}
+    for index, shard in enumerate(shards):
+        if not isinstance(shard, dict) or not is_plain_file_name(shard.get("file")) \
+                or not is_whole(shard.get("bytes")) or not isinstance(shard.get("sha256"), str):
+            raise WeightsError(f"shard entry {index} must give a plain 'file' name (no folder), its 'bytes' and its "
+                               f"'sha256', got {shard!r}")
+        if shard["file"] in sizes:
+            raise WeightsError(f"lists the shard {shard['file']!r} twice")
+        sizes[shard["file"]] = shard["bytes"]
+    return sizes
+
+
+def check_tokenizer_entry(tokenizer) -> None:
+    if tokenizer is not None and not (isinstance(tokenizer, dict) and all(
+            is_plain_file_name(tokenizer.get(key)) for key in ("vocab", "merges"))):
+        raise WeightsError(f"'tokenizer' must name its 'vocab' and 'merges' files (plain names beside the manifest), "
+                           f"got {tokenizer!r}")
+
+
+def tensor_pieces(tensors, config: GPT2Config, shard_bytes: dict[str, int]) -> dict[str, list[tuple[int, int, str]]]:
+    """Check every tensor entry against the config; returns each shard's pieces as (offset, end, tensor name)."""
+    if not isinstance(tensors, list):
+        raise WeightsError("has no list of 'tensors'")
+    entries: dict[str, dict] = {}
+    for index, entry in enumerate(tensors):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise WeightsError(f"tensor entry {index} has no name: {entry!r}")
+        if entry["name"] in entries:
+            raise WeightsError(f"lists the tensor {entry['name']!r} twice")
+        entries[entry["name"]] = entry
+    expected = stored_shapes(config, untied_lm_head="lm_head" in entries)
+    for name, shape in expected.items():
+        if name not in entries:
+            raise WeightsError(f"has no tensor {name!r} (expected shape {shape})")
+    unknown = [name for name in entries if name not in expected]
+    if unknown:
+        raise WeightsError(f"lists tensors this model does not have: {', '.join(map(repr, unknown))}")
+    shard_order = {file: index for index, file in enumerate(shard_bytes)}
+    by_shard: dict[str, list[tuple[int, int, str]]] = {file: [] for file in shard_bytes}
+    for name, entry in entries.items():
+        for piece in checked_pieces(entry, expected[name], shard_order):
+            by_shard[piece["file"]].append((piece["offset"], piece["offset"] + piece["length"], name))
+    return by_shard
+
+
+def checked_pieces(entry: dict, expected_shape: tuple[int, ...], shard_order: dict[str, int]) -> list[dict]:
+    """One tensor's pieces: its rows in order, each piece as long as its rows, in listed shards, in storage order."""
+    name, shape = entry["name"], entry.get("shape")
+    if not isinstance(shape, list) or tuple(shape) != expected_shape:
+        shown = tuple(shape) if isinstance(shape, list) else shape
+        raise WeightsError(f"tensor {name!r} in the manifest has shape {shown!r}, but the config says {expected_shape}")
+    if entry.get("dtype") not in STORAGE_DTYPES:
+        raise WeightsError(f"tensor {name!r} has dtype {entry.get('dtype')!r}; shards hold "
+                           f"{' or '.join(STORAGE_DTYPES)}")
+    row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * np.dtype(entry["dtype"]).itemsize
+    pieces = entry.get("pieces")
+    if not isinstance(pieces, list) or not pieces:
+        raise WeightsError(f"tensor {name!r} has no pieces")
+    rows, previous = 0, None
+    for number, piece in enumerate(pieces):
+        what = f"tensor {name!r} piece {number}"
+        if not isinstance(piece, dict) or not isinstance(piece.get("file"), str) or not is_whole(piece.get("offset")) \
+                or not is_whole(piece.get("length")) or not is_whole(piece.get("rows"), 1):
+            raise WeightsError(f"{what} must give its 'file', 'offset', 'length' and 'rows' (whole numbers), "
+                               f"got {piece!r}")
+        if piece["file"] not in shard_order:
+            raise WeightsError(f"tensor {name!r} lies in {piece['file']!r}, which the manifest does not list among "
+                               f"its shards")
+        if piece["length"] != piece["rows"] * row_bytes:
+            raise WeightsError(f"{what} in {piece['file']!r} is {piece['length']} bytes long, but {piece['rows']} rows "
+                               f"of shape {tuple(shape[1:])} in {entry['dtype']} take {piece['rows'] * row_bytes}")
+        place = (shard_order[piece["file"]], piece["offset"])
+        if previous is not None and place <= previous:
+            raise WeightsError(f"{what} lies before the piece holding the rows above it: a tensor's pieces are "
+                               f"stored in row order")
+        previous = place
+        rows += piece["rows"]
+    if rows != shape[0]:
+        raise WeightsError(f"tensor {name!r}: its pieces hold {rows} rows, its shape {tuple(shape)} needs {shape[0]}")
+    return pieces
+
+
+def check_tiling(file: str, pieces: list[tuple[int, int, str]], size: int) -> None:
+    """The pieces (offset, end, tensor) of one shard fill it as written: from byte 0, each aligned right after the
+    previous, the last ending at the shard's end."""
+    if not pieces:
+        raise WeightsError(f"the shard {file!r} holds no piece of any tensor")
+    end, last_name = 0, None
+    for offset, piece_end, name in sorted(pieces):
+        if offset % PIECE_ALIGNMENT:
+            raise WeightsError(f"tensor {name!r} starts at byte {offset} of {file!r}, not on a {PIECE_ALIGNMENT}-byte "
+                               f"boundary")
+        if offset < end:
+            raise WeightsError(f"in {file!r}, tensor {name!r} (bytes {offset}..{piece_end}) overlaps {last_name!r} "
+                               f"(which ends at byte {end})")
+        if piece_end > size:
+            raise WeightsError(f"tensor {name!r} ends at byte {piece_end} of {file!r}, past the shard's end "
+                               f"({size} bytes)")
+        if offset != aligned(end):
+            raise WeightsError(f"in {file!r}, bytes {end}..{offset} before tensor {name!r} belong to no tensor")
+        end, last_name = piece_end, name
+    if end != size:
+        raise WeightsError(f"the last {size - end} bytes of {file!r} (from byte {end}) belong to no tensor")
+
+
+def check_padding(file: str, data: bytes, manifest: dict) -> None:
+    """The bytes between pieces of one shard (alignment padding, under ``PIECE_ALIGNMENT`` each) must be zero."""
+    ranges = sorted((piece["offset"], piece["offset"] + piece["length"])
+                    for entry in manifest["tensors"] for piece in entry["pieces"] if piece["file"] == file)
+    view = memoryview(data)
+    for (_, end), (offset, _) in zip(ranges, ranges[1:]):
+        if any(view[end:offset]):
+            raise WeightsError(f"weight shard {file!r} has non-zero bytes between its tensors (bytes {end}..{offset}), "
+                               f"where the format holds only zero padding: the file is corrupt or altered")
+
+
+# -- reading the shards ------------------------------------------------------------------------------
 
 def read_shard(read: Reader, shard: dict, verify_sha256: bool = True) -> bytes:
     """One shard's bytes, checked against the manifest's size and (unless already done) its sha256."""
@@ -216,24 +413,18 @@ def read_shard(read: Reader, shard: dict, verify_sha256: bool = True) -> bytes:
 
 
 def assemble_tensor(entry: dict, shards: dict[str, bytes], expected_shape: tuple[int, ...]) -> np.ndarray:
-    """A stored tensor from its pieces, converted to float32 once."""
+    """A stored tensor from its pieces (laid out as ``check_manifest`` makes sure), converted to float32 once."""
     name, shape = entry["name"], tuple(entry["shape"])
     if shape != expected_shape:
         raise WeightsError(f"tensor {name!r} in the manifest has shape {shape}, but the config says {expected_shape}")
-    if entry["dtype"] not in STORAGE_DTYPES:
-        raise WeightsError(f"tensor {name!r} has dtype {entry['dtype']!r}; shards hold {' or '.join(STORAGE_DTYPES)}")
     dtype = np.dtype(entry["dtype"])
     tensor = np.empty(shape, dtype=np.float32)
     row = 0
     for piece in entry["pieces"]:
         count = piece["rows"] * int(np.prod(shape[1:], dtype=np.int64))
-        if piece["length"] != count * dtype.itemsize or piece["offset"] + piece["length"] > len(shards[piece["file"]]):
-            raise WeightsError(f"tensor {name!r}: a piece in {piece['file']!r} does not match its shape {shape}")
         tensor[row:row + piece["rows"]] = np.frombuffer(shards[piece["file"]], dtype, count,
                                                         piece["offset"]).reshape(piece["rows"], *shape[1:])
         row += piece["rows"]
-    if row != shape[0]:
-        raise WeightsError(f"tensor {name!r}: its pieces hold {row} rows, its shape {shape} needs {shape[0]}")
     if not np.isfinite(tensor).all():
         raise WeightsError(f"tensor {name!r} holds NaN or infinite values: the shards are corrupt")
     return tensor
@@ -243,19 +434,17 @@ def read_stored_tensors(source: str | Path | Reader, manifest: dict | None = Non
                         verify_sha256: bool = True) -> dict[str, np.ndarray]:
     """Every stored tensor (float32, in the stored layout), each shard checked against the manifest."""
     read = as_reader(source)
-    manifest = manifest or read_manifest(read)
+    if manifest is None:
+        manifest = read_manifest(read)
+    else:
+        check_manifest(manifest, f"{MANIFEST_FILE} in {where_of(read)}")
     config = GPT2Config.from_hf_dict(manifest["config"])
     entries = {entry["name"]: entry for entry in manifest["tensors"]}
     expected = stored_shapes(config, untied_lm_head="lm_head" in entries)
-    for name, shape in expected.items():
-        if name not in entries:
-            raise WeightsError(f"the manifest has no tensor {name!r} (expected shape {shape})")
-    shards = {shard["file"]: read_shard(read, shard, verify_sha256) for shard in manifest["shards"]}
-    for entry in entries.values():
-        for piece in entry["pieces"]:
-            if piece["file"] not in shards:
-                raise WeightsError(f"tensor {entry['name']!r} lies in {piece['file']!r}, which the manifest "
-                                   f"does not list among its shards")
+    shards = {}
+    for shard in manifest["shards"]:
+        shards[shard["file"]] = read_shard(read, shard, verify_sha256)
+        check_padding(shard["file"], shards[shard["file"]], manifest)
     return {name: assemble_tensor(entries[name], shards, shape) for name, shape in expected.items()}
 
 
@@ -274,22 +463,36 @@ def read_tokenizer(source: str | Path | Reader, manifest: dict | None = None) ->
     files = manifest.get("tokenizer")
     if not files:
         return None
-    vocab = json.loads(bytes(read_file(read, files["vocab"], "the tokenizer file")))
-    lines = bytes(read_file(read, files["merges"], "the tokenizer file")).decode("utf-8").splitlines()
+    where = where_of(read)
+    try:
+        vocab = json.loads(bytes(read_file(read, files["vocab"], "the tokenizer file")))
+    except ValueError as error:
+        raise WeightsError(f"the tokenizer file {files['vocab']!r} in {where} is not valid JSON: {error}") from None
+    if not isinstance(vocab, dict):
+        raise WeightsError(f"the tokenizer file {files['vocab']!r} in {where} must map each token to its id, "
+                           f"not hold a JSON {type(vocab).__name__}")
+    try:
+        lines = bytes(read_file(read, files["merges"], "the tokenizer file")).decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise WeightsError(f"the tokenizer file {files['merges']!r} in {where} is not UTF-8 text: {error}") from None
     merges = [tuple(line.split(" ")) for line in lines if line and not line.startswith("#version")]
     return Tokenizer(vocab, merges)
 
 
-def load_model_from_shards(source: str | Path | Reader, name: str | None = None, verify_sha256: bool = True) -> GPT2:
+def load_model_from_shards(source: str | Path | Reader, name: str | None = None, verify_sha256: bool = True,
+                           expected_manifest_sha256: str | None = None) -> GPT2:
     """A ``GPT2`` from a shard directory, or from a ``read(file_name) -> bytes`` callable (Pyodide).
 
     ``verify_sha256=False`` skips hashing (~1 s for GPT-2 small in Pyodide) when the bytes come from
-    ``fetchModelFiles`` in assets/ort_bridge.mjs, which checked every shard's sha256 already."""
+    ``fetchModelFiles`` in assets/ort_bridge.mjs, which checked every shard's sha256 already.
+    ``expected_manifest_sha256``: ``manifest_sha256`` of the manifest these weights were published with
+    (a page records it); the manifest read must hash to it."""
     read = as_reader(source)
-    manifest = read_manifest(read)
+    manifest = read_manifest(read, expected_sha256=expected_manifest_sha256)
     config = GPT2Config.from_hf_dict(manifest["config"])
+    tokenizer = read_tokenizer(read, manifest)  # first: a missing tokenizer file is found before megabytes are read
     params = params_from_stored(read_stored_tensors(read, manifest, verify_sha256), config)
-    return GPT2(params, config, tokenizer=read_tokenizer(read, manifest), name=name or manifest.get("name", "gpt2"))
+    return GPT2(params, config, tokenizer=tokenizer, name=name or manifest.get("name", "gpt2"))
 
 
 def total_shard_bytes(manifest: dict) -> int:
