@@ -5,24 +5,70 @@
     transformer-explainer trace "The capital of France is" --out trace.npz
     transformer-explainer report "The capital of France is" --out report.html
     transformer-explainer demo-model ./tiny-gpt2
+
+Every error is one line on stderr saying what to do, with exit status 2: a bad option (checked before
+anything loads), an output folder that is missing or not writable, a port that is taken.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
+import os
 import sys
 from pathlib import Path
 
 from gpt2_core import DEFAULT_MODEL, GPT2CoreError
+from gpt2_core.sampling import SEED_LIMIT
 
 MODEL_HELP = (f"a Hugging Face id ({DEFAULT_MODEL}, distilgpt2, gpt2-medium, ...), a local checkpoint directory, "
               f"or 'demo' for a tiny random model that needs no download")
 
 
+class CommandError(Exception):
+    """A command cannot run as given (an output path, say); reported as one line, exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (and where to find the options) instead of the usage text."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def whole_number(minimum: int, maximum: int | None = None):
+    """An argparse type: an integer from ``minimum`` (to ``maximum``)."""
+    bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number {bounds}, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, got {value}")
+        return value
+    return parse
+
+
+def temperature(text: str) -> float:
+    """An argparse type: a finite number >= 0 (0 = always the most likely token)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0 (0 = always the most likely token), got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # a bad option (already reported on one line), or --help
+        return exit.code if isinstance(exit.code, int) else 2
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     for name in ("app", "gpt2_core"):  # our messages only: libraries keep their own logging as it is
@@ -31,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.setLevel(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
     try:
         return args.run(args) or 0
-    except GPT2CoreError as error:
+    except (GPT2CoreError, CommandError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -39,14 +85,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="transformer-explainer", description="See how GPT-2 works from the inside.")
+    parser = OneLineParser(prog="transformer-explainer", description="See how GPT-2 works from the inside.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the explainer app in a browser (Panel server)")
     serve.add_argument("--model", default=None, help=MODEL_HELP + f" (default: {DEFAULT_MODEL}, or the demo model "
                                                                   f"with a notice when it cannot be downloaded)")
     serve.add_argument("--revision", default=None, help="a branch, tag or commit of the Hub repository")
-    serve.add_argument("--port", type=int, default=5006)
+    serve.add_argument("--port", type=whole_number(1, 65535), default=5006)
     serve.add_argument("--address", default="127.0.0.1", help="0.0.0.0 to let other machines (a classroom) connect")
     serve.add_argument("--allow-websocket-origin", action="append", default=None, metavar="HOST[:PORT]",
                        help="extra origins allowed to connect (needed with --address 0.0.0.0)")
@@ -61,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="print the tokens of a prompt and the most likely next tokens")
     add_model_arguments(predict)
     predict.add_argument("prompt")
-    predict.add_argument("--top", type=int, default=10, help="how many candidates to print")
-    predict.add_argument("--temperature", type=float, default=1.0)
+    predict.add_argument("--top", type=whole_number(1), default=10, help="how many candidates to print")
+    predict.add_argument("--temperature", type=temperature, default=1.0, help="0 = always the most likely token")
     predict.set_defaults(run=run_predict)
 
     trace = commands.add_parser("trace", help="save every intermediate value of a forward pass to a .npz file")
@@ -76,14 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(report)
     report.add_argument("prompt")
     report.add_argument("--out", required=True, type=Path)
-    report.add_argument("--layer", type=int, default=0)
-    report.add_argument("--head", type=int, default=0)
-    report.add_argument("--temperature", type=float, default=1.0)
+    report.add_argument("--layer", type=whole_number(0), default=0, help="the layer to show, from 0")
+    report.add_argument("--head", type=whole_number(0), default=0, help="the head to show, from 0")
+    report.add_argument("--temperature", type=temperature, default=1.0, help="0 = always the most likely token")
     report.set_defaults(run=run_report)
 
     demo = commands.add_parser("demo-model", help="write a small random GPT-2 checkpoint (for tests and offline demos)")
     demo.add_argument("directory", type=Path)
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=whole_number(0, SEED_LIMIT - 1), default=0)
     demo.set_defaults(run=run_demo_model)
     return parser
 
@@ -114,18 +160,43 @@ def run_predict(args) -> None:
               f"logit {trace.logits[token_id]:9.3f}  p = {probabilities[token_id]:.4f}")
 
 
+def check_output_file(path: Path, example: str) -> None:
+    """Refuse, before the model loads, an --out that cannot be written."""
+    if path.is_dir():
+        raise CommandError(f"--out {path} is a folder: give a file name in it, e.g. {path / example}")
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise CommandError(f"cannot write {path}: the folder {folder} does not exist; create it first, or choose "
+                           f"another --out")
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write {path}: the folder {folder} is not writable; choose another --out")
+
+
+def cannot_write(path: Path, error: OSError, option: str) -> CommandError:
+    return CommandError(f"cannot write {path}: {error.strerror or error}; choose another {option}")
+
+
 def run_trace(args) -> None:
+    check_output_file(args.out, "trace.npz")
     model = load(args)
     trace = model.run_with_trace(args.prompt, head_results=True)
-    path = trace.save(args.out, float16=args.float16)
+    try:
+        path = trace.save(args.out, float16=args.float16)
+    except OSError as error:
+        raise cannot_write(args.out, error, "--out") from None
     print(f"saved {len(trace.names)} arrays for {trace.n_tokens} tokens to {path} ({path.stat().st_size:,} bytes)")
 
 
 def run_report(args) -> None:
     from app.report import write_report
 
+    check_output_file(args.out, "report.html")
     model = load(args)
-    path = write_report(model, args.prompt, args.out, layer=args.layer, head=args.head, temperature=args.temperature)
+    try:
+        path = write_report(model, args.prompt, args.out, layer=args.layer, head=args.head,
+                            temperature=args.temperature)
+    except OSError as error:
+        raise cannot_write(args.out, error, "--out") from None
     print(f"wrote {path}")
 
 
@@ -133,16 +204,27 @@ def run_demo_model(args) -> None:
     from gpt2_core import GPT2Config
     from gpt2_core.checkpoints import write_random_checkpoint
 
+    directory = args.directory
+    if directory.exists() and not directory.is_dir():
+        raise CommandError(f"{directory} is a file, not a folder: choose a folder to write the demo model into")
     config = GPT2Config(n_vocab=457, n_ctx=256, n_embd=128, n_head=4, n_layer=4)
-    path = write_random_checkpoint(args.directory, config, seed=args.seed, std=0.15)
+    try:
+        path = write_random_checkpoint(directory, config, seed=args.seed, std=0.15)
+    except OSError as error:
+        raise CommandError(f"cannot write the demo model to {directory}: {error.strerror or error}"
+                           + (f" ({error.filename})" if error.filename and str(error.filename) != str(directory) else "")
+                           + "; choose a folder you can write to") from None
     print(f"wrote a random GPT-2 ({config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide) to {path}")
 
 
 def run_serve(args) -> None:
-    from app.server import serve
+    from app.server import ServeError, serve
 
-    serve(model=args.model, revision=args.revision, port=args.port, address=args.address, show=args.show,
-          use_onnx=args.onnx, websocket_origins=args.allow_websocket_origin)
+    try:
+        serve(model=args.model, revision=args.revision, port=args.port, address=args.address, show=args.show,
+              use_onnx=args.onnx, websocket_origins=args.allow_websocket_origin)
+    except ServeError as error:
+        raise CommandError(str(error)) from None
 
 
 if __name__ == "__main__":
