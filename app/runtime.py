@@ -13,7 +13,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import AsyncIterator, Iterable, Iterator
 
 import numpy as np
 
@@ -75,6 +75,15 @@ class ModelRuntime:
             return ablated_generation(self.model, ids, max_new_tokens, temperature, top_k, top_p, seed, ablated)
         return self.model.generate(ids, max_new_tokens, temperature, top_k, top_p, seed)
 
+    def agenerate(self, ids, max_new_tokens: int, temperature: float, top_k: int | None, top_p: float | None,
+                  seed: int | None, ablated: Iterable[tuple[int, int]] = ()) -> AsyncIterator[GenerationStep]:
+        """``generate`` for the app's event loop (``async for``): in the browser, onnxruntime-web can only be
+        awaited; the NumPy model's steps are simply handed on."""
+        ablated = list(ablated)
+        if self.fast_generator is not None and not ablated:
+            return self.fast_generator.agenerate(ids, max_new_tokens, temperature, top_k, top_p, seed)
+        return steps_as_async(self.generate(ids, max_new_tokens, temperature, top_k, top_p, seed, ablated))
+
 
 async def beside_the_event_loop(function, *args):
     """``function(*args)`` in a worker thread (CPython), so the server keeps answering other pages meanwhile;
@@ -82,6 +91,11 @@ async def beside_the_event_loop(function, *args):
     if sys.platform == "emscripten":
         return function(*args)
     return await asyncio.to_thread(function, *args)
+
+
+async def steps_as_async(steps: Iterator[GenerationStep]) -> AsyncIterator[GenerationStep]:
+    for step in steps:
+        yield step
 
 
 def ablated_generation(model: GPT2, ids, max_new_tokens, temperature, top_k, top_p, seed, ablated):

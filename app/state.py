@@ -158,9 +158,9 @@ class ExplainerState(param.Parameterized):
             return
         new_ids: list[int] = []
         try:
-            steps = self.runtime.generate(ids, count, seed=self.seed, ablated=self.ablated_heads,
-                                          **self.sampling_settings())
-            for step in steps:
+            steps = self.runtime.agenerate(ids, count, seed=self.seed, ablated=self.ablated_heads,
+                                           **self.sampling_settings())
+            async for step in steps:
                 new_ids.append(step.token_id)
                 self.status = f"Generated {len(new_ids)} of {count}: {self.runtime.decode(new_ids)!r}"
                 await asyncio.sleep(0)  # let the page update and the stop button be heard
