@@ -203,6 +203,7 @@ async function loadOrt(ortUrl, build, threads) {
  *   onProgress   (doneBytes, totalBytes) while the weights download
  *   verify       check each shard's sha256 (default true)
  *   files        { manifest, files } from fetchModelFiles, when the caller fetched them already
+ *   graph        the bytes of model.onnx, when the caller fetched them already (then modelUrl only names it)
  *   keepShards   keep the shard bytes in session.files (for the NumPy model in Pyodide: one download)
  */
 export async function createSession(options = {}) {
@@ -216,7 +217,7 @@ export async function createSession(options = {}) {
   const chosen = await pickProvider(provider);
   const ortBuild = options.ortBuild ?? ortBuildFor(chosen);
   const [graph, fetched, ort] = await Promise.all([
-    fetchBytes(new URL(modelUrl, pageUrl).href, 'the model graph'),
+    options.graph ?? fetchBytes(new URL(modelUrl, pageUrl).href, 'the model graph'),
     options.files ?? fetchModelFiles(manifestUrl, { onProgress, verify }),
     loadOrt(ortUrl, ortBuild, threads),
   ]);

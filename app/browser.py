@@ -1,0 +1,97 @@
+"""The app in the browser: Pyodide in a Web Worker runs the same app as ``transformer-explainer serve``.
+
+The worker script (assets/site/worker.mjs) fetches the weight shards (checked, cached), installs the wheels,
+then calls, in this order:
+
+    prepare_panel(location)      before Panel runs: a fix for Pyodide 0.27, and the page's URL
+    start(files, options)        the model from the fetched files, the app, and its Bokeh document as JSON
+    link_document(send_patch)    once the page has drawn it: Python's changes go to the page from then on
+    receive_patch(patch)         each change the student makes in the page
+    attach_fast_generator(js)    when onnxruntime-web is ready: Generate runs on it
+
+Only this module knows that it runs in a browser; the app itself is the served one.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .runtime import ModelRuntime
+
+_app = {}  # what the worker's calls share: the runtime and the Panel document
+
+
+def prepare_panel(location_json: str) -> None:
+    """Panel >= 1.8.2 compares values with ``pyodide.ffi.jsnull``, which Pyodide has only from 0.28; on 0.27 every
+    event from the page would raise AttributeError (the page draws, nothing reacts). On 0.27 a JS null already
+    arrives as None, so a marker that nothing equals is right. Then the Panel document, with the page's URL in it
+    before the app reads its settings (a shared link applies at once, not after a first trace of the default)."""
+    import pyodide.ffi
+
+    if not hasattr(pyodide.ffi, "jsnull"):
+        pyodide.ffi.jsnull = object()
+    from panel.io.pyodide import init_doc
+    from panel.io.state import state
+    from panel.util import edit_readonly
+
+    init_doc()
+    location = json.loads(location_json)
+    with edit_readonly(state.location):
+        state.location.param.update({key: value for key, value in location.items() if key in state.location.param})
+
+
+def runtime_from_files(files, notice: str = "", expected_manifest_sha256: str | None = None) -> ModelRuntime:
+    """The NumPy model from the bytes the worker fetched (a JS Map: file name -> Uint8Array), each shard's
+    sha256 checked there already; the manifest is checked here against the hash the build published."""
+    from gpt2_core import load_model_from_shards
+
+    def read(file_name: str) -> bytes:
+        data = files.get(file_name)
+        if data is None:
+            raise FileNotFoundError(file_name)
+        return data.to_bytes()
+
+    read.where = "the site's model folder"
+    model = load_model_from_shards(read, verify_sha256=False, expected_manifest_sha256=expected_manifest_sha256)
+    return ModelRuntime(model, None, notice)
+
+
+async def start(files, options_json: str) -> tuple[str, str, str]:
+    """Build the app on the fetched model and return its document as Panel's ``write_doc`` does
+    (docs_json, render_items, root_ids), for the page to draw."""
+    from panel.io.pyodide import write_doc
+
+    from .layout import build_app
+
+    options = json.loads(options_json)
+    runtime = runtime_from_files(files, options.get("notice", ""), options.get("manifest_sha256"))
+    _app["runtime"] = runtime
+    build_app(runtime).servable(title="Transformer Explainer")
+    return await write_doc()
+
+
+def link_document(send_patch) -> None:
+    """From now on every change Python makes to the document is sent to the page."""
+    from panel.io.pyodide import _link_docs_worker
+    from panel.io.state import state
+
+    _link_docs_worker(state.curdoc, send_patch, setter="js")
+
+
+def receive_patch(patch) -> None:
+    """A change the student made in the page (a click, a keystroke, a slider), applied to Python's document."""
+    from panel.io.pyodide import _convert_json_patch
+    from panel.io.state import state
+
+    state.curdoc.apply_json_patch(_convert_json_patch(patch), setter="js")
+
+
+def attach_fast_generator(js_session) -> str:
+    """Generate through onnxruntime-web from now on (a session of assets/ort_bridge.mjs on the same shards).
+    Returns the provider that runs it: 'webgpu' or 'wasm'."""
+    from gpt2_core.onnx_runtime import OnnxGPT2
+
+    runtime = _app["runtime"]
+    runtime.fast_generator = OnnxGPT2(runtime.config, runtime.model.tokenizer, runtime.model.name,
+                                      js_session=js_session)
+    return runtime.fast_generator.provider

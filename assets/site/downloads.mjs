@@ -1,0 +1,165 @@
+// Downloads the static site needs, each checked against the size and sha256 the build wrote down, with
+// real progress, in parallel, and kept in Cache Storage: a second visit fetches none of these bytes.
+//
+//   const files = await fetchAll(entries, { onBytes, cacheName });   // entries: [{ url, name, bytes, sha256 }]
+//   files.get(name)                                                  // Uint8Array, verified
+//
+// A file that fails (network, HTTP error, wrong size, wrong sha256) rejects with a DownloadError naming it;
+// nothing unverified is ever cached or returned.
+
+const PARALLEL_FETCHES = 6; // what a browser opens per host over HTTP/1.1
+
+export class DownloadError extends Error {
+  constructor(message, file) {
+    super(message);
+    this.name = 'DownloadError';
+    this.file = file;
+  }
+}
+
+export async function sha256Hex(bytes) {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The cache key of a file's verified bytes: its URL and its sha256, so a rebuilt file is a new entry. */
+function cacheKey(entry) {
+  const url = new URL(entry.url);
+  url.searchParams.set('sha256', entry.sha256);
+  return url.href;
+}
+
+async function openCache(cacheName) {
+  if (!cacheName || typeof caches === 'undefined') return null; // no Cache Storage (e.g. not a secure context)
+  try {
+    return await caches.open(cacheName);
+  } catch (error) {
+    return null; // storage may be disabled (private mode): download every visit, say nothing
+  }
+}
+
+async function verified(entry, bytes) {
+  if (bytes.byteLength !== entry.bytes) {
+    throw new DownloadError(
+      `${entry.name} has ${bytes.byteLength} bytes, the site's manifest says ${entry.bytes}: ` +
+        'the file on the server is truncated or from another build',
+      entry.name,
+    );
+  }
+  if ((await sha256Hex(bytes)) !== entry.sha256) {
+    throw new DownloadError(
+      `${entry.name} does not match its sha256 in the site's manifest: the file on the server is corrupt ` +
+        'or from another build',
+      entry.name,
+    );
+  }
+  return bytes;
+}
+
+async function download(entry, onBytes) {
+  let response;
+  try {
+    response = await fetch(entry.url, { cache: 'no-store' }); // Cache Storage is the cache; no second copy
+  } catch (error) {
+    throw new DownloadError(`cannot download ${entry.name}: ${error.message} (is the network up?)`, entry.name);
+  }
+  if (!response.ok) {
+    const missing = response.status === 404 ? ': the file is missing from the site' : '';
+    throw new DownloadError(
+      `cannot download ${entry.name}: the server answered ${response.status} ${response.statusText}${missing}`,
+      entry.name,
+    );
+  }
+  const bytes = new Uint8Array(entry.bytes);
+  let received = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      onBytes(-received);
+      throw new DownloadError(`the download of ${entry.name} broke off after ${received} bytes`, entry.name);
+    }
+    if (chunk.done) break;
+    if (received + chunk.value.byteLength > entry.bytes) {
+      onBytes(-received);
+      throw new DownloadError(
+        `${entry.name} is larger than the ${entry.bytes} bytes the site's manifest says: it is from another build`,
+        entry.name,
+      );
+    }
+    bytes.set(chunk.value, received);
+    received += chunk.value.byteLength;
+    onBytes(chunk.value.byteLength);
+  }
+  try {
+    return await verified(entry, bytes.subarray(0, received));
+  } catch (error) {
+    onBytes(-received); // a failed file does not count as done
+    throw error;
+  }
+}
+
+async function cachedOrDownloaded(entry, cache, onBytes, stats) {
+  if (cache) {
+    const hit = await cache.match(cacheKey(entry));
+    if (hit) {
+      try {
+        const bytes = await verified(entry, new Uint8Array(await hit.arrayBuffer()));
+        onBytes(bytes.byteLength);
+        stats.fromCache += bytes.byteLength;
+        return bytes;
+      } catch (error) {
+        await cache.delete(cacheKey(entry)); // a damaged entry: fetch it again
+      }
+    }
+  }
+  const bytes = await download(entry, onBytes);
+  stats.downloaded += bytes.byteLength;
+  if (cache) {
+    try {
+      await cache.put(cacheKey(entry), new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } }));
+    } catch (error) {
+      // storage full or refused: the site still works, the next visit downloads again
+    }
+  }
+  return bytes;
+}
+
+/**
+ * Every entry's verified bytes, fetched (or read from Cache Storage) in parallel.
+ * onBytes(delta) is called as bytes arrive; the sum of deltas is the bytes done.
+ * Returns a Map name -> Uint8Array, with `stats` = { downloaded, fromCache } in bytes.
+ */
+export async function fetchAll(entries, { onBytes = () => {}, cacheName = null } = {}) {
+  const cache = await openCache(cacheName);
+  const stats = { downloaded: 0, fromCache: 0 };
+  const files = new Map();
+  let next = 0;
+  let failed = null;
+  async function worker() {
+    while (next < entries.length && failed === null) {
+      const entry = entries[next++];
+      try {
+        files.set(entry.name, await cachedOrDownloaded(entry, cache, onBytes, stats));
+      } catch (error) {
+        failed ??= error;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_FETCHES, entries.length) }, worker));
+  if (failed) throw failed;
+  files.stats = stats;
+  return files;
+}
+
+/** Drop cached files of earlier builds (URLs under `prefix` whose sha256 is not one of `keep`). */
+export async function forgetOtherBuilds(cacheName, keepEntries) {
+  const cache = await openCache(cacheName);
+  if (!cache) return;
+  const keep = new Set(keepEntries.map(cacheKey));
+  for (const request of await cache.keys()) {
+    if (!keep.has(request.url)) await cache.delete(request);
+  }
+}

@@ -1,0 +1,212 @@
+// The static site's page: shows the precomputed example at once, starts the worker (worker.mjs) that runs
+// Python, draws its progress, then swaps in the live app and keeps the page's Bokeh document and the worker's
+// in sync (the same protocol as Panel's own pyodide-worker pages).
+//
+// Every message shown here is text (textContent), never HTML.
+
+const config = JSON.parse(document.getElementById('te-site-config').textContent);
+const STEPS = ['weights', 'python', 'packages', 'app'];
+const $ = (selector) => document.querySelector(selector);
+const boot = {
+  panel: $('#te-boot'),
+  title: $('#te-boot-title'),
+  bar: $('#te-bar-fill'),
+  detail: $('#te-boot-detail'),
+  error: $('#te-boot-error'),
+  errorText: $('#te-boot-error-text'),
+  retry: $('#te-retry'),
+};
+const state = { bytes: {}, totals: {}, steps: {}, precomputedViews: [], live: false, startedAt: performance.now() };
+window.__te_site = state; // read by the tests and the benchmark: timings and what runs
+
+function megabytes(bytes) {
+  return `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+}
+
+// -- what this browser can do -----------------------------------------------------------------------------
+
+function browserProblem() {
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') {
+    return 'This browser cannot run the model: it has no WebAssembly. Use a recent Chrome, Edge, Firefox or Safari.';
+  }
+  if (typeof Worker !== 'function') {
+    return 'This browser cannot run the model: it has no Web Workers. Use a recent Chrome, Edge, Firefox or Safari.';
+  }
+  const needed = config.memory_gb;
+  if (navigator.deviceMemory !== undefined && needed && navigator.deviceMemory < needed) {
+    return `This device reports ${navigator.deviceMemory} GB of memory; the model needs about ${needed} GB. ` +
+      'Close other tabs or use a computer with more memory.';
+  }
+  return null;
+}
+
+// -- the progress panel -----------------------------------------------------------------------------------
+
+function showProgress() {
+  const total = STEPS.reduce((sum, step) => sum + (state.totals[step] ?? 0), 0);
+  const doneBytes = STEPS.reduce((sum, step) => sum + (state.bytes[step] ?? 0), 0);
+  const doneSteps = STEPS.filter((step) => state.steps[step] === 'done').length;
+  // Bytes are most of the wait; each finished step also counts, so the bar moves while Python starts.
+  const fraction = total ? 0.85 * (doneBytes / total) + 0.15 * (doneSteps / STEPS.length) : doneSteps / STEPS.length;
+  boot.bar.style.width = `${(100 * Math.min(1, fraction)).toFixed(1)}%`;
+  boot.bar.parentElement.setAttribute('aria-valuenow', String(Math.round(100 * fraction)));
+  const running = STEPS.filter((step) => state.steps[step] === 'running').map((step) => config.labels[step]);
+  const bytes = total ? `${megabytes(doneBytes)} of ${megabytes(total)}` : '';
+  boot.detail.textContent = [bytes, running.length ? running.join(' · ') : ''].filter(Boolean).join(' — ');
+  for (const step of STEPS) {
+    const item = document.querySelector(`[data-step="${step}"]`);
+    if (item) item.dataset.state = state.steps[step] ?? 'waiting';
+  }
+}
+
+function showError(message, retry) {
+  boot.panel.dataset.state = 'failed';
+  boot.title.textContent = 'The live model could not start';
+  boot.errorText.textContent = message;
+  boot.error.hidden = false;
+  boot.retry.hidden = !retry;
+  state.error = message;
+}
+
+// -- the documents ----------------------------------------------------------------------------------------
+
+async function embed(docsJson, renderItems, rootIds, container) {
+  container.replaceChildren();
+  const roots = {};
+  for (const [index, rootId] of rootIds.entries()) {
+    const element = document.createElement('div');
+    element.id = `${container.id}-root-${index}`;
+    element.style.display = 'contents';
+    container.appendChild(element);
+    roots[rootId] = element.id;
+  }
+  renderItems[0].roots = roots;
+  renderItems[0].root_ids = rootIds;
+  const [views] = await Bokeh.embed.embed_items(docsJson, renderItems);
+  return views;
+}
+
+async function showPrecomputed() {
+  try {
+    const response = await fetch(config.precomputed.doc);
+    if (!response.ok) return;
+    const { docs_json, render_items, root_ids } = await response.json();
+    if (state.live) return;
+    const views = await embed(docs_json, render_items, root_ids, $('#te-app'));
+    state.precomputedViews = [...views.roots.values()];
+    state.precomputedDocument = state.precomputedViews[0]?.model.document ?? null;
+    $('#te-precomputed-note').hidden = state.live;
+    state.precomputedAt = performance.now() - state.startedAt;
+  } catch (error) {
+    console.warn(`the precomputed example could not be shown: ${error.message}`);
+  }
+}
+
+// The page <-> worker sync of the Bokeh document, as in Panel's pyodide-worker template: changes made in the
+// page go to the worker one batch at a time; while the worker is busy they queue (the latest value per property).
+function linkDocument(worker, jsdoc) {
+  let busy = false;
+  let queue = [];
+  let patching = 0;
+  jsdoc.on_change((event) => {
+    if ((event.setter_id != null && event.setter_id === 'py') || patching > 0) return;
+    if (busy && event.model && event.attr) {
+      queue = queue.filter((old) => !(old.model === event.model && old.attr === event.attr));
+      queue.push(event);
+      return;
+    }
+    busy = true;
+    worker.postMessage({ type: 'patch', patch: jsdoc.create_json_patch([event]) });
+  }, false);
+  return {
+    idle() {
+      if (queue.length) {
+        const patch = jsdoc.create_json_patch(queue);
+        queue = [];
+        worker.postMessage({ type: 'patch', patch });
+      } else {
+        busy = false;
+      }
+    },
+    apply(patch, buffers) {
+      patching += 1;
+      try {
+        jsdoc.apply_json_patch(patch, buffers);
+      } finally {
+        patching -= 1;
+      }
+    },
+  };
+}
+
+async function goLive(worker, message) {
+  state.live = true;
+  for (const view of state.precomputedViews) view.remove();
+  const index = Bokeh.documents.indexOf(state.precomputedDocument);
+  if (index >= 0) Bokeh.documents.splice(index, 1); // the live document is then the page's only one
+  state.precomputedViews = [];
+  state.precomputedDocument = null;
+  $('#te-precomputed-note').hidden = true;
+  const views = await embed(JSON.parse(message.docs_json), JSON.parse(message.render_items),
+    JSON.parse(message.root_ids), $('#te-app'));
+  const jsdoc = [...views.roots.values()][0].model.document;
+  state.document = jsdoc;
+  state.link = linkDocument(worker, jsdoc);
+  worker.postMessage({ type: 'rendered' });
+  boot.panel.hidden = true;
+  document.body.dataset.live = 'true';
+  state.liveAt = performance.now() - state.startedAt;
+}
+
+// -- start --------------------------------------------------------------------------------------------------
+
+function start() {
+  const problem = browserProblem();
+  if (problem) {
+    showError(problem, false);
+    return;
+  }
+  showPrecomputed();
+  const worker = new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
+  const query = new URLSearchParams(window.location.search);
+  const workerConfig = { ...config, runtime: query.get('runtime'), provider: query.get('provider') };
+  const location = {};
+  for (const key of ['href', 'hostname', 'pathname', 'protocol', 'port', 'search', 'hash']) {
+    location[key] = window.location[key];
+  }
+  worker.onmessage = async (event) => {
+    const message = event.data;
+    if (message.type === 'progress') {
+      state.steps[message.step] = message.state;
+      if (message.total !== undefined) {
+        state.totals[message.step] = message.total;
+        state.bytes[message.step] = message.done;
+      }
+      if (message.fromCache !== undefined) state.fromCache = message.fromCache;
+      showProgress();
+    } else if (message.type === 'render') {
+      await goLive(worker, message);
+    } else if (message.type === 'patch') {
+      state.link?.apply(message.patch, message.buffers);
+    } else if (message.type === 'idle') {
+      state.link?.idle();
+    } else if (message.type === 'error') {
+      showError(message.message, message.retry);
+    } else if (message.type === 'fast') {
+      state.fast = message.provider ?? null;
+      state.fastError = message.error ?? null;
+      document.body.dataset.fast = message.provider ?? 'none';
+    }
+  };
+  worker.onerror = (event) => showError(`The page's worker stopped: ${event.message ?? 'unknown error'}`, false);
+  boot.retry.addEventListener('click', () => {
+    boot.error.hidden = true;
+    boot.panel.dataset.state = 'loading';
+    boot.title.textContent = config.labels.title;
+    state.error = null;
+    worker.postMessage({ type: 'retry' });
+  });
+  worker.postMessage({ type: 'start', config: workerConfig, location });
+}
+
+start();

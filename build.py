@@ -1,0 +1,436 @@
+"""Build the static site: the whole explainer in the browser through Pyodide, no server, no install.
+
+    python build.py [--model NAME_OR_DIR] [--out dist] [--pyodide-dir DIR | --pyodide-url URL] [--float32]
+    python build.py serve [--out dist] [--port 8000]        # preview on 127.0.0.1 with the headers it needs
+
+(also ``transformer-explainer build ...`` and ``transformer-explainer build serve ...`` from a clone).
+
+The build is a short list of steps, each a function from inputs to files that checks what the next step needs:
+
+    1. load the model            a Hub id (with its cache) or a local checkpoint directory
+    2. write the model           float16 weight shards + manifest + tokenizer, and the ONNX graph reading them
+    3. gather the wheels         ours, and Panel, Bokeh and their pure-Python dependencies at this Python's versions
+    4. place Pyodide             copy what the site needs from a Pyodide folder, or point at Pyodide's CDN
+    5. copy the browser code     BokehJS and Panel's JS/CSS from the installed packages, onnxruntime-web, our JS
+    6. precompute the example    the app's first screen for the first example prompt, shown while Python loads
+    7. write the page            index.html with the site's configuration (every file's size and sha256)
+    8. check the site            every file the page names is there; no host but Pyodide's base is referenced
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata
+import json
+import re
+import shutil
+import string
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+ASSETS = ROOT / "assets"
+SITE_ASSETS = ASSETS / "site"
+DEFAULT_MODEL = "openai-community/gpt2"
+PYODIDE_VERSION = "0.27.7"
+PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
+WHEEL_CACHE = Path.home() / ".cache" / "transformer-explainer" / "wheels"
+
+# What the app imports in the browser, beyond Pyodide's own packages: pure-Python wheels from PyPI, at the
+# versions this Python has (the site's Panel and Bokeh must equal the ones that build its pages).
+PYPI_DISTRIBUTIONS = ["panel", "bokeh", "param", "pyviz_comms", "markdown", "markdown-it-py", "mdit-py-plugins",
+                      "linkify-it-py", "mdurl", "narwhals"]
+# ... and from Pyodide's own lock (compiled for WebAssembly, or shipped with Pyodide).
+PYODIDE_PACKAGES = ["numpy", "regex", "pyyaml", "jinja2", "markupsafe", "packaging", "typing-extensions",
+                    "xyzservices", "pyodide-http", "nh3"]
+# Parts of the PyPI wheels that Python never reads in the browser (the page loads the JS itself).
+WHEEL_TRIMS = {"panel": ("panel/dist/", "panel/tests/"), "bokeh": ("bokeh/server/static/", "bokeh/sampledata/")}
+PYODIDE_CORE = ["pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip", "package.json"]
+BOKEH_SCRIPTS = ["bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables"]
+ORT_FILES = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",  # wasm
+             "ort.jspi.min.mjs", "ort-wasm-simd-threaded.jspi.mjs", "ort-wasm-simd-threaded.jspi.wasm",  # WebGPU
+             "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm"]
+OUR_SCRIPTS = ["site.mjs", "worker.mjs", "downloads.mjs", "site.css"]
+STEP_LABELS = {"title": "Loading the live model in your browser…", "weights": "Model weights",
+               "python": "Python (Pyodide)", "packages": "Python packages", "app": "Starting the app"}
+# Hosts named inside the third-party files the site copies, each reviewed: none is fetched by this site. A library
+# upgrade that names a new host fails the build (check_site) until someone reads why and adds it here.
+REVIEWED_THIRD_PARTY_HOSTS = {
+    "cdn.jsdelivr.net": "BokehJS loads MathJax from it only for TeX in a label (the app disables math on every "
+                        "text pane); Panel's TablerIcon font (no icon widget here); Pyodide's default CDN (the "
+                        "site passes its own indexURL)",
+    "maps.googleapis.com": "BokehJS's GMapPlot only", "developers.google.com": "a link in a GMapPlot message",
+    "get.webgl.org": "a link in an error message", "web.dev": "a link in onnxruntime-web's error message",
+    "www.npmjs.com": "licence comment", "jquery.com": "licence comment", "jquery.org": "licence comment",
+    "octopart.com": "licence comment", "threedubmedia.com": "licence comment", "fusejs.io": "licence comment",
+    "kiro.me": "licence comment", "redux.js.org": "a link in an error message", "www.apache.org": "licence comment",
+    "www.foretagsplatsen.se": "licence comment", "foo.com": "an example in a comment",
+    "panel.pyviz.org": "a documentation link", "www.w3.org": "XML namespaces (SVG, XLink, XHTML)",
+    "github.com": "links in licence comments and error messages", "bokeh.org": "the toolbar logo's link",
+    "docs.bokeh.org": "links in BokehJS's warnings",
+}
+THIRD_PARTY_FOLDERS = ("bokeh/", "panel/", "ort/", "pyodide/")
+
+
+class BuildError(Exception):
+    """A step could not produce what the next one needs; the message says what to do."""
+
+
+@dataclass
+class Site:
+    out: Path
+    config: dict = field(default_factory=dict)
+
+    def path(self, relative: str) -> Path:
+        path = self.out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def file_entry(path: Path, name: str | None = None) -> dict:
+    data = path.read_bytes()
+    return {"name": name or path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+# -- 1. load the model -------------------------------------------------------------------------------------
+
+def load_build_model(source: str):
+    from app.runtime import DEMO_MODEL, demo_model
+    from gpt2_core import load_model
+
+    model = demo_model() if source == DEMO_MODEL else load_model(source)
+    log(f"1. model: {model!r}")
+    return model
+
+
+# -- 2. write the model ------------------------------------------------------------------------------------
+
+def write_model(site: Site, model, dtype: str) -> None:
+    """Shards, manifest and tokenizer for both runtimes, and the ONNX graph whose weights are those shards."""
+    from gpt2_core.onnx_export import export_onnx
+    from gpt2_core.shards import manifest_sha256, read_manifest, total_shard_bytes
+
+    folder = site.path("model/manifest.json").parent
+    graph = export_onnx(model, folder, dtype=dtype)
+    manifest = read_manifest(folder)
+    names = ["manifest.json", *manifest.get("tokenizer", {}).values(), *(s["file"] for s in manifest["shards"]),
+             graph.name]
+    files = [file_entry(folder / name) for name in names]
+    weights = total_shard_bytes(manifest)
+    site.config["model"] = {
+        "name": model.name, "folder": "model", "files": files, "graph": graph.name, "dtype": dtype,
+        "manifest_sha256": manifest_sha256((folder / "manifest.json").read_bytes()),
+        "notice": "Demo model: random weights (not GPT-2). Every number is a real computation of this small model."
+                  if model.name == "demo" else "",
+    }
+    # The renderer holds the shards (float16), the NumPy model (float32) and onnxruntime's copy.
+    site.config["memory_gb"] = round(max(1.0, 4.5 * weights / 2**30 + 0.5), 1)
+    log(f"2. model files: {len(files)} ({sum(f['bytes'] for f in files) / 1e6:.1f} MB, weights {dtype})")
+
+
+# -- 3. gather the wheels ----------------------------------------------------------------------------------
+
+def gather_wheels(site: Site, cache: Path) -> None:
+    folder = site.path("wheels/x").parent
+    cache.mkdir(parents=True, exist_ok=True)
+    wheels = [our_wheel(folder)]
+    for distribution in PYPI_DISTRIBUTIONS:
+        source = pypi_wheel(distribution, cache)
+        trims = WHEEL_TRIMS.get(distribution)
+        target = folder / source.name
+        trimmed_wheel(source, target, trims) if trims else shutil.copyfile(source, target)
+        wheels.append(target)
+    site.config["wheel_folder"] = "wheels"
+    site.config["wheels"] = [file_entry(wheel) for wheel in wheels]
+    total = sum(wheel.stat().st_size for wheel in wheels)
+    log(f"3. wheels: {len(wheels)} ({total / 1e6:.1f} MB): " + ", ".join(wheel.name for wheel in wheels))
+
+
+def our_wheel(folder: Path) -> Path:
+    """transformer-explainer itself (gpt2_core, viz, app), built from this checkout."""
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                   "--wheel-dir", scratch, str(ROOT)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:  # e.g. no setuptools in this environment: let pip fetch it
+            result = subprocess.run([c for c in command if c != "--no-build-isolation"], capture_output=True,
+                                    text=True)
+        if result.returncode != 0:
+            raise BuildError(f"could not build the project's wheel:\n{result.stderr.strip()}")
+        built = next(Path(scratch).glob("transformer_explainer-*.whl"))
+        return Path(shutil.copyfile(built, folder / built.name))
+
+
+def pypi_wheel(distribution: str, cache: Path) -> Path:
+    """The PyPI wheel of ``distribution`` at the version installed here, downloaded once into ``cache``."""
+    try:
+        version = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise BuildError(f"{distribution} is not installed here; install the app's extras first "
+                         f"(pip install -e '.[app]')") from None
+    prefix = re.sub(r"[-_.]+", "_", distribution).lower()
+    found = [w for w in cache.glob("*.whl") if w.name.lower().startswith(f"{prefix}-{version}-")]
+    if found:
+        return found[0]
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+               "--dest", str(cache), f"{distribution}=={version}"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    found = [w for w in cache.glob("*.whl") if w.name.lower().startswith(f"{prefix}-{version}-")]
+    if result.returncode != 0 or not found:
+        raise BuildError(f"could not download {distribution}=={version} from PyPI (needed by the site's Python):\n"
+                         f"{result.stderr.strip()[-2000:]}")
+    return found[0]
+
+
+def trimmed_wheel(source: Path, target: Path, drop_prefixes: tuple[str, ...]) -> None:
+    """A copy of a wheel without the files under ``drop_prefixes`` (its RECORD updated to match)."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as trimmed:
+        for item in original.infolist():
+            if item.filename.startswith(drop_prefixes):
+                continue
+            data = original.read(item)
+            if item.filename.endswith(".dist-info/RECORD"):
+                lines = data.decode("utf-8").splitlines(keepends=True)
+                data = "".join(line for line in lines if not line.startswith(drop_prefixes)).encode("utf-8")
+            trimmed.writestr(item, data)
+
+
+# -- 4. place Pyodide --------------------------------------------------------------------------------------
+
+def place_pyodide(site: Site, pyodide_dir: Path | None, pyodide_url: str) -> None:
+    """Copy Pyodide's core and the packages the site loads from ``pyodide_dir``, or load all of it from
+    ``pyodide_url``. The worker's code is the same either way; only the base URL differs."""
+    if pyodide_dir is None:
+        base = pyodide_url if pyodide_url.endswith("/") else pyodide_url + "/"
+        site.config["pyodide"] = {"base": base, "packages": PYODIDE_PACKAGES}
+        log(f"4. Pyodide from {base}")
+        return
+    pyodide_dir = Path(pyodide_dir)
+    lock_path = pyodide_dir / "pyodide-lock.json"
+    if not lock_path.is_file():
+        raise BuildError(f"{pyodide_dir} is not a Pyodide distribution folder (no pyodide-lock.json)")
+    lock = json.loads(lock_path.read_text(encoding="utf-8"))
+    if lock["info"]["version"] != PYODIDE_VERSION:
+        raise BuildError(f"{pyodide_dir} holds Pyodide {lock['info']['version']}; the site needs {PYODIDE_VERSION}")
+    needed = package_closure(lock, PYODIDE_PACKAGES)
+    folder = site.path("pyodide/x").parent
+    for name in PYODIDE_CORE + [lock["packages"][package]["file_name"] for package in needed]:
+        source = pyodide_dir / name
+        if not source.is_file():
+            raise BuildError(f"{source} is missing: the Pyodide folder is incomplete")
+        shutil.copyfile(source, folder / name)
+    lock["packages"] = {name: lock["packages"][name] for name in needed}  # the lock lists exactly what is here
+    (folder / "pyodide-lock.json").write_text(json.dumps(lock), encoding="utf-8")
+    site.config["pyodide"] = {"base": "pyodide/", "packages": PYODIDE_PACKAGES}
+    log(f"4. Pyodide {PYODIDE_VERSION} copied from {pyodide_dir} with {len(needed)} packages")
+
+
+def package_closure(lock: dict, names: list[str]) -> list[str]:
+    packages, todo = [], list(names)
+    while todo:
+        name = todo.pop()
+        if name in packages:
+            continue
+        if name not in lock["packages"]:
+            raise BuildError(f"Pyodide's lock has no package {name!r}, which the site needs")
+        packages.append(name)
+        todo.extend(lock["packages"][name]["depends"])
+    return sorted(packages)
+
+
+# -- 5. copy the browser code ------------------------------------------------------------------------------
+
+def copy_browser_code(site: Site) -> None:
+    import bokeh
+    import panel
+    from panel.io.resources import JS_VERSION
+
+    bokeh_js = Path(bokeh.__file__).parent / "server" / "static" / "js"
+    scripts = []
+    for name in BOKEH_SCRIPTS:
+        shutil.copyfile(bokeh_js / f"{name}.min.js", site.path(f"bokeh/{name}.min.js"))
+        scripts.append(f"bokeh/{name}.min.js")
+    # Panel's files where its Python looks for them: PANEL_CDN_ROOT + <version>/dist/ (see worker.mjs).
+    panel_dist = Path(panel.__file__).parent / "dist"
+    dist = f"panel/{JS_VERSION}/dist"
+    shutil.copyfile(panel_dist / "panel.min.js", site.path(f"{dist}/panel.min.js"))
+    shutil.copytree(panel_dist / "css", site.path(f"{dist}/css"), dirs_exist_ok=True)
+    shutil.copytree(panel_dist / "bundled" / "theme", site.path(f"{dist}/bundled/theme"), dirs_exist_ok=True)
+    scripts.append(f"{dist}/panel.min.js")
+    site.config["panel_cdn_root"] = "panel/"
+    site.config["scripts"] = scripts
+
+    ort_dist = ASSETS / "node_modules" / "onnxruntime-web" / "dist"
+    if not ort_dist.is_dir():
+        raise BuildError(f"{ort_dist} is missing: run `npm ci --prefix assets` first (onnxruntime-web)")
+    for name in ORT_FILES:
+        shutil.copyfile(ort_dist / name, site.path(f"ort/{name}"))
+    shutil.copyfile(ASSETS / "ort_bridge.mjs", site.path("ort_bridge.mjs"))
+    site.config["ort"] = {"folder": "ort/", "bridge": "ort_bridge.mjs"}
+    for name in OUR_SCRIPTS:
+        shutil.copyfile(SITE_ASSETS / name, site.path(name))
+    log(f"5. browser code: BokehJS {bokeh.__version__}, Panel {panel.__version__}, onnxruntime-web, the bridge")
+
+
+# -- 6. precompute the example -----------------------------------------------------------------------------
+
+def precompute_example(site: Site) -> None:
+    """The app's first screen for the first example, computed here by the same code on the site's own weights
+    (the float16 shards), drawn by the page while Python loads; its widgets are disabled (nothing would answer)."""
+    import panel as pn
+    from bokeh.document import Document
+    from bokeh.embed.util import standalone_docs_json_and_render_items
+    from panel.io.resources import CDN_DIST, JS_VERSION
+
+    from app.examples import EXAMPLE_PROMPTS
+    from app.layout import ExplainerApp
+    from app.runtime import ModelRuntime
+    from gpt2_core import load_model_from_shards
+
+    model = load_model_from_shards(site.out / "model")
+    app = ExplainerApp(ModelRuntime(model, None, site.config["model"]["notice"]))
+    layout = app.layout()
+    for widget in layout.select(pn.widgets.Widget):
+        widget.disabled = True
+    document = Document()
+    layout.server_doc(document)
+    docs_json, render_items = standalone_docs_json_and_render_items(document.roots, suppress_callback_warning=True)
+    text = json.dumps({"docs_json": docs_json, "render_items": [item.to_json() for item in render_items],
+                       "root_ids": [root.id for root in document.roots], "prompt": EXAMPLE_PROMPTS[0]})
+    text = relocated_panel_urls(text, CDN_DIST, JS_VERSION)
+    site.path("examples/precomputed.json").write_text(text, encoding="utf-8")
+    site.config["precomputed"] = {"doc": "examples/precomputed.json", "prompt": EXAMPLE_PROMPTS[0]}
+    log(f"6. precomputed example: {EXAMPLE_PROMPTS[0]!r} ({len(text) / 1e3:.0f} kB)")
+
+
+def relocated_panel_urls(text: str, cdn_dist: str, version: str) -> str:
+    """Panel names its stylesheets by its CDN's URL; the site serves them itself (copy_browser_code)."""
+    if cdn_dist not in text:
+        raise BuildError(f"the precomputed page names none of Panel's stylesheets under {cdn_dist}: Panel changed "
+                         f"how it names them; update relocated_panel_urls")
+    return text.replace(cdn_dist, f"panel/{version}/dist/")
+
+
+# -- 7. write the page -------------------------------------------------------------------------------------
+
+def write_page(site: Site) -> None:
+    config = {**site.config, "labels": STEP_LABELS}
+    scripts = "\n".join(f'  <script src="{src}"></script>' for src in config.pop("scripts"))
+    steps = "\n".join(f'      <li data-step="{step}">{label}</li>' for step, label in STEP_LABELS.items()
+                      if step != "title")
+    model = site.config["model"]
+    note = (f"Precomputed example — “{site.config['precomputed']['prompt']}”: real numbers from {model['name']}, "
+            f"computed when this site was built. Typing and buttons work once the live model has loaded.")
+    page = string.Template((SITE_ASSETS / "index.html").read_text(encoding="utf-8")).substitute(
+        stylesheets="", scripts=scripts, config=json.dumps(config).replace("<", "\\u003c"),
+        title=STEP_LABELS["title"], steps=steps, precomputed_note=html_text(note))
+    site.path("index.html").write_text(page, encoding="utf-8")
+    log("7. page: index.html")
+
+
+def html_text(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
+# -- 8. check the site -------------------------------------------------------------------------------------
+
+def check_site(site: Site) -> None:
+    """Every file the configuration names exists with its size and hash; no HTML/JS/CSS/JSON file references a
+    host other than Pyodide's base, but for the reviewed ones inside third-party files."""
+    config = site.config
+    for folder, entries in ((config["model"]["folder"], config["model"]["files"]),
+                            (config["wheel_folder"], config["wheels"])):
+        for entry in entries:
+            actual = file_entry(site.out / folder / entry["name"])
+            if actual != entry:
+                raise BuildError(f"{folder}/{entry['name']} does not match the site's configuration")
+    pyodide_host = host_of(config["pyodide"]["base"])
+    foreign = {}
+    for path in site.out.rglob("*"):
+        if path.suffix not in {".html", ".js", ".mjs", ".css", ".json"} or not path.is_file():
+            continue
+        relative = path.relative_to(site.out).as_posix()
+        third_party = relative.startswith(THIRD_PARTY_FOLDERS)
+        for host in set(re.findall(r"(?:https?:)?//([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})(?=[/\"'`)\s:?#]|$)",
+                                   path.read_text(encoding="utf-8", errors="replace"), re.IGNORECASE)):
+            if host == pyodide_host or (third_party and host in REVIEWED_THIRD_PARTY_HOSTS):
+                continue
+            foreign.setdefault(relative, set()).add(host)
+    if foreign:
+        listing = "; ".join(f"{path}: {', '.join(sorted(hosts))}" for path, hosts in sorted(foreign.items()))
+        raise BuildError(f"the site references hosts other than Pyodide's base: {listing} (our files may name none; "
+                         f"a third-party file's new host must be reviewed into REVIEWED_THIRD_PARTY_HOSTS)")
+    total = sum(path.stat().st_size for path in site.out.rglob("*") if path.is_file())
+    log(f"8. checked: {total / 1e6:.1f} MB in {site.out}")
+
+
+def host_of(url: str) -> str | None:
+    match = re.match(r"https?://([^/:]+)", url)
+    return match[1] if match else None
+
+
+# -- the build ---------------------------------------------------------------------------------------------
+
+def build(model: str = DEFAULT_MODEL, out: str | Path = "dist", pyodide_dir: str | Path | None = None,
+          pyodide_url: str = PYODIDE_CDN, dtype: str = "float16", wheel_cache: Path = WHEEL_CACHE) -> Path:
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    site = Site(out)
+    loaded = load_build_model(model)
+    write_model(site, loaded, dtype)
+    gather_wheels(site, wheel_cache)
+    place_pyodide(site, pyodide_dir, pyodide_url)
+    copy_browser_code(site)
+    precompute_example(site)
+    write_page(site)
+    check_site(site)
+    log(f"built {out}/index.html: preview it with `python build.py serve --out {out}`")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:
+        from app.site_server import serve_site
+
+        parser = argparse.ArgumentParser(prog="python build.py serve", description="Preview the built site.")
+        parser.add_argument("--out", default="dist", help="the built folder (default: dist)")
+        parser.add_argument("--port", type=int, default=8000)
+        args = parser.parse_args(argv[1:])
+        return serve_site(args.out, args.port)
+    parser = argparse.ArgumentParser(prog="python build.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="a Hugging Face id, a local checkpoint directory, "
+                                                              "or 'demo' (a tiny random model)")
+    parser.add_argument("--out", default="dist", help="the folder to write (replaced)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--pyodide-dir", type=Path, help="copy Pyodide from this folder: the site loads nothing "
+                                                        "from any other host")
+    where.add_argument("--pyodide-url", default=PYODIDE_CDN, help=f"load Pyodide from here (default {PYODIDE_CDN})")
+    parser.add_argument("--float32", action="store_true", help="store float32 weights (exact, twice the download)")
+    parser.add_argument("--wheel-cache", type=Path, default=WHEEL_CACHE, help="where PyPI wheels are kept")
+    args = parser.parse_args(argv)
+    from gpt2_core import GPT2CoreError
+
+    try:
+        build(args.model, args.out, args.pyodide_dir, args.pyodide_url, "float32" if args.float32 else "float16",
+              args.wheel_cache)
+    except (BuildError, GPT2CoreError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
