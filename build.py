@@ -72,7 +72,7 @@ REVIEWED_THIRD_PARTY_HOSTS = {
     "www.foretagsplatsen.se": "licence comment", "foo.com": "an example in a comment",
     "panel.pyviz.org": "a documentation link", "www.w3.org": "XML namespaces (SVG, XLink, XHTML)",
     "github.com": "links in licence comments and error messages", "bokeh.org": "the toolbar logo's link",
-    "docs.bokeh.org": "links in BokehJS's warnings",
+    "docs.bokeh.org": "links in BokehJS's warnings", "tabler.io": "a licence comment (Tabler icons)",
 }
 THIRD_PARTY_FOLDERS = ("bokeh/", "panel/", "ort/", "pyodide/")
 
@@ -126,8 +126,10 @@ def write_model(site: Site, model, dtype: str) -> None:
              graph.name]
     files = [file_entry(folder / name) for name in names]
     weights = total_shard_bytes(manifest)
+    from app.layout import display_name
+
     site.config["model"] = {
-        "name": model.name, "folder": "model", "files": files, "graph": graph.name, "dtype": dtype,
+        "name": display_name(model.name), "folder": "model", "files": files, "graph": graph.name, "dtype": dtype,
         "manifest_sha256": manifest_sha256((folder / "manifest.json").read_bytes()),
         "notice": "Demo model: random weights (not GPT-2). Every number is a real computation of this small model."
                   if model.name == "demo" else "",
@@ -362,8 +364,8 @@ def check_site(site: Site) -> None:
             continue
         relative = path.relative_to(site.out).as_posix()
         third_party = relative.startswith(THIRD_PARTY_FOLDERS)
-        for host in set(re.findall(r"(?:https?:)?//([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})(?=[/\"'`)\s:?#]|$)",
-                                   path.read_text(encoding="utf-8", errors="replace"), re.IGNORECASE)):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for host in set(re.findall(r"//([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})", text, re.IGNORECASE)):
             if host == pyodide_host or (third_party and host in REVIEWED_THIRD_PARTY_HOSTS):
                 continue
             foreign.setdefault(relative, set()).add(host)

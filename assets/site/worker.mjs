@@ -160,6 +160,7 @@ function pythonMessage(error) {
 
 async function run() {
   const weights = step('weights', fetchWeights); // the network works while Pyodide boots
+  weights.catch(() => {}); // a failure is reported below, once, not as an unhandled rejection meanwhile
   try {
     pyodide = await step('python', bootPython);
     await step('packages', installPackages);
@@ -168,7 +169,6 @@ async function run() {
     forgetOtherBuilds(CACHE_NAME, [...modelEntries(), ...config.wheels.map((w) => ({ ...w, url: siteUrl(`${config.wheel_folder}/${w.name}`) }))]);
     startFastPath(files);
   } catch (error) {
-    weights.catch(() => {}); // reported below if it is the failure
     const failure = await weights.then(() => error, (weightError) => weightError);
     const stepName = failure.step ?? error.step;
     const message = stepName === 'app' ? pythonMessage(failure) : failure.message;

@@ -1,0 +1,149 @@
+"""The static site, built once for the session and served on 127.0.0.1; pages that may reach no other host.
+
+``python build.py`` runs as a user runs it (a subprocess), on the tiny checkpoint, with Pyodide from
+../shared/pyodide (tests skip, saying why, when that folder or Chromium is absent). Every page opens in a new
+browser context (its own Cache Storage: a first visit) unless a test passes one; a request to any host but
+127.0.0.1 is aborted and fails the test, as does a page error, a console error or a dialog.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from environment import IN_CI, REPO_ROOT, SHARED_DIR
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))  # the page helpers of app_server.py
+
+PYODIDE_DIR = SHARED_DIR / "pyodide"
+LIVE_TIMEOUT_MS = 120_000
+
+
+def build_site(model: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO_ROOT / "build.py"), "--model", str(model), "--out", str(out),
+                           *extra], capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def pyodide_dir() -> Path:
+    if not (PYODIDE_DIR / "pyodide-lock.json").is_file():
+        message = f"needs Pyodide 0.27.7 in {PYODIDE_DIR} (the project's shared data; set TE_SHARED_DIR)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return PYODIDE_DIR
+
+
+@pytest.fixture(scope="session")
+def site_dir(tiny_checkpoint, pyodide_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site") / "dist"
+    result = build_site(tiny_checkpoint, out, "--pyodide-dir", str(pyodide_dir))
+    assert result.returncode == 0, f"python build.py failed:\n{result.stdout}\n{result.stderr}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def site_model(site_dir):
+    """The model the site runs: its own float16 shards, read by gpt2_core in this process."""
+    from gpt2_core import load_model_from_shards
+
+    return load_model_from_shards(site_dir / "model")
+
+
+class SiteServer:
+    """``python build.py serve``'s server on a free port, in a thread."""
+
+    def __init__(self, directory: Path):
+        from app.site_server import make_server
+
+        self.directory = directory
+        self.server = make_server(directory, 0)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def site_server(site_dir):
+    server = SiteServer(site_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def site_copy(site_dir, tmp_path):
+    """A copy of the site whose model folder a test may damage (everything else linked, not copied)."""
+    copy = tmp_path / "site"
+    copy.mkdir()
+    for item in site_dir.iterdir():
+        if item.name == "model":
+            shutil.copytree(item, copy / "model")
+        else:
+            (copy / item.name).symlink_to(item)
+    server = SiteServer(copy)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def open_site(browser):
+    """``open_site(url, query="", context=None, width=1280, height=900, live=True, offline_model=False)``: a page
+    on the site, loaded until the live app is drawn (``live=False``: return at once). ``offline_model``: any
+    request for the model's files fails (and is recorded as an error). After the test: no foreign request, no
+    page error, console error or dialog in any of its pages."""
+    from app_server import FIND_MODEL_JS
+
+    contexts, pages = [], []
+
+    def opener(url: str, query: str = "", context=None, width: int = 1280, height: int = 900, live: bool = True,
+               offline_model: bool = False):
+        if context is None:
+            context = browser.new_context(viewport={"width": width, "height": height})
+            contexts.append(context)
+        page = context.new_page()
+        page.te_errors, page.te_requests = [], []
+
+        def route(request_route):
+            request = request_route.request
+            if offline_model and "/model/" in request.url:
+                page.te_errors.append(f"a model file was requested: {request.url}")
+                request_route.abort()
+            elif request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
+                request_route.continue_()
+            else:
+                page.te_errors.append(f"request to another host: {request.url}")
+                request_route.abort()
+
+        page.route("**/*", route)
+        page.on("request", lambda request: page.te_requests.append(request.url))
+        page.on("pageerror", lambda error: page.te_errors.append(f"pageerror: {error}"))
+        page.on("console", lambda message: page.te_errors.append(f"console: {message.text}")
+                if message.type == "error" else None)
+        page.on("dialog", lambda dialog: (page.te_errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+        page.add_init_script(FIND_MODEL_JS)
+        pages.append(page)
+        page.goto(url + query)
+        if live:
+            wait_until_live(page)
+        return page
+
+    yield opener
+    errors = [error for page in pages for error in page.te_errors]
+    for context in contexts:
+        context.close()
+    assert errors == [], f"errors in the page: {errors}"
+
+
+def wait_until_live(page, timeout: int = LIVE_TIMEOUT_MS) -> None:
+    page.wait_for_function("() => document.body.dataset.live === 'true' || !!(window.__te_site || {}).error",
+                           timeout=timeout)
+    error = page.evaluate("() => window.__te_site.error")
+    assert error is None, f"the live app did not start: {error}"

@@ -1,0 +1,296 @@
+"""The static site end to end: `python build.py` on the tiny checkpoint with Pyodide from ../shared/pyodide, served
+by `build.py serve`'s server, opened in headless Chromium with every other host blocked.
+
+What a page shows is compared with gpt2_core in this process on the site's own weights (its float16 shards): the
+browser runs the same NumPy code in Pyodide (a different matrix kernel: einsum, not BLAS), so values agree to
+float32 rounding, and token choices exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from app_server import (bokeh_widget_value, chip_tokens, find, open_section, section_open, source_data, tap,
+                        type_prompt, wait_for_chips, wait_for_column, wait_js)
+from conftest import LIVE_TIMEOUT_MS, build_site, wait_until_live
+
+from environment import REPO_ROOT
+from gpt2_core import sampling
+from gpt2_core.interventions import zero_ablate_heads
+from viz.output import top_candidates
+
+expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "site"
+DEFAULT_TEMPERATURE, DEFAULT_SEED, N_TOP_BARS = 0.8, 42, 10
+TOLERANCE = 2e-5  # float32 rounding between Pyodide's einsum kernel and CPython's BLAS
+
+
+def site_config(site_dir: Path) -> dict:
+    page = (site_dir / "index.html").read_text(encoding="utf-8")
+    match = re.search(r'<script type="application/json" id="te-site-config">(.*?)</script>', page, re.S)
+    return json.loads(match[1])
+
+
+def build_module():
+    spec = importlib.util.spec_from_file_location("site_build", REPO_ROOT / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # (its dataclass looks itself up there)
+    spec.loader.exec_module(module)
+    return module
+
+
+def values(shown) -> list:
+    return shown["values"] if isinstance(shown, dict) else shown
+
+
+def output_rows(logits, temperature: float, top_k=None, top_p=None, seed: int = DEFAULT_SEED):
+    """(token ids, probabilities) of the output chart: the top-10 logits, plus the sampled token."""
+    probabilities = sampling.probabilities(logits, temperature, top_k, top_p)
+    ids = [int(i) for i in top_candidates(np.asarray(logits), N_TOP_BARS)]
+    sampled = int(np.argmax(probabilities)) if temperature == 0 else sampling.sample(
+        probabilities, np.random.default_rng(seed))
+    if sampled not in ids:
+        ids.append(sampled)
+    return ids, probabilities[ids]
+
+
+def wait_for_output(page, logits, temperature: float, top_k=None, top_p=None) -> np.ndarray:
+    ids, expected = output_rows(logits, temperature, top_k, top_p)
+    wait_for_column(page, "output-source", "token_id", ids, timeout=30_000)
+    wait_for_column(page, "output-source", "probability", expected.tolist(), tolerance=1e-4, timeout=30_000)
+    return np.asarray(values(source_data(page, "output-source", ["probability"])["probability"]))
+
+
+def app_trace(model, text_or_ids, ablated=()):
+    ids = model.encode(text_or_ids) if isinstance(text_or_ids, str) else list(text_or_ids)
+    return model.run_with_trace(ids, head_results=True, hooks=zero_ablate_heads(ablated))
+
+
+def shown_token_ids(page) -> list[int]:
+    return [int(i) for i in values(source_data(page, "overview-token-source", ["token_id"])["token_id"])]
+
+
+# -- the folder -------------------------------------------------------------------------------------------------
+
+def test_the_site_names_every_file_it_loads_with_its_size_and_sha256(site_dir):
+    config = site_config(site_dir)
+    for folder, entries in ((config["model"]["folder"], config["model"]["files"]),
+                            (config["wheel_folder"], config["wheels"])):
+        for entry in entries:
+            data = (site_dir / folder / entry["name"]).read_bytes()
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (entry["bytes"], entry["sha256"]), entry["name"]
+    names = {entry["name"] for entry in config["model"]["files"]}
+    assert {"manifest.json", "vocab.json", "merges.txt", "model.onnx", "weights-00000.bin"} <= names
+    wheels = " ".join(entry["name"] for entry in config["wheels"])
+    for wheel in ("transformer_explainer-", "panel-", "bokeh-", "param-"):
+        assert wheel in wheels
+    # Pyodide's folder holds its core and exactly the packages its trimmed lock lists, nothing else.
+    lock = json.loads((site_dir / "pyodide" / "pyodide-lock.json").read_text())
+    listed = {package["file_name"] for package in lock["packages"].values()}
+    present = {path.name for path in (site_dir / "pyodide").iterdir()} - {"pyodide-lock.json"}
+    assert present - listed == {"pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
+                                "package.json"}
+    assert "numpy" in lock["packages"] and "pandas" not in lock["packages"]
+
+
+def test_our_files_reference_no_other_host_and_third_party_ones_only_reviewed_hosts(site_dir):
+    reviewed = build_module().REVIEWED_THIRD_PARTY_HOSTS
+    third_party = ("bokeh/", "panel/", "ort/", "pyodide/")
+    found = {}
+    for path in site_dir.rglob("*"):
+        if path.suffix in {".html", ".js", ".mjs", ".css", ".json"}:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            relative = path.relative_to(site_dir).as_posix()
+            for host in set(re.findall(r"//([a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})", text, re.IGNORECASE)):
+                if not (relative.startswith(third_party) and host in reviewed):
+                    found.setdefault(relative, set()).add(host)
+    assert found == {}
+
+
+def test_without_a_pyodide_folder_the_site_loads_pyodide_from_its_cdn_and_copies_none(tiny_checkpoint, tmp_path):
+    result = build_site(tiny_checkpoint, tmp_path / "cdn-site")
+    assert result.returncode == 0, result.stderr
+    config = site_config(tmp_path / "cdn-site")
+    assert config["pyodide"]["base"] == "https://cdn.jsdelivr.net/pyodide/v0.27.7/full/"
+    assert not (tmp_path / "cdn-site" / "pyodide").exists()
+
+
+def test_the_preview_server_sends_webassembly_and_isolation_headers(site_server):
+    import urllib.request
+
+    with urllib.request.urlopen(site_server.url + "pyodide/pyodide.asm.wasm") as response:
+        assert response.headers["Content-Type"] == "application/wasm"
+        assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+    request = urllib.request.Request(site_server.url + "worker.mjs", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["Content-Type"] == "text/javascript"
+        assert response.headers["Content-Encoding"] == "gzip"
+
+
+# -- in the browser ---------------------------------------------------------------------------------------------
+
+def test_the_precomputed_example_shows_at_once_labelled_then_the_live_app_replaces_it(open_site, site_server,
+                                                                                      site_model, site_dir):
+    page = open_site(site_server.url, live=False)
+    page.wait_for_function("() => window.__te_site && window.__te_site.precomputedAt !== undefined", timeout=10_000)
+    assert page.evaluate("() => document.body.dataset.live") != "true", "went live before anything was precomputed"
+    expect(find(page, "#te-precomputed-note")).to_be_visible()
+    expect(find(page, "#te-precomputed-note")).to_contain_text("Precomputed example")
+    expect(find(page, "#te-boot")).to_be_visible()
+    prompt = site_config(site_dir)["precomputed"]["prompt"]
+    expected = site_model.tokenizer.display_tokens(site_model.encode(prompt))
+    assert values(source_data(page, "overview-token-source", ["token"])["token"])[-len(expected):] == expected
+
+    wait_until_live(page)
+    expect(find(page, "#te-precomputed-note")).to_be_hidden()
+    expect(find(page, "#te-boot")).to_be_hidden()
+    assert page.evaluate("() => Bokeh.documents.length") == 1
+    # The worker fetched the weights through the page's network, from this host only.
+    assert any(url.endswith("/model/weights-00000.bin") for url in page.te_requests)
+
+
+def test_the_live_app_computes_a_typed_prompt_as_gpt2_core_does(open_site, site_server, site_model):
+    page = open_site(site_server.url)
+    prompt = "The quick brown fox jumps over the lazy dog"
+    type_prompt(page, prompt)
+    ids = site_model.encode(prompt)
+    wait_for_chips(page, site_model.tokenizer.display_tokens(ids), timeout=30_000)  # Python ran: the chips changed
+    trace = app_trace(site_model, ids)
+    open_section(page, "output", "output-source")
+    wait_for_output(page, trace.logits, DEFAULT_TEMPERATURE)
+
+    open_section(page, "attention", "pattern-source")
+    page.wait_for_function("() => window.__te_data('pattern-source', ['image']) !== null")
+    shown = values(source_data(page, "pattern-source", ["image"])["image"][0])
+    expected = trace["blocks.0.attn.hook_pattern"][0]
+    np.testing.assert_allclose(np.asarray(shown, dtype=np.float32).reshape(expected.shape), expected, atol=TOLERANCE)
+
+    # The temperature re-samples from the same logits: a link-free change of one widget.
+    page.evaluate("""() => { for (const m of Bokeh.documents[0]._all_models.values())
+                             if ((m.css_classes || []).includes('te-temperature')) m.value = 2.0; }""")
+    wait_for_output(page, trace.logits, 2.0)
+
+
+def test_ablating_a_head_in_the_page_changes_the_prediction_as_run_with_hooks_does(open_site, site_server, site_model):
+    page = open_site(site_server.url)
+    prompt = find(page, ".te-prompt textarea").input_value()
+    ids = site_model.encode(prompt)
+    open_section(page, "output", "output-source")
+    before = wait_for_output(page, app_trace(site_model, ids).logits, DEFAULT_TEMPERATURE)
+    open_section(page, "heads", "head-grid-figure")
+    page.locator(".te-click-mode button", has_text="ablate").click()
+    wait_js(page, "() => { for (const m of Bokeh.documents[0]._all_models.values()) "
+                  "if ((m.css_classes || []).includes('te-click-mode')) return m.active === 1; return false; }")
+    tap(page, "head-grid-figure", 1.5, 0.5)  # layer 0, head 1
+    hooked = site_model.run_with_hooks(ids, zero_ablate_heads([(0, 1)]), all_logits=False)[-1]
+    after = wait_for_output(page, hooked, DEFAULT_TEMPERATURE)
+    assert np.max(np.abs(after[:len(before)] - before[:len(after)])) > 1e-3
+    page.wait_for_function("() => location.search.includes('ablate=0.1')")
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime-web", "numpy"])
+def test_generate_appends_exactly_the_tokens_the_model_chose(open_site, site_server, site_model, runtime):
+    prompt, count = "The capital of France is", 8
+    query = "?" + "&".join([f"prompt={prompt.replace(' ', '+')}", "t=0", *(["runtime=numpy"] * (runtime == "numpy"))])
+    page = open_site(site_server.url, query)
+    if runtime == "onnxruntime-web":
+        page.wait_for_function("() => window.__te_site.fast !== undefined", timeout=LIVE_TIMEOUT_MS)
+        assert page.evaluate("() => [window.__te_site.fast, window.__te_site.fastError]") == ["wasm", None]
+    ids = site_model.encode(prompt)
+    expected = ids + [step.token_id for step in site_model.generate(ids, count, temperature=0)]
+    count_box = find(page, ".te-generate-count input")
+    count_box.fill(str(count))
+    count_box.press("Enter")
+    find(page, ".te-generate button").click()
+    page.wait_for_function("(n) => window.__te_data('overview-token-source', ['token_id']) !== null && "
+                           "window.__te_array(window.__te_data('overview-token-source', ['token_id']).token_id)"
+                           ".filter((id) => id >= 0).length >= n", arg=min(len(expected), 16), timeout=60_000)
+    wait_for_column(page, "overview-token-source", "token_id", expected[-16:], timeout=60_000)
+
+
+def test_a_shared_link_restores_prompt_settings_view_and_ablation(open_site, site_server, site_model):
+    prompt = "Once upon a time"
+    page = open_site(site_server.url, f"?prompt={prompt.replace(' ', '+')}&t=1.5&k=5&view=output&ablate=1.2")
+    expect(find(page, ".te-prompt textarea")).to_have_value(prompt)
+    assert bokeh_widget_value(page, "te-temperature") == 1.5 and bokeh_widget_value(page, "te-top-k") == 5
+    assert section_open(page, "output")
+    trace = app_trace(site_model, prompt, [(1, 2)])
+    wait_for_output(page, trace.logits, 1.5, top_k=5)
+
+
+def test_a_second_visit_fetches_no_weight_bytes_and_starts_without_the_network_for_them(open_site, site_server,
+                                                                                         browser, site_model):
+    context = browser.new_context()
+    try:
+        first = open_site(site_server.url, context=context)
+        weights = [url for url in first.te_requests if "/model/" in url]
+        assert len(weights) >= 4, weights
+        first.close()
+        second = open_site(site_server.url, context=context, offline_model=True)
+        assert [url for url in second.te_requests if "/model/" in url] == []
+        assert second.evaluate("() => window.__te_site.fromCache") == sum(
+            entry["bytes"] for entry in site_config(site_server.directory)["model"]["files"])
+        type_prompt(second, "A second visit")
+        page_ids = site_model.encode("A second visit")
+        wait_for_chips(second, site_model.tokenizer.display_tokens(page_ids), timeout=30_000)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "missing"])
+def test_a_damaged_shard_says_so_with_a_retry_that_works_once_it_is_restored(open_site, site_copy, damage):
+    shard = site_copy.directory / "model" / "weights-00000.bin"
+    original = shard.read_bytes()
+    if damage == "corrupt":
+        shard.write_bytes(original[:100] + bytes([original[100] ^ 0xFF]) + original[101:])
+    else:
+        shard.unlink()
+    page = open_site(site_copy.url, live=False)
+    page.wait_for_function("() => !!(window.__te_site || {}).error", timeout=LIVE_TIMEOUT_MS)
+    message = find(page, "#te-boot-error-text").inner_text()
+    if damage == "corrupt":
+        assert message == ("weights-00000.bin does not match its sha256 in the site's manifest: the file on the "
+                           "server is corrupt or from another build")
+    else:
+        assert message.startswith("cannot download weights-00000.bin: the server answered 404")
+    page.te_errors = [error for error in page.te_errors if "404" not in error or damage != "missing"]
+    assert page.evaluate("() => document.body.dataset.live") != "true"
+    shard.write_bytes(original)
+    find(page, "#te-retry").click()
+    wait_until_live(page)
+
+
+def test_a_browser_without_webassembly_gets_a_clear_message(open_site, site_server, browser):
+    context = browser.new_context()
+    context.add_init_script("delete window.WebAssembly")
+    try:
+        page = open_site(site_server.url, context=context, live=False)
+        expect(find(page, "#te-boot-error-text")).to_have_text(
+            "This browser cannot run the model: it has no WebAssembly. Use a recent Chrome, Edge, Firefox or Safari.")
+        expect(find(page, "#te-retry")).to_be_hidden()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["laptop", "phone"])
+def test_screenshots_of_the_loading_and_the_live_site(open_site, site_server, width):
+    height = 900 if width > 600 else 844
+    page = open_site(site_server.url, width=width, height=height, live=False)
+    page.wait_for_function("() => window.__te_site && window.__te_site.precomputedAt !== undefined", timeout=10_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = "laptop" if width > 600 else "phone"
+    page.screenshot(path=str(ARTIFACTS / f"site_{name}_loading.png"))
+    wait_until_live(page)
+    page.screenshot(path=str(ARTIFACTS / f"site_{name}_live.png"))
+    scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert scroll_width <= width + 1, f"the page is {scroll_width} px wide on a {width} px screen"
