@@ -387,10 +387,9 @@ def host_of(url: str) -> str | None:
 def build(model: str = DEFAULT_MODEL, out: str | Path = "dist", pyodide_dir: str | Path | None = None,
           pyodide_url: str = PYODIDE_CDN, dtype: str = "float16", wheel_cache: Path = WHEEL_CACHE) -> Path:
     out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
+    loaded = load_build_model(model)  # before anything is deleted: a model that fails to load leaves out as it was
+    clear_output_folder(out)
     site = Site(out)
-    loaded = load_build_model(model)
     write_model(site, loaded, dtype)
     gather_wheels(site, wheel_cache)
     place_pyodide(site, pyodide_dir, pyodide_url)
@@ -400,6 +399,19 @@ def build(model: str = DEFAULT_MODEL, out: str | Path = "dist", pyodide_dir: str
     check_site(site)
     log(f"built {out}/index.html: preview it with `python build.py serve --out {out}`")
     return out
+
+
+def clear_output_folder(out: Path) -> None:
+    """Empty ``out`` for a new build, but only if it is empty or a site this script built: never a folder of
+    someone's files given as --out by mistake."""
+    if out.is_file():
+        raise BuildError(f"--out {out} is a file; give a folder")
+    if out.is_dir() and any(out.iterdir()):
+        index = out / "index.html"
+        if not (index.is_file() and 'id="te-site-config"' in index.read_text(encoding="utf-8", errors="replace")):
+            raise BuildError(f"--out {out} holds files that are not a site built by build.py; choose a new or "
+                             f"empty folder")
+        shutil.rmtree(out)
 
 
 def main(argv: list[str] | None = None) -> int:

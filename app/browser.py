@@ -95,3 +95,32 @@ def attach_fast_generator(js_session) -> str:
     runtime.fast_generator = OnnxGPT2(runtime.config, runtime.model.tokenizer, runtime.model.name,
                                       js_session=js_session)
     return runtime.fast_generator.provider
+
+
+async def benchmark(request_json: str) -> str:
+    """Timings measured inside the worker, for scripts/bench_site.py: ``{"what": "trace", "tokens": 16}`` (one
+    traced forward pass, the views' input) or ``{"what": "generate", "tokens": 256, "runtime": "onnx"|"numpy"}``
+    (greedy tokens from a one-token prompt). Returns JSON: seconds for each repetition."""
+    import time
+
+    import numpy as np
+
+    request = json.loads(request_json)
+    runtime = _app["runtime"]
+    tokens, repeats = int(request["tokens"]), int(request.get("repeats", 3))
+    ids = [int(i) for i in np.resize(runtime.encode("The quick brown fox jumps over the lazy dog. "), tokens)]
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        if request["what"] == "trace":
+            runtime.trace(ids)
+        else:
+            fast = runtime.fast_generator if request.get("runtime") == "onnx" else None
+            if request.get("runtime") == "onnx" and fast is None:
+                return json.dumps({"error": "onnxruntime-web is not running"})
+            generator = (fast.agenerate(ids[:1], tokens, 0.0, None, None, 0) if fast is not None else
+                         ModelRuntime(runtime.model).agenerate(ids[:1], tokens, 0.0, None, None, 0))
+            async for _step in generator:
+                pass
+        seconds.append(time.perf_counter() - start)
+    return json.dumps({"seconds": seconds})

@@ -5,6 +5,8 @@
     transformer-explainer trace "The capital of France is" --out trace.npz
     transformer-explainer report "The capital of France is" --out report.html
     transformer-explainer demo-model ./tiny-gpt2
+    transformer-explainer build [--model ID_OR_DIR] [--out dist] [--pyodide-dir DIR]   (the static site; see build.py)
+    transformer-explainer build serve [--out dist] [--port 8000]
 
 Every error is one line on stderr saying what to do, with exit status 2: a bad option (checked before
 anything loads), an output folder that is missing or not writable, a port that is taken.
@@ -64,6 +66,9 @@ def temperature(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["build"]:  # build.py has its own options; it is handed the rest as it is
+        return run_build(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -126,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--head", type=whole_number(0), default=0, help="the head to show, from 0")
     report.add_argument("--temperature", type=temperature, default=1.0, help="0 = always the most likely token")
     report.set_defaults(run=run_report)
+
+    commands.add_parser("build", help="build the static site (Pyodide in the browser): see `build --help`",
+                        add_help=False)
 
     demo = commands.add_parser("demo-model", help="write a small random GPT-2 checkpoint (for tests and offline demos)")
     demo.add_argument("directory", type=Path)
@@ -215,6 +223,23 @@ def run_demo_model(args) -> None:
                            + (f" ({error.filename})" if error.filename and str(error.filename) != str(directory) else "")
                            + "; choose a folder you can write to") from None
     print(f"wrote a random GPT-2 ({config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide) to {path}")
+
+
+def run_build(argv: list[str]) -> int:
+    """``build.py`` of the clone this package runs from: the static site needs its assets/ (onnxruntime-web,
+    the page's scripts), which a clone has and an installed wheel does not."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "build.py"
+    if not script.is_file() or not (script.parent / "assets" / "site").is_dir():
+        print("error: building the static site needs a clone of the repository (build.py and assets/): clone it, "
+              "run `npm ci --prefix assets`, then `python build.py` there", file=sys.stderr)
+        return 2
+    spec = importlib.util.spec_from_file_location("transformer_explainer_build", script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.main(argv)
 
 
 def run_serve(args) -> None:

@@ -9,6 +9,7 @@ Any static host serves the site; this one adds what a local preview needs:
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import gzip
 import http.server
@@ -40,6 +41,11 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         return super().do_GET()
 
     def send_gzipped(self, path: Path) -> None:
+        modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
+        if self.headers.get("If-Modified-Since") == modified:  # a second visit revalidates: nothing to send
+            self.send_response(304)
+            self.end_headers()
+            return
         key = (str(path), path.stat().st_mtime_ns)
         body = self._gzipped.get(key)
         if body is None:
@@ -48,6 +54,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Type", self.guess_type(str(path)))
         self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Last-Modified", modified)
         self.end_headers()
         self.wfile.write(body)
 

@@ -196,6 +196,9 @@ function start() {
       state.link?.idle();
     } else if (message.type === 'error') {
       showError(message.message, message.retry);
+    } else if (message.type === 'benchmark') {
+      state.benchmarks.get(message.id)?.(JSON.parse(message.result));
+      state.benchmarks.delete(message.id);
     } else if (message.type === 'fast') {
       state.fast = message.provider ?? null;
       state.fastError = message.error ?? null;
@@ -209,6 +212,12 @@ function start() {
     boot.title.textContent = config.labels.title;
     state.error = null;
     worker.postMessage({ type: 'retry' });
+  });
+  state.benchmarks = new Map();
+  window.__te_benchmark = (request) => new Promise((resolve) => { // for scripts/bench_site.py
+    const id = state.benchmarks.size + performance.now();
+    state.benchmarks.set(id, resolve);
+    worker.postMessage({ type: 'benchmark', id, request });
   });
   worker.postMessage({ type: 'start', config: workerConfig, location });
 }

@@ -9,9 +9,10 @@
 //   5. fast      onnxruntime-web on the same shards, in the background: Generate runs on it once ready
 // A failed step reports a clear message; "retry" from the page runs the failed steps again (done ones stay done).
 //
-// Messages in:  start {config, location}, retry, patch {patch}, rendered
+// Messages in:  start {config, location}, retry, patch {patch}, rendered, benchmark {id, request}
 // Messages out: progress {step, state, done, total, detail}, render {docs_json, render_items, root_ids},
-//               patch {patch, buffers}, idle, error {step, message, retry}, fast {provider} | fast {error}
+//               patch {patch, buffers}, idle, error {step, message, retry}, fast {provider} | fast {error},
+//               benchmark {id, result}
 
 import { fetchAll, forgetOtherBuilds } from './downloads.mjs';
 
@@ -186,6 +187,10 @@ self.onmessage = async (event) => {
     run();
   } else if (message.type === 'rendered') {
     done.app.link_document(sendPatch);
+  } else if (message.type === 'benchmark') {
+    // scripts/bench_site.py: timings measured here (app/browser.py benchmark), not through the page's document
+    const result = await done.app.benchmark(JSON.stringify(message.request));
+    post({ type: 'benchmark', id: message.id, result });
   } else if (message.type === 'patch') {
     try {
       done.app.receive_patch(message.patch);

@@ -27,7 +27,7 @@ from gpt2_core.interventions import zero_ablate_heads
 from viz.output import top_candidates
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.site]
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "site"
 DEFAULT_TEMPERATURE, DEFAULT_SEED, N_TOP_BARS = 0.8, 42, 10
@@ -122,6 +122,32 @@ def test_without_a_pyodide_folder_the_site_loads_pyodide_from_its_cdn_and_copies
     config = site_config(tmp_path / "cdn-site")
     assert config["pyodide"]["base"] == "https://cdn.jsdelivr.net/pyodide/v0.27.7/full/"
     assert not (tmp_path / "cdn-site" / "pyodide").exists()
+
+
+def test_the_build_never_deletes_a_folder_it_did_not_build(tiny_checkpoint, tmp_path):
+    folder = tmp_path / "my-files"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("years of work")
+    result = build_site(tiny_checkpoint, folder)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: --out {folder} holds files that are not a site built by build.py; "
+                                     f"choose a new or empty folder")
+    assert (folder / "thesis.txt").read_text() == "years of work"
+
+
+def test_a_model_that_cannot_load_fails_the_build_in_one_line_and_keeps_the_old_site(site_dir, tmp_path):
+    result = build_site(tmp_path / "no-such-model", site_dir)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: there is no directory at ")
+    assert (site_dir / "index.html").is_file()
+
+
+def test_the_command_line_builds_through_build_py():
+    import subprocess
+
+    script = Path(sys.executable).with_name("transformer-explainer")
+    result = subprocess.run([str(script), "build", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--pyodide-dir" in result.stdout and "--model" in result.stdout
 
 
 def test_the_preview_server_sends_webassembly_and_isolation_headers(site_server):
