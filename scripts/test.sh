@@ -5,7 +5,11 @@
 #   the parity tests against Hugging Face transformers skip, saying why);
 #   WITH_PARITY=1 also installs torch==2.13.0 (CPU) and transformers so they run;
 # - onnxruntime-web for the browser tests (npm ci in assets/, when npm exists);
-# - the browser tests use the system Chromium (apt-get install -y chromium); without it they skip.
+# - the browser tests use the system Chromium (apt-get install -y chromium); without it they skip;
+# - the tests read ../shared (or TE_SHARED_DIR): the GPT-2 tokenizer files, reference logits, and Pyodide for the
+#   static site's tests; each test that needs what is absent skips and says what it needs;
+# - the static site's tests build a site, which downloads Panel's and Bokeh's wheels from PyPI once
+#   (kept in ~/.cache/transformer-explainer/wheels).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +19,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 if [ "${WITH_PARITY:-0}" = "1" ]; then
-  .venv/bin/python -m pip install --quiet "torch==2.13.0"
+  # PyTorch's CPU-only build, as PyTorch documents it (its own index); a plain `pip install torch` would pull the
+  # multi-gigabyte CUDA build. Where that index cannot be reached (this project's machines), the plain name is
+  # used: there it resolves to a CPU wheel on disk.
+  .venv/bin/python -m pip install --quiet --retries 0 --timeout 10 \
+      --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" 2>/dev/null \
+    || .venv/bin/python -m pip install --quiet "torch==2.13.0"
   .venv/bin/python -m pip install --quiet -e ".[test,parity]"
 else
   .venv/bin/python -m pip install --quiet -e ".[test]"

@@ -36,10 +36,14 @@ function browserProblem() {
   if (typeof Worker !== 'function') {
     return 'This browser cannot run the model: it has no Web Workers. Use a recent Chrome, Edge, Firefox or Safari.';
   }
+  return null;
+}
+
+function memoryProblem() {
   const needed = config.memory_gb;
   if (navigator.deviceMemory !== undefined && needed && navigator.deviceMemory < needed) {
-    return `This device reports ${navigator.deviceMemory} GB of memory; the model needs about ${needed} GB. ` +
-      'Close other tabs or use a computer with more memory.';
+    return `This device reports ${navigator.deviceMemory} GB of memory; the model needs about ${needed} GB, so the ` +
+      'page may stop while it loads. Close other tabs, use a computer with more memory, or try anyway.';
   }
   return null;
 }
@@ -63,12 +67,13 @@ function showProgress() {
   }
 }
 
-function showError(message, retry) {
+function showError(message, retry, retryLabel = 'Retry') {
   boot.panel.dataset.state = 'failed';
   boot.title.textContent = 'The live model could not start';
   boot.errorText.textContent = message;
   boot.error.hidden = false;
   boot.retry.hidden = !retry;
+  boot.retry.textContent = retryLabel;
   state.error = message;
 }
 
@@ -170,7 +175,29 @@ function start() {
     showError(problem, false);
     return;
   }
+  const memory = memoryProblem();
+  if (memory && !state.memoryAccepted) {
+    showPrecomputed();
+    showError(memory, true, 'Try anyway');
+    boot.retry.addEventListener('click', () => {
+      state.memoryAccepted = true;
+      resetError();
+      startWorker();
+    }, { once: true });
+    return;
+  }
   showPrecomputed();
+  startWorker();
+}
+
+function resetError() {
+  boot.error.hidden = true;
+  boot.panel.dataset.state = 'loading';
+  boot.title.textContent = config.labels.title;
+  state.error = null;
+}
+
+function startWorker() {
   const worker = new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
   const query = new URLSearchParams(window.location.search);
   const workerConfig = { ...config, runtime: query.get('runtime'), provider: query.get('provider') };
@@ -207,10 +234,7 @@ function start() {
   };
   worker.onerror = (event) => showError(`The page's worker stopped: ${event.message ?? 'unknown error'}`, false);
   boot.retry.addEventListener('click', () => {
-    boot.error.hidden = true;
-    boot.panel.dataset.state = 'loading';
-    boot.title.textContent = config.labels.title;
-    state.error = null;
+    resetError();
     worker.postMessage({ type: 'retry' });
   });
   state.benchmarks = new Map();

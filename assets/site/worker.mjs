@@ -172,7 +172,11 @@ async function run() {
   } catch (error) {
     const failure = await weights.then(() => error, (weightError) => weightError);
     const stepName = failure.step ?? error.step;
-    const message = stepName === 'app' ? pythonMessage(failure) : failure.message;
+    let message = stepName === 'app' ? pythonMessage(failure) : failure.message;
+    if (/out of memory|allocation failed|cannot allocate|Aborted\(OOM\)/i.test(message)) {
+      message = `The browser ran out of memory while loading the model (it needs about ${config.memory_gb} GB). ` +
+        'Close other tabs and retry, or use a computer with more memory.';
+    }
     post({ type: 'error', step: stepName, message, retry: true });
   }
 }

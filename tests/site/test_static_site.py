@@ -320,3 +320,34 @@ def test_screenshots_of_the_loading_and_the_live_site(open_site, site_server, wi
     page.screenshot(path=str(ARTIFACTS / f"site_{name}_live.png"))
     scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
     assert scroll_width <= width + 1, f"the page is {scroll_width} px wide on a {width} px screen"
+
+
+def test_a_device_with_too_little_memory_is_told_so_and_may_try_anyway(open_site, site_server, browser, site_dir):
+    context = browser.new_context()
+    context.add_init_script("Object.defineProperty(navigator, 'deviceMemory', {get: () => 0.25})")
+    try:
+        page = open_site(site_server.url, context=context, live=False)
+        needed = site_config(site_dir)["memory_gb"]
+        expect(find(page, "#te-boot-error-text")).to_have_text(
+            f"This device reports 0.25 GB of memory; the model needs about {needed:g} GB, so the page may stop while "
+            f"it loads. Close other tabs, use a computer with more memory, or try anyway.")
+        assert page.evaluate("() => document.body.dataset.live") != "true"
+        find(page, "#te-retry").click()  # "Try anyway"
+        wait_until_live(page)
+    finally:
+        context.close()
+
+
+HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+
+
+def test_a_hostile_link_to_the_site_runs_nothing_and_shows_the_text_as_text(open_site, site_server, site_model):
+    from urllib.parse import quote
+
+    page = open_site(site_server.url, f"?prompt={quote(HOSTILE)}&ablate={quote(HOSTILE)}&t={quote(HOSTILE)}")
+    expect(find(page, ".te-prompt textarea")).to_have_value(HOSTILE)
+    wait_for_chips(page, site_model.tokenizer.display_tokens(site_model.encode(HOSTILE)), timeout=30_000)
+    expect(find(page, ".te-error pre")).to_contain_text(f"Ignored ablation entries {HOSTILE!r}")
+    expect(find(page, ".te-error pre")).to_contain_text("invalid and were ignored: temperature")
+    assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
+    # open_site fails the test on any dialog: an alert would mean the link's script ran
