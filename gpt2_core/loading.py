@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -121,6 +122,8 @@ def hub_checkpoint_files(repo_id: str, revision, cache_dir, progress: bool, loca
             GPT2Config.from_json_file(files[CONFIG_FILE])  # not a GPT-2: say so before downloading gigabytes
             files.update({name: fetch(name) for name in (VOCAB_FILE, MERGES_FILE)})
             files["weights"] = fetch_weights()
+        for path in files.values():
+            check_cached_file(path)
     except hub_errors.GatedRepoError:
         raise ModelNotAvailableError(
             f"the model {where} is gated: accept its conditions on {hub_url(repo_id, endpoint)} and log in "
@@ -159,6 +162,24 @@ def hub_checkpoint_files(repo_id: str, revision, cache_dir, progress: bool, loca
             f"in the cache), or download {', '.join(REQUIRED_FILES)} from {hub_url(repo_id, endpoint)} "
             f"into a directory and pass that directory instead") from None
     return files
+
+
+def check_cached_file(path: Path) -> None:
+    """A file in the Hugging Face cache against the hash it is stored under: the cache keeps each file as a blob
+    named by the Hub's ETag, the sha256 of a large (LFS) file or the git blob id (sha1) of a small one. A file
+    damaged on disk after its download (a bad sector, a stray edit) is refused, never loaded as a model."""
+    import hashlib
+
+    blob = path.resolve()
+    if blob.parent.name != "blobs" or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", blob.name):
+        return  # not a Hub cache blob (a local directory, or a cache layout this code does not know)
+    data = blob.read_bytes()
+    actual = (hashlib.sha256(data).hexdigest() if len(blob.name) == 64 else
+              hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest())
+    if actual != blob.name:
+        raise WeightsError(f"{path.name} in the Hugging Face cache is damaged: its content no longer matches the "
+                           f"hash it was downloaded with. Delete {blob} (and the link {path}) and load again to "
+                           f"download it afresh")
 
 
 def offline_message(repo_id: str, revision, where: str, cache_dir, endpoint, local_files_only: bool,

@@ -120,6 +120,21 @@ def test_second_load_comes_from_the_cache(hub, cache, local_logits):
         assert np.array_equal(logits_of(model), local_logits["main"])
 
 
+@pytest.mark.parametrize("name", ["model.safetensors", "vocab.json"])
+def test_a_cached_file_damaged_on_disk_is_refused_with_what_to_delete(hub, cache, name):
+    hub_load(hub, cache)
+    link = cache / "models--org--tiny-gpt2" / "snapshots" / hub.main_commit / name
+    blob = link.resolve()
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit, in the middle: every size check still passes
+    blob.write_bytes(bytes(data))
+    with pytest.raises(WeightsError) as error:
+        hub_load(hub, cache, local_files_only=True)
+    assert str(error.value) == (f"{name} in the Hugging Face cache is damaged: its content no longer matches the "
+                                f"hash it was downloaded with. Delete {blob} (and the link {link}) and load again "
+                                f"to download it afresh")
+
+
 def test_revision_selects_other_weights(hub, cache, local_logits):
     old = hub_load(hub, cache, revision=hub.old_commit)
     assert np.array_equal(logits_of(old), local_logits["old"])
