@@ -15,13 +15,32 @@ weights are stored ``[out, in]``: what Pyodide's einsum kernel and ONNX ``Gemm(t
 A tensor larger than one shard is cut into pieces along its first axis (``wte``: 77 MB in float16),
 each piece whole inside one shard; most tensors are one piece.
 
+Three storage dtypes (the manifest's top-level ``"dtype"``); runtimes convert to float32 once, at load:
+
+- ``float32``: exact. GPT-2 small: 498 MB.
+- ``float16``: every tensor rounded to half precision (3 significant digits). 249 MB.
+- ``int8``: every matrix (the linear weights, ``wte``, ``wpe``) as int8 with one float32 scale per stored
+  row (``quantization.py``: symmetric, ``w = q * scale``), every vector (biases, LayerNorm) in float16.
+  125.1 MB: 124.3 MB of int8, 0.54 MB of scales, 0.24 MB of vectors.
+  ``wpe`` is int8 too: in float16 it would be 1.6 MB instead of 0.8, and its rows (one per position)
+  are rows like ``wte``'s, which are int8 anyway. The scales are float32: one number per row, 0.4% of
+  the bytes, and NumPy and the ONNX graph then multiply by the very same numbers (float16 scales would
+  save 0.27 MB and need one more conversion in both).
+
+An int8 tensor's entry has ``"dtype": "int8"`` and names its scale, ``"scale": "<name>.scale"``; the
+scale is a tensor entry of its own (``"<name>.scale"``, float32, shape ``[rows]``), stored right after
+it like any other tensor. Manifests of every dtype are ``FORMAT_VERSION`` 1: every reader of version 1,
+even one older than int8, refuses an entry whose dtype is not float16 or float32, so none misreads int8
+bytes as floats.
+
 Reading checks the manifest's layout before trusting it (the shards' sha256 covers their bytes, not
 where the manifest says each tensor lies): file names are plain names in the same directory; every
-tensor the config needs is there once, with the config's shape; each tensor's pieces follow its rows
-in storage order, each as long as its rows; and in every shard the pieces of all tensors tile the file
-exactly as ``write_shards`` lays them out: the first at offset 0, each on a ``PIECE_ALIGNMENT``
-boundary right after the previous one (only zero padding between them, less than the alignment),
-the last ending at the shard's end. Nothing overlaps, nothing is left over to hide data in.
+tensor the config needs is there once, with the config's shape, and besides them only the scales of the
+int8 tensors (int8 only for a matrix; its scale float32 with one positive value per row); each tensor's
+pieces follow its rows in storage order, each as long as its rows; and in every shard the pieces of all
+tensors tile the file exactly as ``write_shards`` lays them out: the first at offset 0, each on a
+``PIECE_ALIGNMENT`` boundary right after the previous one (only zero padding between them, less than
+the alignment), the last ending at the shard's end. Nothing overlaps, nothing is left over to hide data in.
 
 What the layout cannot show (two pieces of the same size exchanged between tensors) the manifest's
 own hash does: ``manifest_sha256(manifest_bytes)`` is the sha256 of manifest.json's bytes, exactly
@@ -46,13 +65,17 @@ from .config import GPT2Config
 from .errors import WeightsError
 from .gpt2 import GPT2
 from .kernels import OUT_IN, as_in_out, to_kernel_layout
+from .quantization import dequantize_rows, quantize_rows
 from .tokenizer import Tokenizer
 from .weights import is_linear_weight, iter_params, nest, param_shapes
 
 FORMAT_NAME = "gpt2-shards"
 FORMAT_VERSION = 1
 MANIFEST_FILE, VOCAB_FILE, MERGES_FILE = "manifest.json", "vocab.json", "merges.txt"
-STORAGE_DTYPES = ("float16", "float32")
+STORAGE_DTYPES = ("float16", "float32", "int8")  # what write_shards writes: the manifest's top-level dtype
+FLOAT_DTYPES = ("float16", "float32")  # a tensor entry's dtype: one of these, or int8 with a scale
+QUANTIZED_DTYPE, SCALE_DTYPE = "int8", "float32"  # an int8 matrix and its scales (one per row)
+INT8_VECTOR_DTYPE = "float16"  # int8 shards keep the vectors (biases, LayerNorm) in float16
 DEFAULT_SHARD_BYTES = 8 * 2**20
 PIECE_ALIGNMENT = 64  # every piece starts on a 64-byte boundary: typed-array views in JS need aligned offsets
 
@@ -69,6 +92,11 @@ def stored_shapes(config: GPT2Config, untied_lm_head: bool = False) -> dict[str,
             continue  # tied to wte: stored once
         shapes[name] = shape[::-1] if is_linear_weight(name) else shape
     return shapes
+
+
+def scale_name(name: str) -> str:
+    """The scale tensor of an int8 tensor: ``wte`` -> ``wte.scale``."""
+    return f"{name}.scale"
 
 
 def stored_tensors(model: GPT2) -> dict[str, np.ndarray]:
@@ -142,10 +170,10 @@ def write_shards(model: GPT2, directory: str | Path, dtype: str = "float16",
                  max_shard_bytes: int = DEFAULT_SHARD_BYTES) -> Path:
     """Write ``model``'s weights as shards + manifest (+ tokenizer files) into ``directory``; returns the manifest path.
 
-    ``dtype`` is the storage type: float16 (half the download; runtimes convert to float32 once at
-    load) or float32 (exact)."""
+    ``dtype`` is the storage type (see the module docstring): float16 (half the download), float32 (exact)
+    or int8 (half of float16: matrices int8 with a scale per row, vectors float16)."""
     if dtype not in STORAGE_DTYPES:
-        raise ValueError(f"shards store float16 or float32, not {dtype!r}")
+        raise ValueError(f"shards store {', '.join(STORAGE_DTYPES[:-1])} or {STORAGE_DTYPES[-1]}, not {dtype!r}")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for old_shard in directory.glob("weights-*.bin"):
@@ -154,12 +182,16 @@ def write_shards(model: GPT2, directory: str | Path, dtype: str = "float16",
     writer = ShardWriter(directory, max_shard_bytes)
     entries = []
     for name, value in stored_tensors(model).items():
-        with np.errstate(over="ignore"):  # an overflow is reported just below, naming the tensor
-            stored = value.astype(dtype)
-        if not np.isfinite(stored).all():
-            raise WeightsError(f"tensor {name!r} does not fit in {dtype} (values up to {np.abs(value).max():.3g}); "
-                               f"write the shards as float32")
-        entries.append({"name": name, "shape": list(stored.shape), "dtype": dtype, "pieces": writer.add(stored)})
+        if dtype == QUANTIZED_DTYPE and value.ndim == 2:  # a matrix: int8 rows, then their scales
+            q, scale = quantize_rows(value)
+            entries.append({"name": name, "shape": list(q.shape), "dtype": QUANTIZED_DTYPE, "scale": scale_name(name),
+                            "pieces": writer.add(q)})
+            entries.append({"name": scale_name(name), "shape": list(scale.shape), "dtype": SCALE_DTYPE,
+                            "pieces": writer.add(scale)})
+        else:
+            stored = as_storage_float(name, value, INT8_VECTOR_DTYPE if dtype == QUANTIZED_DTYPE else dtype)
+            entries.append({"name": name, "shape": list(stored.shape), "dtype": stored.dtype.name,
+                            "pieces": writer.add(stored)})
     writer.close_shard()
 
     manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "name": model.name, "dtype": dtype,
@@ -170,6 +202,15 @@ def write_shards(model: GPT2, directory: str | Path, dtype: str = "float16",
     path = directory / MANIFEST_FILE
     path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return path
+
+
+def as_storage_float(name: str, value: np.ndarray, dtype: str) -> np.ndarray:
+    with np.errstate(over="ignore"):  # an overflow is reported just below, naming the tensor
+        stored = value.astype(dtype)
+    if not np.isfinite(stored).all():
+        raise WeightsError(f"tensor {name!r} does not fit in {dtype} (values up to {np.abs(value).max():.3g}); "
+                           f"write the shards as float32")
+    return stored
 
 
 def write_tokenizer(tokenizer: Tokenizer, directory: Path) -> None:
@@ -312,10 +353,7 @@ def tensor_pieces(tensors, config: GPT2Config, shard_bytes: dict[str, int]) -> d
         if entry["name"] in entries:
             raise WeightsError(f"lists the tensor {entry['name']!r} twice")
         entries[entry["name"]] = entry
-    expected = stored_shapes(config, untied_lm_head="lm_head" in entries)
-    for name, shape in expected.items():
-        if name not in entries:
-            raise WeightsError(f"has no tensor {name!r} (expected shape {shape})")
+    expected = expected_entries(entries, config)
     unknown = [name for name in entries if name not in expected]
     if unknown:
         raise WeightsError(f"lists tensors this model does not have: {', '.join(map(repr, unknown))}")
@@ -327,15 +365,53 @@ def tensor_pieces(tensors, config: GPT2Config, shard_bytes: dict[str, int]) -> d
     return by_shard
 
 
+def expected_entries(entries: dict[str, dict], config: GPT2Config) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every tensor entry the manifest must hold: the model's stored tensors, each with a
+    float dtype or int8, and the float32 scale [rows] of each int8 one. Refuses a missing tensor or a dtype
+    the format does not have."""
+    expected = stored_shapes(config, untied_lm_head="lm_head" in entries)
+    for name, shape in expected.items():
+        if name not in entries:
+            raise WeightsError(f"has no tensor {name!r} (expected shape {shape})")
+    scales = {}
+    for name, shape in expected.items():
+        if check_dtype(entries[name], shape) == QUANTIZED_DTYPE:
+            scales[scale_name(name)] = shape[:1]
+    for name, shape in scales.items():
+        if name not in entries:
+            raise WeightsError(f"has no tensor {name!r}, the scales of the int8 tensor {name.removesuffix('.scale')!r} "
+                               f"(expected shape {shape})")
+        if entries[name].get("dtype") != SCALE_DTYPE or "scale" in entries[name]:
+            raise WeightsError(f"tensor {name!r} holds the scales of an int8 tensor: its dtype must be {SCALE_DTYPE} "
+                               f"(and it has no scale of its own), got {entries[name].get('dtype')!r}")
+    return {**expected, **scales}
+
+
+def check_dtype(entry: dict, shape: tuple[int, ...]) -> str:
+    """A stored tensor's dtype: float16 or float32, or int8 for a matrix naming its scale (``<name>.scale``)."""
+    name, dtype = entry["name"], entry.get("dtype")
+    if dtype == QUANTIZED_DTYPE:
+        if len(shape) != 2:
+            raise WeightsError(f"tensor {name!r} has dtype 'int8', but only matrices are stored as int8 (one scale "
+                               f"per row), and its shape is {shape}")
+        if entry.get("scale") != scale_name(name):
+            raise WeightsError(f"tensor {name!r} has dtype 'int8' but does not name its scale tensor "
+                               f"{scale_name(name)!r} (its 'scale' is {entry.get('scale')!r})")
+    elif dtype not in FLOAT_DTYPES:
+        raise WeightsError(f"tensor {name!r} has dtype {dtype!r}; shards hold {', '.join(FLOAT_DTYPES)} or "
+                           f"{QUANTIZED_DTYPE}")
+    elif "scale" in entry:
+        raise WeightsError(f"tensor {name!r} has dtype {dtype!r} and names a scale {entry['scale']!r}: only int8 "
+                           f"tensors have scales")
+    return dtype
+
+
 def checked_pieces(entry: dict, expected_shape: tuple[int, ...], shard_order: dict[str, int]) -> list[dict]:
     """One tensor's pieces: its rows in order, each piece as long as its rows, in listed shards, in storage order."""
     name, shape = entry["name"], entry.get("shape")
     if not isinstance(shape, list) or tuple(shape) != expected_shape:
         shown = tuple(shape) if isinstance(shape, list) else shape
         raise WeightsError(f"tensor {name!r} in the manifest has shape {shown!r}, but the config says {expected_shape}")
-    if entry.get("dtype") not in STORAGE_DTYPES:
-        raise WeightsError(f"tensor {name!r} has dtype {entry.get('dtype')!r}; shards hold "
-                           f"{' or '.join(STORAGE_DTYPES)}")
     row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * np.dtype(entry["dtype"]).itemsize
     pieces = entry.get("pieces")
     if not isinstance(pieces, list) or not pieces:
@@ -412,19 +488,33 @@ def read_shard(read: Reader, shard: dict, verify_sha256: bool = True) -> bytes:
     return data
 
 
-def assemble_tensor(entry: dict, shards: dict[str, bytes], expected_shape: tuple[int, ...]) -> np.ndarray:
-    """A stored tensor from its pieces (laid out as ``check_manifest`` makes sure), converted to float32 once."""
-    name, shape = entry["name"], tuple(entry["shape"])
-    if shape != expected_shape:
-        raise WeightsError(f"tensor {name!r} in the manifest has shape {shape}, but the config says {expected_shape}")
-    dtype = np.dtype(entry["dtype"])
-    tensor = np.empty(shape, dtype=np.float32)
+def stored_array(entry: dict, shards: dict[str, bytes], dtype: str) -> np.ndarray:
+    """A stored tensor from its pieces (laid out as ``check_manifest`` makes sure), in ``dtype``."""
+    shape = tuple(entry["shape"])
+    tensor = np.empty(shape, dtype=dtype)
     row = 0
     for piece in entry["pieces"]:
         count = piece["rows"] * int(np.prod(shape[1:], dtype=np.int64))
-        tensor[row:row + piece["rows"]] = np.frombuffer(shards[piece["file"]], dtype, count,
+        tensor[row:row + piece["rows"]] = np.frombuffer(shards[piece["file"]], entry["dtype"], count,
                                                         piece["offset"]).reshape(piece["rows"], *shape[1:])
         row += piece["rows"]
+    return tensor
+
+
+def assemble_tensor(entry: dict, shards: dict[str, bytes], expected_shape: tuple[int, ...],
+                    entries: dict[str, dict]) -> np.ndarray:
+    """A stored tensor in float32, converted once: float16 widened, int8 dequantized with its scales."""
+    name, shape = entry["name"], tuple(entry["shape"])
+    if shape != expected_shape:
+        raise WeightsError(f"tensor {name!r} in the manifest has shape {shape}, but the config says {expected_shape}")
+    if entry["dtype"] == QUANTIZED_DTYPE:
+        scale = stored_array(entries[entry["scale"]], shards, SCALE_DTYPE)  # [rows]
+        if not (np.isfinite(scale) & (scale > 0)).all():
+            raise WeightsError(f"tensor {entry['scale']!r} holds a scale that is not a positive number: the shards "
+                               f"are corrupt")
+        tensor = dequantize_rows(stored_array(entry, shards, QUANTIZED_DTYPE), scale)  # [rows, cols]
+    else:
+        tensor = stored_array(entry, shards, "float32")
     if not np.isfinite(tensor).all():
         raise WeightsError(f"tensor {name!r} holds NaN or infinite values: the shards are corrupt")
     return tensor
@@ -432,7 +522,8 @@ def assemble_tensor(entry: dict, shards: dict[str, bytes], expected_shape: tuple
 
 def read_stored_tensors(source: str | Path | Reader, manifest: dict | None = None,
                         verify_sha256: bool = True) -> dict[str, np.ndarray]:
-    """Every stored tensor (float32, in the stored layout), each shard checked against the manifest."""
+    """Every stored tensor (float32, in the stored layout; int8 ones dequantized), each shard checked against
+    the manifest."""
     read = as_reader(source)
     if manifest is None:
         manifest = read_manifest(read)
@@ -445,7 +536,7 @@ def read_stored_tensors(source: str | Path | Reader, manifest: dict | None = Non
     for shard in manifest["shards"]:
         shards[shard["file"]] = read_shard(read, shard, verify_sha256)
         check_padding(shard["file"], shards[shard["file"]], manifest)
-    return {name: assemble_tensor(entries[name], shards, shape) for name, shape in expected.items()}
+    return {name: assemble_tensor(entries[name], shards, shape, entries) for name, shape in expected.items()}
 
 
 def params_from_stored(tensors: dict[str, np.ndarray], config: GPT2Config) -> dict:

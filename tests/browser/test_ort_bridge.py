@@ -41,7 +41,8 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def site(tiny_model, tmp_path_factory):
-    """Base URL of a local server: /assets/, /model/ (float32), /model16/ (float16), /corrupt/, /ort_page.html."""
+    """Base URL of a local server: /assets/, /model/ (float32), /model16/ (float16), /model8/ (int8), /corrupt/,
+    /ort_page.html."""
     if not (ASSETS / "node_modules" / "onnxruntime-web" / "dist").is_dir():
         message = "assets/node_modules is missing: run `npm ci --prefix assets` (CI does) to install onnxruntime-web"
         pytest.fail(message) if IN_CI else pytest.skip(message)
@@ -50,6 +51,7 @@ def site(tiny_model, tmp_path_factory):
     (root / "ort_page.html").symlink_to(PAGE)
     export_onnx(tiny_model, root / "model", dtype="float32", attention_patterns=True)
     export_onnx(tiny_model, root / "model16", dtype="float16")
+    export_onnx(tiny_model, root / "model8", dtype="int8", max_shard_bytes=12_000)  # wte's int8 rows in 3 pieces
     export_onnx(tiny_model, root / "corrupt", dtype="float32", max_shard_bytes=100_000)
     corrupt_shard = root / "corrupt" / read_manifest(root / "corrupt")["shards"][2]["file"]
     data = bytearray(corrupt_shard.read_bytes())
@@ -137,6 +139,22 @@ def test_wasm_session_reads_float16_shards_like_the_numpy_model_does(page, site,
     result = run_steps(page, ids, "wasm", model="model16")
     rounded = load_model_from_shards(site[1] / "model16")  # NumPy on the same float16 weights
     assert_logits_equal_numpy(result, rounded, ids)
+
+
+def test_wasm_session_reads_int8_shards_like_the_numpy_model_does(page, site, tiny_model):
+    ids = tiny_model.encode(PROMPT)
+    result = run_steps(page, ids, "wasm", model="model8")
+    dequantized = load_model_from_shards(site[1] / "model8")  # NumPy on the same int8 weights and scales
+    assert_logits_equal_numpy(result, dequantized, ids)
+    full = tiny_model.forward(ids)[len(ids) - 1]
+    assert np.abs(np.asarray(result["logits"][0], dtype=np.float32) - full).max() > 0.01  # not the float32 weights
+
+
+def test_webgpu_session_reads_int8_shards_like_the_numpy_model_does(webgpu_page, site, tiny_model):
+    ids = tiny_model.encode(PROMPT)
+    result = run_steps(webgpu_page, ids, "webgpu", model="model8")
+    assert result["provider"] == "webgpu"
+    assert_logits_equal_numpy(result, load_model_from_shards(site[1] / "model8"), ids)
 
 
 def test_webgpu_session_returns_the_numpy_logits(webgpu_page, tiny_model):

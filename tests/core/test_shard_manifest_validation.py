@@ -12,9 +12,9 @@ import pytest
 
 from gpt2_core import GPT2Config, WeightsError, load_model
 from gpt2_core.checkpoints import write_random_checkpoint
+from gpt2_core.quantization import dequantize_rows, quantize_rows
 from gpt2_core.shards import (MANIFEST_FILE, PIECE_ALIGNMENT, load_model_from_shards, manifest_sha256, read_manifest,
-                              write_shards)
-from gpt2_core.weights import iter_params
+                              read_stored_tensors, stored_tensors, write_shards)
 
 SMALL_SHARDS = 40_000  # bytes: the tiny model spans 16 shards, wte in three pieces, several tensors per shard
 
@@ -22,6 +22,12 @@ SMALL_SHARDS = 40_000  # bytes: the tiny model spans 16 shards, wte in three pie
 @pytest.fixture
 def shards(tiny_model, tmp_path):
     write_shards(tiny_model, tmp_path, dtype="float32", max_shard_bytes=SMALL_SHARDS)
+    return tmp_path
+
+
+@pytest.fixture
+def int8_shards(tiny_model, tmp_path):
+    write_shards(tiny_model, tmp_path, dtype="int8", max_shard_bytes=SMALL_SHARDS // 4)
     return tmp_path
 
 
@@ -63,16 +69,24 @@ def refused(directory, *pattern: str) -> str:
 
 # -- what the writer writes is accepted --------------------------------------------------------------
 
-@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def as_written(value: np.ndarray, dtype: str) -> np.ndarray:
+    """A stored tensor as the shards give it back: rounded to float16/float32; with int8, a matrix quantized
+    (quantization.py) and a vector in float16."""
+    if dtype == "int8":
+        return dequantize_rows(*quantize_rows(value)) if value.ndim == 2 else as_written(value, "float16")
+    return value.astype(dtype).astype(np.float32)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int8"])
 @pytest.mark.parametrize("max_shard_bytes", [1_000, SMALL_SHARDS, 8 * 2**20])
 def test_every_layout_the_writer_makes_passes_the_check(tiny_model, odd_width_model, tmp_path, dtype, max_shard_bytes):
     for model in (tiny_model, odd_width_model):
         directory = tmp_path / f"{model.config.n_embd}"
         write_shards(model, directory, dtype=dtype, max_shard_bytes=max_shard_bytes)
-        loaded = load_model_from_shards(directory)
-        original = dict(iter_params(model.params))
-        for name, value in iter_params(loaded.params):
-            np.testing.assert_array_equal(value, original[name].astype(dtype).astype(np.float32), err_msg=name)
+        assert load_model_from_shards(directory).config == model.config
+        stored = read_stored_tensors(directory)
+        for name, value in stored_tensors(model).items():
+            np.testing.assert_array_equal(stored[name], as_written(value, dtype), err_msg=name)
 
 
 def test_the_odd_width_model_really_has_padding_between_pieces(odd_width_model, tmp_path):
@@ -191,7 +205,10 @@ def test_non_zero_padding_between_pieces_is_refused_even_when_the_sha256_matches
                                                      "'bytes'"),
     (lambda m: entry(m, "wpe")["pieces"][0].update(offset=-64), "tensor 'wpe' piece 0 must give its 'file', 'offset'"),
     (lambda m: entry(m, "wpe").update(pieces=[]), "tensor 'wpe' has no pieces"),
-    (lambda m: entry(m, "wpe").update(dtype="int8"), "tensor 'wpe' has dtype 'int8'"),
+    (lambda m: entry(m, "wpe").update(dtype="int8"),
+     "tensor 'wpe' has dtype 'int8' but does not name its scale tensor 'wpe.scale' (its 'scale' is None)"),
+    (lambda m: entry(m, "wpe").update(dtype="bfloat16"), "tensor 'wpe' has dtype 'bfloat16'; shards hold float16, "
+                                                         "float32 or int8"),
     (lambda m: m.update(config=[]), "has no 'config' object"),
     (lambda m: m["config"].update(layer_norm_epsilon=-1), "config layer_norm_epsilon must be a number between 0 and 1"),
     (lambda m: m.update(tensors={}), "has no list of 'tensors'"),
@@ -201,6 +218,91 @@ def test_malformed_entries_are_refused_naming_what_is_wrong(shards, change, mess
     change(manifest)
     save_manifest(shards, manifest)
     refused(shards, message)
+
+
+def test_the_odd_width_model_in_int8_has_padding_after_its_scales_and_vectors(odd_width_model, tmp_path):
+    write_shards(odd_width_model, tmp_path, dtype="int8")
+    entries = manifest_of(tmp_path)["tensors"]
+    assert any(p["length"] % PIECE_ALIGNMENT for e in entries if e["name"].endswith(".scale") for p in e["pieces"])
+    assert any(p["length"] % PIECE_ALIGNMENT for e in entries if e["dtype"] == "int8" for p in e["pieces"])
+
+
+# -- int8 entries and their scales -------------------------------------------------------------------
+
+def test_the_int8_manifest_stores_each_scale_right_after_its_matrix(int8_shards):
+    entries = manifest_of(int8_shards)["tensors"]
+    names = [e["name"] for e in entries]
+    for index, e in enumerate(entries):
+        if e["dtype"] == "int8":
+            assert names[index + 1] == e["scale"] == f"{e['name']}.scale"
+            assert entries[index + 1]["shape"] == e["shape"][:1] and entries[index + 1]["dtype"] == "float32"
+    assert len(entry(manifest_of(int8_shards), "wte")["pieces"]) > 1  # split int8 rows are covered too
+
+
+def remove_scale(manifest, name):
+    manifest["tensors"] = [e for e in manifest["tensors"] if e["name"] != f"{name}.scale"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: entry(m, "wte").pop("scale"),
+     "tensor 'wte' has dtype 'int8' but does not name its scale tensor 'wte.scale' (its 'scale' is None)"),
+    (lambda m: entry(m, "wte").update(scale="wpe.scale"),
+     "tensor 'wte' has dtype 'int8' but does not name its scale tensor 'wte.scale' (its 'scale' is 'wpe.scale')"),
+    (lambda m: remove_scale(m, "blocks.1.mlp.c_fc.w"),
+     "has no tensor 'blocks.1.mlp.c_fc.w.scale', the scales of the int8 tensor 'blocks.1.mlp.c_fc.w' "
+     "(expected shape (256,))"),
+    (lambda m: entry(m, "wte.scale").update(dtype="float16"),
+     "tensor 'wte.scale' holds the scales of an int8 tensor: its dtype must be float32"),
+    (lambda m: entry(m, "wte.scale").update(dtype="int8", scale="wte.scale.scale"),
+     "tensor 'wte.scale' holds the scales of an int8 tensor: its dtype must be float32"),
+    (lambda m: entry(m, "wte.scale").update(shape=[457, 1]),
+     "tensor 'wte.scale' in the manifest has shape (457, 1), but the config says (457,)"),
+    (lambda m: entry(m, "ln_f.g").update(dtype="int8", scale="ln_f.g.scale"),
+     "tensor 'ln_f.g' has dtype 'int8', but only matrices are stored as int8 (one scale per row), and its shape "
+     "is (64,)"),
+    (lambda m: entry(m, "ln_f.g").update(scale="wte.scale"),
+     "tensor 'ln_f.g' has dtype 'float16' and names a scale 'wte.scale': only int8 tensors have scales"),
+    (lambda m: entry(m, "wpe").update(dtype="float16"),  # int8 bytes read as float16 would be garbage
+     "tensor 'wpe' has dtype 'float16' and names a scale 'wpe.scale'"),
+    (lambda m: (entry(m, "wpe").update(dtype="float16"), entry(m, "wpe").pop("scale")),
+     "lists tensors this model does not have: 'wpe.scale'"),
+    (lambda m: entry(m, "wte.scale")["pieces"][0].update(length=entry(m, "wte.scale")["pieces"][0]["length"] // 2),
+     "tensor 'wte.scale' piece 0 in"),
+])
+def test_malformed_int8_entries_are_refused_naming_what_is_wrong(int8_shards, change, message):
+    manifest = manifest_of(int8_shards)
+    change(manifest)
+    save_manifest(int8_shards, manifest)
+    refused(int8_shards, message)
+
+
+def test_a_scale_entry_in_a_float_manifest_is_refused(shards):
+    manifest = manifest_of(shards)
+    manifest["tensors"].append({**entry(manifest, "ln_f.b"), "name": "wte.scale"})
+    save_manifest(shards, manifest)
+    refused(shards, "lists tensors this model does not have: 'wte.scale'")
+
+
+def test_an_int8_piece_overlapping_its_scale_is_refused(int8_shards):
+    manifest = manifest_of(int8_shards)
+    matrix, scale = entry(manifest, "blocks.0.attn.c_proj.w"), entry(manifest, "blocks.0.attn.c_proj.w.scale")
+    assert matrix["pieces"][-1]["file"] == scale["pieces"][0]["file"]  # the scale follows in the same shard
+    scale["pieces"][0]["offset"] -= PIECE_ALIGNMENT
+    save_manifest(int8_shards, manifest)
+    refused(int8_shards, "tensor 'blocks.0.attn.c_proj.w.scale'", "overlaps 'blocks.0.attn.c_proj.w'")
+
+
+@pytest.mark.parametrize("bad_scale", [0.0, -0.5, np.inf, np.nan])
+def test_a_scale_that_is_not_a_positive_number_is_refused_even_with_a_matching_sha256(int8_shards, bad_scale):
+    manifest = manifest_of(int8_shards)
+    piece = entry(manifest, "blocks.1.attn.c_attn.w.scale")["pieces"][0]
+    data = bytearray((int8_shards / piece["file"]).read_bytes())
+    data[piece["offset"] + 4 * 7:piece["offset"] + 4 * 8] = np.float32(bad_scale).tobytes()  # row 7's scale
+    rewrite_shard(int8_shards, manifest, piece["file"], bytes(data))
+    save_manifest(int8_shards, manifest)
+    with pytest.raises(WeightsError, match=r"tensor 'blocks.1.attn.c_attn.w.scale' holds a scale that is not a "
+                                           r"positive number: the shards are corrupt"):
+        load_model_from_shards(int8_shards)
 
 
 def test_a_manifest_that_is_not_an_object_is_refused(shards):
