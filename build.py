@@ -1,6 +1,7 @@
 """Build the static site: the whole explainer in the browser through Pyodide, no server, no install.
 
-    python build.py [--model NAME_OR_DIR] [--out dist] [--pyodide-dir DIR | --pyodide-url URL] [--float32]
+    python build.py [--model NAME_OR_DIR] [--out dist] [--pyodide-dir DIR | --pyodide-url URL]
+                    [--float32 | --quantize int8]
     python build.py serve [--out dist] [--port 8000]        # preview on 127.0.0.1 with the headers it needs
 
 (also ``transformer-explainer build ...`` and ``transformer-explainer build serve ...`` from a clone).
@@ -8,7 +9,8 @@
 The build is a short list of steps, each a function from inputs to files that checks what the next step needs:
 
     1. load the model            a Hub id (with its cache) or a local checkpoint directory
-    2. write the model           float16 weight shards + manifest + tokenizer, and the ONNX graph reading them
+    2. write the model           weight shards (float16; or int8, or float32) + manifest + tokenizer, and the
+                                 ONNX graph reading them
     3. gather the wheels         ours, and Panel, Bokeh and their pure-Python dependencies at this Python's versions
     4. place Pyodide             copy what the site needs from a Pyodide folder, or point at Pyodide's CDN
     5. copy the browser code     BokehJS and Panel's JS/CSS from the installed packages, onnxruntime-web, our JS
@@ -128,15 +130,35 @@ def write_model(site: Site, model, dtype: str) -> None:
     weights = total_shard_bytes(manifest)
     from app.layout import display_name
 
+    notice = ("Demo model: random weights (not GPT-2). Every number is a real computation of this small model."
+              if model.name == "demo" else "")
+    if dtype == "int8":
+        notice = " ".join(filter(None, [notice, quantization_notice(model, folder)]))
     site.config["model"] = {
         "name": display_name(model.name), "folder": "model", "files": files, "graph": graph.name, "dtype": dtype,
         "manifest_sha256": manifest_sha256((folder / "manifest.json").read_bytes()),
-        "notice": "Demo model: random weights (not GPT-2). Every number is a real computation of this small model."
-                  if model.name == "demo" else "",
+        "notice": notice,
     }
-    # The renderer holds the shards (float16), the NumPy model (float32) and onnxruntime's copy.
+    # The renderer holds the shards, the NumPy model (float32) and onnxruntime's copy (float32 once folded).
     site.config["memory_gb"] = round(max(1.0, 4.5 * weights / 2**30 + 0.5), 1)
     log(f"2. model files: {len(files)} ({sum(f['bytes'] for f in files) / 1e6:.1f} MB, weights {dtype})")
+
+
+def quantization_notice(model, folder: Path) -> str:
+    """What int8 storage costs, measured here on the example prompts against the float32 model: printed by the
+    build and said on the page."""
+    from app.examples import EXAMPLE_PROMPTS
+    from gpt2_core import load_model_from_shards
+    from gpt2_core.quantization import quantization_cost
+
+    cost = quantization_cost(model, load_model_from_shards(folder), EXAMPLE_PROMPTS)
+    log(f"   int8 against float32 on the {len(EXAMPLE_PROMPTS)} example prompts ({cost['positions']} positions): "
+        f"top-1 agreement {cost['top1_agreement']:.1%}, largest logit error {cost['max_logit_error']:.3f}, "
+        f"largest probability error {cost['max_probability_error']:.4f}")
+    return (f"Quantized model: its weights are stored as 8-bit integers (one scale per row) for a smaller download, "
+            f"so its numbers differ slightly from the original's: measured on the example prompts, the most likely "
+            f"next token agrees at {cost['top1_agreement']:.0%} of positions and logits differ by at most "
+            f"{cost['max_logit_error']:.2f}.")
 
 
 # -- 3. gather the wheels ----------------------------------------------------------------------------------
@@ -432,14 +454,17 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--pyodide-dir", type=Path, help="copy Pyodide from this folder: the site loads nothing "
                                                         "from any other host")
     where.add_argument("--pyodide-url", default=PYODIDE_CDN, help=f"load Pyodide from here (default {PYODIDE_CDN})")
-    parser.add_argument("--float32", action="store_true", help="store float32 weights (exact, twice the download)")
+    storage = parser.add_mutually_exclusive_group()
+    storage.add_argument("--float32", action="store_true", help="store float32 weights (exact, twice the download)")
+    storage.add_argument("--quantize", choices=["int8"], help="store the matrices as int8 with one scale per row "
+                                                             "(half the download; the build prints what it costs)")
     parser.add_argument("--wheel-cache", type=Path, default=WHEEL_CACHE, help="where PyPI wheels are kept")
     args = parser.parse_args(argv)
     from gpt2_core import GPT2CoreError
 
     try:
-        build(args.model, args.out, args.pyodide_dir, args.pyodide_url, "float32" if args.float32 else "float16",
-              args.wheel_cache)
+        dtype = "float32" if args.float32 else args.quantize or "float16"
+        build(args.model, args.out, args.pyodide_dir, args.pyodide_url, dtype, args.wheel_cache)
     except (BuildError, GPT2CoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

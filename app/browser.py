@@ -4,10 +4,10 @@ The worker script (assets/site/worker.mjs) fetches the weight shards (checked, c
 then calls, in this order:
 
     prepare_panel(location)      before Panel runs: a fix for Pyodide 0.27, and the page's URL
-    start(files, options)        the model from the fetched files, the app, and its Bokeh document as JSON
+    start(files, options, load)  the model from the fetched files, the app, and its Bokeh document as JSON
     link_document(send_patch)    once the page has drawn it: Python's changes go to the page from then on
     receive_patch(patch)         each change the student makes in the page
-    attach_fast_generator(js)    when onnxruntime-web is ready: Generate runs on it
+    attach_fast_generator(js)    when onnxruntime-web is ready (loaded at the first Generate): Generate runs on it
 
 Only this module knows that it runs in a browser; the app itself is the served one.
 """
@@ -56,15 +56,17 @@ def runtime_from_files(files, notice: str = "", expected_manifest_sha256: str | 
     return ModelRuntime(model, None, notice)
 
 
-async def start(files, options_json: str) -> tuple[str, str, str]:
+async def start(files, options_json: str, load_fast_generator=None) -> tuple[str, str, str]:
     """Build the app on the fetched model and return its document as Panel's ``write_doc`` does
-    (docs_json, render_items, root_ids), for the page to draw."""
+    (docs_json, render_items, root_ids), for the page to draw. ``load_fast_generator``: a JS function the first
+    Generate calls to load onnxruntime-web (see ``ModelRuntime.load_fast_generator``)."""
     from panel.io.pyodide import write_doc
 
     from .layout import build_app
 
     options = json.loads(options_json)
     runtime = runtime_from_files(files, options.get("notice", ""), options.get("manifest_sha256"))
+    runtime.load_fast_generator = load_fast_generator
     _app["runtime"] = runtime
     build_app(runtime).servable(title="Transformer Explainer")
     return await write_doc()

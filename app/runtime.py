@@ -13,7 +13,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Iterable, Iterator
+from typing import AsyncIterator, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -31,6 +31,10 @@ class ModelRuntime:
     model: GPT2
     fast_generator: object | None = None  # an OnnxGPT2 when asked for (serve --onnx) and onnxruntime is there
     notice: str = ""  # shown as a banner, e.g. why this is the demo model and not GPT-2
+    # The static site's: called once, at the first Generate, to load onnxruntime-web in the background (most
+    # visitors never generate more than a few tokens, which the NumPy model does well; the fast path costs a
+    # 3.7 MB download and a second copy of the weights in memory). That first generation runs on NumPy.
+    load_fast_generator: Callable[[], None] | None = None
 
     @property
     def config(self) -> GPT2Config:
@@ -79,6 +83,9 @@ class ModelRuntime:
                   seed: int | None, ablated: Iterable[tuple[int, int]] = ()) -> AsyncIterator[GenerationStep]:
         """``generate`` for the app's event loop (``async for``): in the browser, onnxruntime-web can only be
         awaited; the NumPy model's steps are simply handed on."""
+        if self.fast_generator is None and self.load_fast_generator is not None:
+            load, self.load_fast_generator = self.load_fast_generator, None
+            load()
         ablated = list(ablated)
         if self.fast_generator is not None and not ablated:
             return self.fast_generator.agenerate(ids, max_new_tokens, temperature, top_k, top_p, seed)

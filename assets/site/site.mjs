@@ -226,6 +226,8 @@ function startWorker() {
     } else if (message.type === 'benchmark') {
       state.benchmarks.get(message.id)?.(JSON.parse(message.result));
       state.benchmarks.delete(message.id);
+    } else if (message.type === 'fast' && message.loading) {
+      state.fastLoading = true;
     } else if (message.type === 'fast') {
       state.fast = message.provider ?? null;
       state.fastError = message.error ?? null;

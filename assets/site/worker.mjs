@@ -6,7 +6,8 @@
 //   2. python    Pyodide itself (from the site's own copy, or its CDN: only the base URL differs)
 //   3. packages  numpy and regex from Pyodide's lock; Panel, Bokeh and our wheel from the site (checked, cached)
 //   4. app       app/browser.py builds the app on the model and hands its Bokeh document to the page
-//   5. fast      onnxruntime-web on the same shards, in the background: Generate runs on it once ready
+//   5. fast      onnxruntime-web on the same shards, loaded in the background when the student first asks for
+//                Generate (that first generation runs on the NumPy model); later ones run on it
 // A failed step reports a clear message; "retry" from the page runs the failed steps again (done ones stay done).
 //
 // Messages in:  start {config, location}, retry, patch {patch}, rendered, benchmark {id, request}
@@ -108,7 +109,8 @@ async function startApp(weights) {
   const browser = pyodide.pyimport('app.browser');
   browser.prepare_panel(JSON.stringify(location));
   const options = JSON.stringify({ notice: config.model.notice ?? '', manifest_sha256: config.model.manifest_sha256 });
-  const result = await browser.start(weights, options);
+  const loadFastPath = config.model.graph && config.runtime !== 'numpy' ? () => startFastPath(weights) : null;
+  const result = await browser.start(weights, options, loadFastPath);
   const [docsJson, renderItems, rootIds] = result.toJs();
   result.destroy();
   post({ type: 'render', docs_json: docsJson, render_items: renderItems, root_ids: rootIds });
@@ -119,7 +121,7 @@ async function startApp(weights) {
 // -- 5. the fast path -------------------------------------------------------------------------------------
 
 async function startFastPath(weights) {
-  if (!config.model.graph || config.runtime === 'numpy') return;
+  post({ type: 'fast', loading: true });
   try {
     const bridge = await import(siteUrl(config.ort.bridge));
     const manifest = JSON.parse(new TextDecoder().decode(weights.get('manifest.json')));
@@ -168,7 +170,6 @@ async function run() {
     const files = await weights;
     await step('app', () => startApp(files));
     forgetOtherBuilds(CACHE_NAME, [...modelEntries(), ...config.wheels.map((w) => ({ ...w, url: siteUrl(`${config.wheel_folder}/${w.name}`) }))]);
-    startFastPath(files);
   } catch (error) {
     const failure = await weights.then(() => error, (weightError) => weightError);
     const stepName = failure.step ?? error.step;

@@ -224,23 +224,34 @@ def test_ablating_a_head_in_the_page_changes_the_prediction_as_run_with_hooks_do
     page.wait_for_function("() => location.search.includes('ablate=0.1')")
 
 
-@pytest.mark.parametrize("runtime", ["onnxruntime-web", "numpy"])
-def test_generate_appends_exactly_the_tokens_the_model_chose(open_site, site_server, site_model, runtime):
-    prompt, count = "The capital of France is", 8
-    query = "?" + "&".join([f"prompt={prompt.replace(' ', '+')}", "t=0", *(["runtime=numpy"] * (runtime == "numpy"))])
-    page = open_site(site_server.url, query)
-    if runtime == "onnxruntime-web":
-        page.wait_for_function("() => window.__te_site.fast !== undefined", timeout=LIVE_TIMEOUT_MS)
-        assert page.evaluate("() => [window.__te_site.fast, window.__te_site.fastError]") == ["wasm", None]
-    ids = site_model.encode(prompt)
-    expected = ids + [step.token_id for step in site_model.generate(ids, count, temperature=0)]
+def generate(page, count: int) -> None:
     count_box = find(page, ".te-generate-count input")
     count_box.fill(str(count))
     count_box.press("Enter")
     find(page, ".te-generate button").click()
-    page.wait_for_function("(n) => window.__te_data('overview-token-source', ['token_id']) !== null && "
-                           "window.__te_array(window.__te_data('overview-token-source', ['token_id']).token_id)"
-                           ".filter((id) => id >= 0).length >= n", arg=min(len(expected), 16), timeout=60_000)
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime-web", "numpy"])
+def test_generate_appends_exactly_the_tokens_the_model_chose(open_site, site_server, site_model, runtime):
+    """The first Generate runs on the NumPy model and starts loading onnxruntime-web in the background (unless
+    the link says runtime=numpy); once it is ready, Generate runs on it. Both give the model's greedy tokens."""
+    prompt, count = "The capital of France is", 8
+    query = "?" + "&".join([f"prompt={prompt.replace(' ', '+')}", "t=0", *(["runtime=numpy"] * (runtime == "numpy"))])
+    page = open_site(site_server.url, query)
+    assert page.evaluate("() => window.__te_site.fastLoading") is None, "onnxruntime-web loaded before Generate"
+    ids = site_model.encode(prompt)
+    expected = ids + [step.token_id for step in site_model.generate(ids, count, temperature=0)]
+    generate(page, count)
+    wait_for_column(page, "overview-token-source", "token_id", expected[-16:], timeout=60_000)
+    if runtime == "numpy":
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => window.__te_site.fastLoading") is None
+        return
+    page.wait_for_function("() => window.__te_site.fast !== undefined", timeout=LIVE_TIMEOUT_MS)
+    assert page.evaluate("() => [window.__te_site.fast, window.__te_site.fastError]") == ["wasm", None]
+    type_prompt(page, prompt)
+    wait_for_chips(page, site_model.tokenizer.display_tokens(ids), timeout=30_000)
+    generate(page, count)
     wait_for_column(page, "overview-token-source", "token_id", expected[-16:], timeout=60_000)
 
 
@@ -351,3 +362,27 @@ def test_a_hostile_link_to_the_site_runs_nothing_and_shows_the_text_as_text(open
     expect(find(page, ".te-error pre")).to_contain_text("invalid and were ignored: temperature")
     assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
     # open_site fails the test on any dialog: an alert would mean the link's script ran
+
+
+def test_an_int8_site_says_it_is_quantized_and_shows_its_own_numbers(open_site, tiny_checkpoint, tmp_path, site_dir):
+    from conftest import PYODIDE_DIR, SiteServer
+
+    from gpt2_core import load_model_from_shards
+
+    out = tmp_path / "int8-site"
+    result = build_site(tiny_checkpoint, out, "--pyodide-dir", str(PYODIDE_DIR), "--quantize", "int8")
+    assert result.returncode == 0, result.stderr
+    assert "int8 against float32 on the 7 example prompts" in result.stdout
+    float16_bytes = sum(f["bytes"] for f in site_config(site_dir)["model"]["files"] if f["name"].endswith(".bin"))
+    int8_bytes = sum(f["bytes"] for f in site_config(out)["model"]["files"] if f["name"].endswith(".bin"))
+    assert int8_bytes < 0.6 * float16_bytes
+    model = load_model_from_shards(out / "model")
+    server = SiteServer(out)
+    try:
+        page = open_site(server.url)
+        expect(page.get_by_text("Quantized model: its weights are stored as 8-bit integers").first).to_be_visible()
+        prompt = find(page, ".te-prompt textarea").input_value()
+        open_section(page, "output", "output-source")
+        wait_for_output(page, app_trace(model, prompt).logits, DEFAULT_TEMPERATURE)
+    finally:
+        server.stop()
