@@ -7,6 +7,7 @@ open: a closed section catches up when it opens), so a new prompt costs what is 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qsl
@@ -14,6 +15,7 @@ from urllib.parse import parse_qsl
 import panel as pn
 import param
 from bokeh.layouts import column as bokeh_column
+from bokeh.models import CustomJS
 
 from gpt2_core import GPT2CoreError
 
@@ -50,7 +52,69 @@ MESSAGE_CSS = {
     "formula": "pre { background: #f6f4fb; border-radius: 6px; padding: 6px 10px; margin: 0; white-space: pre-wrap; "
                "overflow-wrap: anywhere; }",  # on a phone a long formula breaks inside its box
     "status": "pre { white-space: pre-wrap; font-family: inherit; margin: 0; color: #444; }",
+    "offline": "pre { background: #8a1c12; color: #fff; border-radius: 6px; padding: 10px 14px; margin: 0; "
+               "white-space: pre-wrap; font-family: inherit; font-size: 15px; }",
 }
+OFFLINE_MESSAGE = ("The connection to the server was lost, so this page cannot run the model any more: its buttons and "
+                   "sliders are switched off, and a generation in progress stopped where it was. What is shown stays "
+                   "readable. Reload once the server runs again: the link keeps your prompt and settings.")
+
+# Run in the browser when the page's connection to the server is lost (a Bokeh document event). Bokeh does not
+# reconnect (the server may have restarted and forgotten this session), so the page becomes a snapshot: the lost
+# session stops trying to send (Bokeh has no public call for it; without it every click logs "not connected so
+# cannot send"), every control is switched off but the prompt box (its text can still be copied, and edited for
+# the reload), and the message with its Reload button appears. Only models are changed, by their CSS classes.
+CONNECTION_LOST_JS = """
+const connection = cb_data.connection != null ? cb_data.connection.deref() : null;
+if (connection != null && !connection.closed_permanently) connection.close();
+for (const model of cb_obj.all_models) {
+  const classes = model.css_classes || [];
+  if (classes.includes('te-offline')) model.visible = true;
+  else if (classes.includes('te-prompt')) model.disabled = false;
+  else if (classes.includes('te-control')) model.disabled = true;
+}
+"""
+# The Reload button (``source``, in a Panel callback): the link as it is (Panel keeps the URL up to date with the
+# settings), with the prompt as the box shows it now, so that text typed after the last Run is not lost.
+RELOAD_JS = """
+const url = new URL(window.location.href);
+let typed = null;
+for (const model of source.document.all_models)
+  if ((model.css_classes || []).includes('te-prompt')) typed = model.value_input;
+if (typed != null && typed !== url.searchParams.get('prompt')) url.searchParams.set('prompt', typed);
+window.location.assign(url.href);
+"""
+
+
+class WholeNumberBox(pn.widgets.IntInput):
+    """A box for a whole number that hands on whatever the browser sends, for the state to check and explain.
+
+    Panel's IntInput refuses an emptied box (None) and numbers past JavaScript's integers (1e+23 arrives as a
+    float) with a traceback in the server log, keeping its old value, so the box and the number used differ; and
+    with start/end set, the browser clamps a typed -5 to 0 without showing it. So: no bounds here, and a value
+    the browser cannot show (text from a link, a number too large for a float) leaves the box empty, while the
+    message quotes it."""
+
+    value = param.Parameter(default=0)
+    value_throttled = param.Parameter(default=None, constant=True)
+
+    def _process_param_change(self, params: dict) -> dict:
+        for key in ("value", "value_throttled"):
+            if key in params:
+                params[key] = self.shown(params[key])
+        return super()._process_param_change(params)
+
+    @staticmethod
+    def shown(value):
+        """``value`` as the browser's number box can hold it: a number (as a float past 2**53), else None."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if isinstance(value, int) and abs(value) > 2**53:
+            try:
+                value = float(value)
+            except OverflowError:
+                return None
+        return value if math.isfinite(value) else None
 
 
 def text_box(kind: str, text: str = "", **params) -> TextBox:
@@ -72,7 +136,7 @@ class Section:
         self.key, self.state, self._build, self._update = key, state, build, update
         explanation = EXPLANATIONS[key]
         self.views_column = pn.Column(sizing_mode="stretch_width")
-        show_code = pn.widgets.Toggle(label="Show the code", color="light", width=140)
+        show_code = pn.widgets.Toggle(label="Show the code", color="light", width=140, css_classes=["te-control"])
         code = pn.pane.Markdown(f"```python\n{explanation.source()}\n```", visible=False, sizing_mode="stretch_width")
         show_code.link(code, value="visible")
         self.card = pn.Card(
@@ -131,6 +195,7 @@ class ExplainerApp:
         self.runtime = runtime
         self.state = state or ExplainerState(runtime)
         self.views: dict[str, object] = {}
+        self._tap_callbacks: list[tuple[object, Callable]] = []  # (selection model, callback): removed by close()
         self._make_controls()
         self._make_sections()
         self.state.param.watch(self._on_derived, ["trace", "lens_logits", "probabilities", "sampled_id"])
@@ -140,49 +205,79 @@ class ExplainerApp:
         self._on_messages()
         self._show_tokens()
 
+    def close(self) -> None:
+        """The page is gone (its session was destroyed): end a generation after its current token, and let go
+        of what ties the session's objects together (the state's watchers: ours, the widgets' links, the URL's;
+        the figures' tap callbacks; the views), so that they are freed at once rather than at the next full
+        garbage collection, and nothing runs for a page nobody sees."""
+        self.state.stop()
+        self.state.param.watchers = {}
+        for selection, callback in self._tap_callbacks:
+            selection.remove_on_change("indices", callback)
+        self._tap_callbacks.clear()
+        self.views.clear()
+
+    def _on_tap(self, selection, callback: Callable) -> None:
+        selection.on_change("indices", callback)
+        self._tap_callbacks.append((selection, callback))
+
     # -- controls -----------------------------------------------------------------------------------
 
     def _make_controls(self) -> None:
         state, config = self.state, self.runtime.config
         self.prompt_input = pn.widgets.TextAreaInput.from_param(
             state.param.prompt, label="Your prompt", auto_grow=True, rows=2, max_rows=8, sizing_mode="stretch_width",
-            placeholder="Type any text; GPT-2 will predict what comes next", css_classes=["te-prompt"],
+            placeholder="Type any text; GPT-2 will predict what comes next", css_classes=["te-prompt", "te-control"],
             max_length=10 * MAX_PROMPT_CHARACTERS)  # the browser would cut a longer paste silently; the state says why
         self.run_button = pn.widgets.Button(label="Run ▶", color="primary", width=90, align="end",
-                                            css_classes=["te-run"])
+                                            css_classes=["te-run", "te-control"])
+        # Run reads what is typed (value_input, sent on every key); Panel fills it only on typing, so a prompt
+        # from a link, an example or a generation is copied into it, or Run would empty the box.
+        self.prompt_input.value_input = self.prompt_input.value
+        self.prompt_input.param.watch(lambda event: setattr(self.prompt_input, "value_input", event.new), "value")
         self.run_button.on_click(lambda event: setattr(state, "prompt", self.prompt_input.value_input or ""))
         self.token_count = TextBox(sizing_mode="stretch_width", css_classes=["te-token-count"])
         self.prompt_input.param.watch(self._count_tokens, "value_input")
-        self.examples = pn.widgets.Select(label="Examples", options=["(choose an example)", *EXAMPLE_PROMPTS], width=300)
+        self.examples = pn.widgets.Select(label="Examples", options=["(choose an example)", *EXAMPLE_PROMPTS], width=300,
+                                          css_classes=["te-examples", "te-control"])
         self.examples.param.watch(self._pick_example, "value")
         self.tokens_html = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[TOKEN_CHIP_CSS],
                                         css_classes=["te-tokens"])
 
         self.next_button = pn.widgets.Button(label="Next token ▶", color="success", width=130,
-                                             css_classes=["te-next"])
+                                             css_classes=["te-next", "te-control"])
         self.next_button.on_click(lambda event: state.append_sampled_token())
-        self.generate_count = pn.widgets.IntInput(label="Tokens", value=10, start=1, end=config.n_ctx, width=90,
-                                                  css_classes=["te-generate-count"])
+        self.generate_count = WholeNumberBox(label="Tokens", value=10, width=90,
+                                             css_classes=["te-generate-count", "te-control"])
         self.generate_button = pn.widgets.Button(label="Generate", color="primary", width=100,
-                                                 css_classes=["te-generate"])
+                                                 css_classes=["te-generate", "te-control"])
         self.generate_button.on_click(self._generate)
         self.stop_button = pn.widgets.Button(label="Stop ■", color="danger", width=80, disabled=True,
-                                             css_classes=["te-stop"])
+                                             css_classes=["te-stop", "te-control"])
         self.stop_button.on_click(lambda event: state.stop())
 
         self.temperature = pn.widgets.FloatSlider.from_param(state.param.temperature, label="Temperature (0 = greedy)",
-                                                             width=260, css_classes=["te-temperature"])
-        self.top_k = pn.widgets.IntInput.from_param(state.param.top_k, label="Top-k (0 = off)", width=120,
-                                                    end=config.n_vocab, css_classes=["te-top-k"])
+                                                             width=260, css_classes=["te-temperature", "te-control"])
+        self.top_k = WholeNumberBox.from_param(state.param.top_k, label="Top-k (0 = off)", width=120,
+                                               css_classes=["te-top-k", "te-control"])
         self.top_p = pn.widgets.FloatSlider.from_param(state.param.top_p, label="Top-p (1 = off)", width=200,
-                                                       css_classes=["te-top-p"])
-        self.seed = pn.widgets.IntInput.from_param(state.param.seed, label="Seed", width=110, css_classes=["te-seed"])
+                                                       css_classes=["te-top-p", "te-control"])
+        self.seed = WholeNumberBox.from_param(state.param.seed, label="Seed", width=110,
+                                              css_classes=["te-seed", "te-control"])
         for slider in (self.temperature, self.top_p):
             slider._debounce = 0  # re-sampling takes milliseconds: answer a move now (Panel waits 50 ms by default)
 
         self.error_box = text_box("error", visible=False, css_classes=["te-error"])
         self.status_box = text_box("status", css_classes=["te-status"])
         self.notice_box = text_box("notice", self.runtime.notice, visible=bool(self.runtime.notice))
+        self.reload_button = pn.widgets.Button(label="Reload ⟳", color="primary", width=110, align="center",
+                                               css_classes=["te-reload"])
+        # No args: Panel keeps a callback's args alive for as long as its source, so a widget passed here would
+        # keep the whole page alive after its session ends. RELOAD_JS finds the prompt box in the page instead.
+        self.reload_button.js_on_click(code=RELOAD_JS)
+        self.offline_box = pn.Row(text_box("offline", OFFLINE_MESSAGE), self.reload_button, visible=False,
+                                  css_classes=["te-offline"], sizing_mode="stretch_width",
+                                  styles={"position": "sticky", "top": "0", "z-index": "10"})
 
     async def _count_tokens(self, event) -> None:
         """The live count under the prompt box while the student types: a hint (Run does the real check). A text
@@ -213,7 +308,7 @@ class ExplainerApp:
         self.error_box.plain_text = state.error
         self.error_box.visible = bool(state.error)
         self.status_box.plain_text = state.status
-        for widget in (self.next_button, self.generate_button, self.run_button, self.prompt_input):
+        for widget in (self.next_button, self.generate_button, self.run_button, self.prompt_input, self.examples):
             widget.disabled = state.generating
         self.stop_button.disabled = not state.generating
 
@@ -251,25 +346,28 @@ class ExplainerApp:
         # One widget per place it is shown: a Panel widget placed in two sections keeps only one of its
         # browser views in sync (the other would show a stale layer or token).
         self.layer_sliders = {key: pn.widgets.IntSlider.from_param(state.param.layer, label="Layer", width=220,
-                                                                   css_classes=["te-layer"])
+                                                                   css_classes=["te-layer", "te-control"])
                               for key in ("block", "attention", "mlp")}
         self.layer_slider = self.layer_sliders["attention"]
         self.head_slider = pn.widgets.IntSlider.from_param(state.param.head, label="Head", width=220,
-                                                           css_classes=["te-head"])
+                                                           css_classes=["te-head", "te-control"])
         self._showing_position = False
         self.position_selects = {key: pn.widgets.Select(label="Token", options={}, width=220,
-                                                        css_classes=["te-position"]) for key in ("block", "mlp")}
+                                                        css_classes=["te-position", "te-control"])
+                                 for key in ("block", "mlp")}
         for select in self.position_selects.values():
             select.param.watch(self._pick_position, "value")
         self.position_select = self.position_selects["block"]
-        self.expand_toggle = pn.widgets.Checkbox.from_param(state.param.expanded, label="Show every block")
+        self.expand_toggle = pn.widgets.Checkbox.from_param(state.param.expanded, label="Show every block",
+                                                            css_classes=["te-control"])
         self.click_mode = pn.widgets.RadioButtonGroup(options={"Click a head to open it": "inspect",
                                                                "Click a head to ablate it": "ablate"},
-                                                      value="inspect", color="light", css_classes=["te-click-mode"])
+                                                      value="inspect", color="light",
+                                                      css_classes=["te-click-mode", "te-control"])
         # Panel applies a widget change 50 ms late, but a tap in the grid at once: a tap right after switching to
         # "ablate" would still open the head. Apply the switch at once, so the two stay in order.
         self.click_mode._debounce = 0
-        self.reset_ablation = pn.widgets.Button(label="Restore all heads", width=160)
+        self.reset_ablation = pn.widgets.Button(label="Restore all heads", width=160, css_classes=["te-control"])
         self.reset_ablation.on_click(lambda event: setattr(state, "ablated", ""))
         self.ablation_note = TextBox(sizing_mode="stretch_width", css_classes=["te-ablation-note"])
 
@@ -293,8 +391,8 @@ class ExplainerApp:
         s = self.state
         view = self.views["overview"] = OverviewView(s.trace, s.probabilities, s.sampled_id, self.runtime.display,
                                                      expanded=s.expanded)
-        view.stage_source.selected.on_change("indices", self._on_stage_tap)
-        view.token_source.selected.on_change("indices", self._on_token_tap)
+        self._on_tap(view.stage_source.selected, self._on_stage_tap)
+        self._on_tap(view.token_source.selected, self._on_token_tap)
         self._overview_shows = (s.trace, s.expanded)
         return [view.layout]
 
@@ -343,7 +441,7 @@ class ExplainerApp:
 
     def _build_heads(self):
         view = self.views["heads"] = HeadGridView(self.state.trace, ablated=frozenset(self.state.ablated_heads))
-        view.head_source.selected.on_change("indices", self._on_head_tap)
+        self._on_tap(view.head_source.selected, self._on_head_tap)
         self._note_ablation()
         return [view.layout]
 
@@ -462,7 +560,7 @@ class ExplainerApp:
                              self.status_box, sizing_mode="stretch_width")
         sections = [self.sections[key].card for key in
                     ("overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens")]
-        page = pn.Column(header, self.notice_box, controls, *sections, sizing_mode="stretch_width",
+        page = pn.Column(self.offline_box, header, self.notice_box, controls, *sections, sizing_mode="stretch_width",
                          max_width=1280, styles={"margin": "0 auto"})
         if self.state.view != "overview":
             self.sections[self.state.view].open()
@@ -472,13 +570,18 @@ class ExplainerApp:
 
 
 def build_app(runtime: ModelRuntime) -> pn.viewable.Viewable:
-    """A new page for one browser session, its state synced with the URL's query string."""
+    """A new page for one browser session, its state synced with the URL's query string. When the session's
+    connection is lost the page says so and offers a reload; when the session is destroyed the app lets go."""
     send_stranded_writes()
     app = ExplainerApp(runtime)
     if pn.state.location is not None:
         location = pn.state.location
         location.sync(app.state, URL_PARAMETERS,
                       on_error=lambda values: apply_link_settings(app.state, values, location.search))
+    document = pn.state.curdoc
+    if document is not None:
+        document.js_on_event("connection_lost", CustomJS(code=CONNECTION_LOST_JS))
+        pn.state.on_session_destroyed(lambda session_context: app.close())
     return app.layout()
 
 
@@ -496,7 +599,5 @@ def apply_link_settings(state: ExplainerState, values: dict, search: str = "") -
             state.param.update({name: value})
         except Exception:  # noqa: BLE001 - any value param refuses (out of bounds, wrong type) is reported
             invalid.append(name)
-    if invalid:  # added to what the settings that did apply had to say (an ignored ablation entry)
-        message = f"Some settings in the link were invalid and were ignored: {', '.join(sorted(invalid))}"
-        if message not in state.error:  # Panel may report the same refusal twice
-            state.error = "\n".join(filter(None, [state.error, message]))
+    if invalid:  # beside what the settings that did apply have to say (an ignored ablation entry, a bad seed)
+        state.report("link", f"Some settings in the link were invalid and were ignored: {', '.join(sorted(invalid))}")

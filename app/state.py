@@ -6,6 +6,11 @@ Widgets edit the first group; the second is derived here and only read by the vi
     trace + temperature, top-k, top-p, seed  ──sampling (no forward pass)──▶  probabilities, sampled token
 
 The URL carries the first group, so a shared link restores exactly what a teacher sees.
+
+What a student types is kept as typed, even when it cannot be used (an empty prompt, seed -1, top-k "abc" from a
+link): the page says what is wrong (``error``), the views keep the last trace and sampling that worked, and Next
+token and Generate refuse, saying why, until the boxes hold what the views show. So the page never continues one
+prompt while showing another, and never draws with a seed other than the one in the box.
 """
 
 from __future__ import annotations
@@ -24,15 +29,35 @@ from .runtime import ModelRuntime
 VIEWS = ["overview", "embedding", "block", "attention", "mlp", "output", "lens", "heads"]
 ABLATION_PATTERN = re.compile(r"^\s*(\d+)\.(\d+)\s*$")
 MAX_PROMPT_CHARACTERS = 20_000  # far beyond any context; stops pathological pastes before tokenizing
+MAX_QUOTED_CHARACTERS = 60  # a message quotes at most this much of what was typed
+
+
+def quoted(value) -> str:
+    """``value`` as a message quotes it: text in quotes (at most MAX_QUOTED_CHARACTERS of it), numbers as typed
+    (-1, not -1.0: the URL parser reads "-1" as a float), an empty box as such."""
+    if value is None:
+        return "an empty box"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    if isinstance(value, str) and len(value) > MAX_QUOTED_CHARACTERS:
+        return f"{value[:MAX_QUOTED_CHARACTERS]!r}… ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= MAX_QUOTED_CHARACTERS else f"{text[:MAX_QUOTED_CHARACTERS]}… ({len(text):,} characters)"
+
+
+def is_whole_number(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 class ExplainerState(param.Parameterized):
     # -- chosen by the student (and carried by the URL) ---------------------------------------------
     prompt = param.String(default=EXAMPLE_PROMPTS[0], doc="the text GPT-2 continues")
     temperature = param.Number(default=0.8, bounds=(0, 10), step=0.05, doc="0 = always the most likely token")
-    top_k = param.Integer(default=0, bounds=(0, None), doc="keep the k most likely tokens; 0 = all")
+    top_k = param.Parameter(default=0, doc="keep the k most likely tokens; 0 = all. Kept as typed: anything "
+                                           "but a whole number >= 0 is reported, and the last valid top-k used")
     top_p = param.Number(default=1.0, bounds=(0.01, 1.0), step=0.01, doc="keep the top tokens up to this mass")
-    seed = param.Integer(default=42, doc="makes sampling repeatable")
+    seed = param.Parameter(default=42, doc="makes sampling repeatable: a whole number from 0 to 2**63 - 1. Kept "
+                                           "as typed: anything else is reported, and the last valid seed used")
     view = param.Selector(default="overview", objects=VIEWS, doc="the detail that is open")
     layer = param.Integer(default=0, bounds=(0, None))
     head = param.Integer(default=0, bounds=(0, None))
@@ -41,22 +66,39 @@ class ExplainerState(param.Parameterized):
     expanded = param.Boolean(default=False, doc="show every block in the overview")
 
     # -- derived (read-only for views) ----------------------------------------------------------------
-    trace = param.Parameter(default=None, doc="the traced forward pass of the current prompt")
+    trace = param.Parameter(default=None, doc="the traced forward pass of ``traced_prompt``")
     lens_logits = param.Parameter(default=None, doc="[n_layer, V]: each block's next-token logits")
     probabilities = param.Parameter(default=None, doc="[V]: the distribution the next token is drawn from")
     sampled_id = param.Integer(default=0)
-    error = param.String(default="", doc="what is wrong with the input, shown in the page; '' when all is well")
+    error = param.String(default="", doc="what is wrong, one problem a line, shown in the page; '' when all is well")
     generating = param.Boolean(default=False)
     status = param.String(default="")
 
     def __init__(self, runtime: ModelRuntime, **params):
         self.runtime = runtime
         config = runtime.config
+        self.traced_prompt: str | None = None  # the prompt ``trace`` is of: ``prompt`` unless that one failed
+        self._problems: dict[str, str] = {}  # what ``error`` says, by where it comes from
+        self._valid = {"top_k": 0, "seed": 42}  # the last valid value of each box kept as typed
+        self._stop_requested = False
         super().__init__(**params)
         self.param.layer.bounds = (0, config.n_layer - 1)
         self.param.head.bounds = (0, config.n_head - 1)
-        self._stop_requested = False
+        # Every time, not only on a change: param takes False for 0 and True for 1, so a box showing "0" after a
+        # link's "false" would otherwise keep the message about "false".
+        self.param.watch(lambda *events: self.resample(), ["top_k", "seed"], onlychanged=False)
         self.retrace()
+
+    # -- problems -----------------------------------------------------------------------------------
+
+    def report(self, source: str, message: str = "") -> None:
+        """Say (or, with no message, stop saying) what is wrong with one thing: ``source`` is 'prompt',
+        'ablation', 'sampling', 'link' or 'action' (a Next token / Generate that was refused or failed)."""
+        if message:
+            self._problems[source] = message
+        else:
+            self._problems.pop(source, None)
+        self.error = "\n".join(self._problems.values())
 
     # -- derived values -----------------------------------------------------------------------------
 
@@ -84,29 +126,38 @@ class ExplainerState(param.Parameterized):
         n = self.token_count
         return self.position if 0 <= self.position < n else max(n - 1, 0)
 
+    @property
+    def shows_prompt(self) -> bool:
+        """Whether the views show the prompt in the box (not an earlier one kept because this one failed)."""
+        return self.trace is not None and self.traced_prompt == self.prompt
+
     @param.depends("prompt", "ablated", watch=True)
     def retrace(self) -> None:
         """Tokenize and trace the prompt. Bad input sets ``error`` and keeps the last good trace on screen."""
         if len(self.prompt) > MAX_PROMPT_CHARACTERS:
-            self.error = (f"The prompt has {len(self.prompt):,} characters; this model reads at most "
-                          f"{self.runtime.config.n_ctx} tokens. Shorten it.")
+            self.report("prompt", f"The prompt has {len(self.prompt):,} characters; this model reads at most "
+                                  f"{self.runtime.config.n_ctx} tokens. Shorten it.")
             return
         try:
             ids = self.runtime.encode(self.prompt)
             trace = self.runtime.trace(ids, self.ablated_heads)
         except GPT2CoreError as error:
-            self.error = str(error)
+            self.report("prompt", str(error))
             return
         invalid = self._invalid_ablations()
-        self.error = (f"Ignored ablation entries {', '.join(map(repr, invalid))}: each must be 'layer.head' with "
-                      f"layer < {self.runtime.config.n_layer} and head < {self.runtime.config.n_head}." if invalid else "")
+        for source in ("prompt", "link", "action"):  # what a link or an earlier click got wrong is past
+            self._problems.pop(source, None)
+        self.report("ablation", f"Ignored ablation entries {', '.join(map(quoted, invalid))}: each must be "
+                                f"'layer.head' with layer < {self.runtime.config.n_layer} and head < "
+                                f"{self.runtime.config.n_head}." if invalid else "")
         probabilities, sampled = self._sample(trace)
         with param.parameterized.batch_call_watchers(self):  # the views hear of all four changes at once
             self.lens_logits = self.runtime.logit_lens(trace)
             self.trace = trace
+            self.traced_prompt = self.prompt
             self.probabilities, self.sampled_id = probabilities, sampled
 
-    @param.depends("temperature", "top_k", "top_p", "seed", watch=True)
+    @param.depends("temperature", "top_p", watch=True)
     def resample(self) -> None:
         """The next-token distribution and the token drawn from it: sampling only, no forward pass."""
         if self.trace is None:
@@ -116,21 +167,60 @@ class ExplainerState(param.Parameterized):
             self.probabilities, self.sampled_id = probabilities, sampled
 
     def _sample(self, trace) -> tuple[np.ndarray, int]:
+        self._check_boxes()
         probabilities = sampling.probabilities(trace.logits, **self.sampling_settings())
         if self.temperature == 0:
             return probabilities, int(np.argmax(probabilities))
-        return probabilities, sampling.sample(probabilities, np.random.default_rng(self.seed))
+        return probabilities, sampling.sample(probabilities, sampling.rng_from_seed(self._valid["seed"]))
+
+    def _check_boxes(self) -> None:
+        """Check the settings kept as typed (top-k, seed): note each valid one, report each invalid one."""
+        problems = []
+        if is_whole_number(self.top_k) and self.top_k >= 0:
+            self._valid["top_k"] = int(self.top_k)
+        else:
+            problems.append(f"Top-k is {quoted(self.top_k)}: it must be a whole number, 0 (no cutoff) or more. "
+                            f"The chart still uses top-k {self._valid['top_k']}.")
+        try:
+            if self.seed is None:
+                raise sampling.SamplingError("empty")
+            sampling.check_seed(self.seed)  # the one rule for seeds, shared with the library
+            self._valid["seed"] = int(self.seed)
+        except sampling.SamplingError:
+            problems.append(f"The seed is {quoted(self.seed)}: it must be a whole number from 0 to "
+                            f"{sampling.SEED_LIMIT - 1:,}. The highlighted token is still drawn with seed "
+                            f"{self._valid['seed']}.")
+        if not problems:
+            self._problems.pop("action", None)  # a refusal for want of valid settings is past
+        self.report("sampling", "\n".join(problems))
 
     def sampling_settings(self) -> dict:
-        return {"temperature": float(self.temperature), "top_k": int(self.top_k) or None,
+        """The settings the chart uses (the last valid top-k while the box holds an invalid one)."""
+        return {"temperature": float(self.temperature), "top_k": self._valid["top_k"] or None,
                 "top_p": None if self.top_p >= 1 else float(self.top_p)}
 
     # -- actions ------------------------------------------------------------------------------------
 
+    def _refusal(self, action: str) -> str:
+        """Why ``action`` (Next token, Generate) cannot continue the prompt now, or ''."""
+        if self.trace is None:
+            return f"{action} needs a prompt that runs: fix the prompt above and press Run."
+        if not self.shows_prompt:
+            return (f"{action} did nothing: the prompt in the box could not be run (see above), and the page still "
+                    f"shows the previous one. Fix the prompt and press Run first.")
+        if "sampling" in self._problems:
+            return f"{action} did nothing: fix the sampling settings named above first."
+        return ""
+
     def append_sampled_token(self) -> None:
         """'Next token': the highlighted token joins the prompt, and the new prompt is traced."""
-        if self.trace is None or self.error:
+        if self.generating:
+            return  # the button is disabled meanwhile; the generation will move the prompt on
+        refusal = self._refusal("Next token")
+        if refusal:
+            self.report("action", refusal)
             return
+        self.report("action")
         self.prompt = self.prompt + self.runtime.decode([self.sampled_id])
 
     def toggle_ablation(self, layer: int, head: int) -> None:
@@ -141,24 +231,39 @@ class ExplainerState(param.Parameterized):
     def stop(self) -> None:
         self._stop_requested = True
 
-    async def generate(self, count: int) -> None:
+    def _count_problem(self, count, room: int) -> str:
+        if not is_whole_number(count) or count < 1:
+            return (f"Tokens is {quoted(count)}: type how many tokens to generate, a whole number from 1 to "
+                    f"{room} (the room left in the model's context).")
+        return ""
+
+    async def generate(self, count) -> None:
         """Generate ``count`` tokens, showing each as it comes; the stop button ends it after the current
-        token. One trace at the end (not one per token): the views then show the last step."""
-        if self.generating or self.trace is None:
+        token. One trace at the end (not one per token): the views then show the last step.
+
+        Generation continues the prompt the views show, and only that one: refused with a message while the box
+        holds a prompt that could not be run or a setting that is not valid; and if the prompt changes meanwhile
+        (an example picked), the new tokens are not added to it."""
+        if self.generating:
             return
+        refusal = self._refusal("Generate")
+        n_ctx = self.runtime.config.n_ctx
+        room = n_ctx - self.token_count
+        if not refusal and room < 1:
+            refusal = f"The prompt already fills the model's context of {n_ctx} tokens."
+        refusal = refusal or self._count_problem(count, room)
+        if refusal:
+            self.report("action", refusal)
+            return
+        self.report("action")
+        count = min(int(count), room)
         self._stop_requested = False
         self.generating = True
-        ids = list(self.trace.token_ids)
-        text = self.prompt
-        room = self.runtime.config.n_ctx - len(ids)
-        count = min(int(count), room)
-        if count < 1:
-            self.error = f"The prompt already fills the model's context of {self.runtime.config.n_ctx} tokens."
-            self.generating = False
-            return
+        ids, text = list(self.trace.token_ids), self.prompt
         new_ids: list[int] = []
+        failure = ""
         try:
-            steps = self.runtime.agenerate(ids, count, seed=self.seed, ablated=self.ablated_heads,
+            steps = self.runtime.agenerate(ids, count, seed=self._valid["seed"], ablated=self.ablated_heads,
                                            **self.sampling_settings())
             async for step in steps:
                 new_ids.append(step.token_id)
@@ -167,9 +272,18 @@ class ExplainerState(param.Parameterized):
                 if self._stop_requested:
                     break
         except GPT2CoreError as error:
-            self.error = str(error)
+            failure = str(error)
         finally:
             self.generating = False
-            self.status = f"Generated {len(new_ids)} token{'s' * (len(new_ids) != 1)}." if new_ids else ""
-            if new_ids:
-                self.prompt = text + self.runtime.decode(new_ids)
+            made = f"{len(new_ids)} token{'s' * (len(new_ids) != 1)}"
+            if new_ids and self.prompt != text:
+                self.status = ""
+                failure = failure or (f"The prompt changed while generating, so the {made} generated for the "
+                                      f"previous prompt were not added to it.")
+            else:
+                self.status = f"Generated {made}." if new_ids else ""
+                if new_ids:
+                    self.prompt = text + self.runtime.decode(new_ids)  # traced: clears earlier problems
+            if failure:
+                self.report("action", failure)
+

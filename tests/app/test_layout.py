@@ -106,7 +106,7 @@ def test_generated_and_typed_text_in_the_status_and_header_is_escaped(app, hosti
     app.state.status = f"Generated 1 of 1: {hostile!r}"
     assert "<" not in app.status_box.object[len("<pre>"):-len("</pre>")]
     monkeypatch.setattr(app.runtime.model, "name", hostile)
-    header = app.layout()[0].object
+    header = next(pane for pane in app.layout() if "te-header" in pane.css_classes).object
     assert hostile not in header and html.escape(hostile) in header
 
 
@@ -151,3 +151,75 @@ def test_a_paste_past_the_character_cap_is_refused_without_tokenizing(app, monke
     paste = "x" * (2 * MAX_PROMPT_CHARACTERS)
     assert count_while_typing(app, paste) == (f"{len(paste):,} characters — too long (at most "
                                               f"{MAX_PROMPT_CHARACTERS:,} characters, 128 tokens)")
+
+
+# -- the number boxes hand on what the browser sends, for the state to explain ------------------------------------
+
+@pytest.mark.parametrize("sent, message", [
+    (None, "The seed is an empty box: it must be a whole number"),
+    (1e23, "The seed is 1e+23: it must be a whole number"),  # what the browser sends for 100000000000000000000000
+    (-1, "The seed is -1: it must be a whole number"),
+])
+def test_what_the_browser_sends_from_the_seed_box_reaches_the_state_and_its_message(app, sent, message):
+    app.seed._process_events({"value": sent})  # as a change from the browser arrives
+    assert app.seed.value == sent and app.state.seed == sent
+    assert app.error_box.visible and app.error_box.plain_text.startswith(message)
+    app.seed._process_events({"value": 5})
+    assert app.state.seed == 5 and not app.error_box.visible
+
+
+def test_a_value_a_number_box_cannot_show_leaves_it_empty_and_large_ones_go_as_floats(app):
+    box = app.seed.get_root()
+    app.state.seed = "abc"  # e.g. from a link
+    assert box.value is None and "'abc'" in app.error_box.plain_text
+    app.state.seed = 2**70
+    assert box.value == float(2**70) and isinstance(box.value, float)
+    app.state.seed = 10**400  # past any float
+    assert box.value is None
+    app.state.seed = 12
+    assert box.value == 12 and box.low is None and box.high is None  # the browser clamps nothing unseen
+
+
+def test_the_tokens_box_is_checked_when_generate_is_pressed(app):
+    import asyncio
+
+    before = app.state.prompt
+    app.generate_count._process_events({"value": None})
+    asyncio.run(app._generate(None))
+    assert app.state.prompt == before
+    assert app.error_box.plain_text.startswith("Tokens is an empty box: type how many tokens to generate")
+
+
+def test_while_generating_nothing_that_changes_the_prompt_can_be_used(app):
+    app.state.generating = True
+    assert all(widget.disabled for widget in (app.prompt_input, app.run_button, app.next_button,
+                                              app.generate_button, app.examples))
+    assert not app.stop_button.disabled
+    app.state.generating = False
+    assert not app.examples.disabled and app.stop_button.disabled
+
+
+def test_closing_the_app_stops_a_generation_and_unhooks_it_from_the_state(app):
+    app.sections["heads"].open()
+    selection = app.views["heads"].head_source.selected
+    app.close()
+    assert app.state._stop_requested
+    assert app.views == {} and not selection._callbacks.get("indices")
+    chips = app.tokens_html.object
+    app.state.prompt = "Nobody is looking at this page any more"
+    assert app.tokens_html.object == chips  # no watcher left to update a page that is gone
+
+
+@pytest.mark.parametrize("how", ["link", "example", "generation"])
+def test_run_without_typing_runs_the_prompt_in_the_box_and_never_empties_it(app, how):
+    import asyncio
+
+    if how == "link":
+        app.state.prompt = "A prompt from a link"
+    elif how == "example":
+        app.examples.value = app.examples.options[2]
+    else:
+        asyncio.run(app.state.generate(3))
+    shown = app.prompt_input.value
+    app.run_button.clicks += 1  # Run, pressed without typing
+    assert app.state.prompt == shown and app.prompt_input.value == shown and app.state.error == ""

@@ -167,3 +167,151 @@ def test_with_the_onnx_fast_path_generation_gives_the_numpy_models_tokens(tiny_m
         expected.append(int(np.argmax(tiny_model.run_with_hooks(sequence, zero_ablate_heads([(0, 1)]))[-1])))
         sequence.append(expected[-1])
     assert ablated == expected
+
+
+# -- Generate and Next token never mix two prompts ----------------------------------------------------------------
+
+BAD_PROMPTS = {
+    "empty": ("", "the prompt is empty"),
+    "too many tokens": ("word " * 200, "this model reads at most 128"),
+    "too many characters": ("x" * 30_000, "30,000 characters"),
+    "lone surrogate": ("bad \ud800 surrogate", "not valid Unicode"),
+}
+
+
+@pytest.mark.parametrize("bad_prompt, reason", BAD_PROMPTS.values(), ids=BAD_PROMPTS.keys())
+def test_after_a_prompt_error_generate_and_next_token_refuse_and_leave_the_box_as_typed(state, bad_prompt, reason):
+    good = state.trace
+    state.prompt = bad_prompt
+    asyncio.run(state.generate(5))
+    assert state.prompt == bad_prompt and state.trace is good and not state.generating
+    assert reason in state.error
+    assert "Generate did nothing: the prompt in the box could not be run (see above), and the page still shows " \
+           "the previous one. Fix the prompt and press Run first." in state.error
+    state.append_sampled_token()
+    assert state.prompt == bad_prompt and state.trace is good
+    assert "Next token did nothing: the prompt in the box could not be run" in state.error
+    assert "Generate did nothing" not in state.error  # one refusal at a time: the latest
+
+
+def test_once_the_prompt_is_fixed_generate_continues_the_prompt_shown(state, tiny_model):
+    state.temperature = 0
+    state.prompt = ""
+    asyncio.run(state.generate(3))
+    state.prompt = "A fixed prompt"
+    assert state.error == ""  # the prompt's problem and the refusal are both past
+    expected = [step.token_id for step in tiny_model.generate(tiny_model.encode("A fixed prompt"), 3, temperature=0)]
+    asyncio.run(state.generate(3))
+    assert state.prompt == "A fixed prompt" + tiny_model.tokenizer.decode(expected)
+    assert state.trace.token_ids == tiny_model.encode(state.prompt) and state.shows_prompt
+
+
+def test_an_ignored_ablation_entry_or_link_setting_does_not_stop_next_token(state, tiny_model):
+    state.ablated = "9.9"  # reported, not used: the views still show the prompt in the box
+    state.report("link", "Some settings in the link were invalid and were ignored: temperature")
+    assert "Ignored ablation entries '9.9'" in state.error and state.shows_prompt
+    state.temperature = 0
+    expected = state.prompt + tiny_model.tokenizer.decode([int(np.argmax(state.trace.logits))])
+    state.append_sampled_token()
+    assert state.prompt == expected and state.shows_prompt
+    assert "Next token did nothing" not in state.error
+
+
+def test_a_prompt_changed_while_generating_does_not_get_the_tokens_of_the_previous_one(state):
+    async def generate_and_pick_an_example():
+        task = asyncio.ensure_future(state.generate(50))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        state.prompt = "An example picked meanwhile"
+        await task
+
+    asyncio.run(generate_and_pick_an_example())
+    assert state.prompt == "An example picked meanwhile" and state.shows_prompt
+    assert "The prompt changed while generating, so the" in state.error and "were not added to it." in state.error
+    assert state.status == ""
+
+
+class FailingRuntime(ModelRuntime):
+    """Generation that fails after two tokens, as a runtime that lost its model would."""
+
+    def agenerate(self, ids, max_new_tokens, **settings):
+        async def steps():
+            for step in list(self.model.generate(ids, 2, temperature=0)):
+                yield step
+            raise sampling.SamplingError("the logits contain NaN or infinite values; the model's weights may be "
+                                         "corrupt")
+        return steps()
+
+
+def test_a_generation_that_fails_keeps_its_tokens_and_says_why(tiny_model):
+    state = ExplainerState(FailingRuntime(tiny_model), prompt="The capital of France is")
+    expected = [step.token_id for step in tiny_model.generate(state.trace.token_ids, 2, temperature=0)]
+    asyncio.run(state.generate(10))
+    assert state.prompt == "The capital of France is" + tiny_model.tokenizer.decode(expected)
+    assert state.shows_prompt and state.status == "Generated 2 tokens."
+    assert state.error == "the logits contain NaN or infinite values; the model's weights may be corrupt"
+
+
+@pytest.mark.parametrize("count", [None, 0, -3, 1.5, 1e23, "7", True])
+def test_a_tokens_count_that_is_not_a_whole_number_from_one_is_refused_with_a_message(state, count):
+    before = state.prompt
+    asyncio.run(state.generate(count))
+    assert state.prompt == before and not state.generating
+    assert state.error.startswith("Tokens is ") and "type how many tokens to generate, a whole number from 1 to" \
+        in state.error
+
+
+# -- seed and top-k boxes: kept as typed, checked, explained ------------------------------------------------------
+
+def draw(state, seed: int) -> int:
+    return sampling.sample(state.probabilities, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("seed, shown", [(-1, "-1"), (-1.0, "-1"), (2**63, "9223372036854775808"),
+                                         (1e23, "1e+23"), (None, "an empty box"), ("abc", "'abc'"), (True, "True"),
+                                         (2.5, "2.5")])
+def test_a_bad_seed_is_named_in_the_page_and_sampling_keeps_the_last_valid_seed(state, runtime, seed, shown):
+    state.param.update(temperature=1.5, seed=7)
+    drawn_with_7, before = state.sampled_id, state.prompt
+    assert drawn_with_7 == draw(state, 7)
+    state.seed = seed  # no exception, no traceback: a message
+    assert state.error == (f"The seed is {shown}: it must be a whole number from 0 to 9,223,372,036,854,775,807. "
+                           f"The highlighted token is still drawn with seed 7.")
+    assert state.sampled_id == drawn_with_7 and state.seed is seed
+    asyncio.run(state.generate(3))
+    state.append_sampled_token()
+    assert state.prompt == before
+    assert state.error.endswith("Next token did nothing: fix the sampling settings named above first.")
+    state.seed = 11
+    assert state.error == "" and state.sampled_id == draw(state, 11)
+    state.append_sampled_token()
+    assert state.prompt != before and state.shows_prompt
+
+
+def test_the_highest_seed_is_valid_and_the_next_one_is_not(state):
+    state.seed = 2**63 - 1
+    assert state.error == ""
+    state.seed = 2**63
+    assert state.error.startswith("The seed is 9223372036854775808:")
+
+
+@pytest.mark.parametrize("top_k, shown", [(-5, "-5"), (None, "an empty box"), (2.5, "2.5"), ("abc", "'abc'"),
+                                          (False, "False")])
+def test_a_bad_top_k_is_named_and_the_chart_keeps_the_last_valid_top_k(state, top_k, shown):
+    state.top_k = 3
+    kept = state.probabilities.copy()
+    assert np.count_nonzero(kept) == 3
+    state.top_k = top_k
+    assert state.error == (f"Top-k is {shown}: it must be a whole number, 0 (no cutoff) or more. The chart still "
+                           f"uses top-k 3.")
+    np.testing.assert_array_equal(state.probabilities, kept)
+    assert state.sampling_settings()["top_k"] == 3
+    state.top_k = 0
+    assert state.error == "" and np.count_nonzero(state.probabilities) == state.probabilities.size
+
+
+def test_a_long_value_is_quoted_in_part(state):
+    state.seed = "9" * 100_000 + "x"
+    first_line = state.error.splitlines()[0]
+    assert first_line.startswith(f"The seed is {'9' * 60!r}… (100,001 characters): it must be")
+    assert len(first_line) < 250
