@@ -9,4 +9,10 @@ sources, and changes its data in place with ``.update(...)``. Modules:
   ``residual``: ``ResidualView``.
 - ``attention``: ``AttentionHeadView``, ``ConcatProjectionView``, ``HeadGridView``.
 - ``output``: ``OutputView`` (temperature, top-k, top-p, the sampled token); ``logit_lens``: ``LogitLensView``.
+
+For any model's arrays (no ``Trace``: plain [heads, n, n] attention and [n, width] hidden states, as
+``transformer_explainer`` captures them), with selectors that run in the page (standalone files, notebooks):
+
+- ``attention_explorer``: ``AttentionExplorer`` (layer, head and query-token selectors) and ``AttentionOverview``.
+- ``hidden_states``: ``HiddenStatesView`` (norms per token, per-dimension heat strips, cosine similarity).
 """
