@@ -1,0 +1,160 @@
+"""``Explainer``: any model's attention and hidden states, shown with the project's own views (``viz``).
+
+    explainer = Explainer(model, tokenizer)           # gpt2_core, Hugging Face, or your own nn.Module
+    explainer.show_attention(inputs["input_ids"])     # in a notebook: per-head heatmaps with selectors
+    explainer.show_hidden_states("some text")         # norms, heat strips, cosine similarity per layer
+    explainer.report(["a text", "another"], "report.html")
+
+    Explainer.from_arrays(tokens, attentions=[...], hidden_states=[...])   # JAX, TensorFlow, NumPy, ...
+
+Which adapter reads the model is decided once, here; each lives in its own module (``gpt2_core_model``,
+``huggingface``, ``torch_hooks``, ``arrays``) and turns one input into a ``Capture``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .capture import Capture
+from .errors import CaptureError, ExplainerError
+from .inputs import check_tokenizer, encode
+
+FRAMEWORK_HINT = ("Explainer reads gpt2_core models and PyTorch models (Hugging Face transformers, or your own "
+                  "torch.nn.Module); for TensorFlow, JAX or anything else, compute the attention there and pass "
+                  "the arrays: Explainer.from_arrays(tokens, attentions=[...], hidden_states=[...])")
+
+
+def adapter_for(model, tokenizer, attention_modules, attention_output, hidden_state_modules):
+    from gpt2_core import GPT2
+
+    from .huggingface import HuggingFaceAdapter, is_hf_model
+    from .torch_hooks import TorchHooksAdapter, is_torch_module
+
+    hooks_asked = any(option is not None for option in (attention_modules, attention_output, hidden_state_modules))
+    if isinstance(model, GPT2):
+        if hooks_asked:
+            raise ExplainerError("attention_modules, attention_output and hidden_state_modules are for PyTorch "
+                                 "modules; a gpt2_core model gives its attention by hook name already")
+        from .gpt2_core_model import Gpt2CoreAdapter
+        return Gpt2CoreAdapter(model, tokenizer)
+    if is_hf_model(model) and not hooks_asked:
+        return HuggingFaceAdapter(model, tokenizer)
+    if is_torch_module(model):
+        return TorchHooksAdapter(model, tokenizer, attention_modules=attention_modules,
+                                 attention_output=attention_output, hidden_state_modules=hidden_state_modules)
+    raise ExplainerError(f"cannot read a {type(model).__module__}.{type(model).__name__}: {FRAMEWORK_HINT}")
+
+
+class Explainer:
+    """Attention heatmaps and hidden-state views for one model.
+
+    ``model``: a gpt2_core ``GPT2``, a Hugging Face ``transformers`` PyTorch model, or any ``torch.nn.Module``
+    (its attention found by forward hooks; see ``torch_hooks``). ``tokenizer``: a Hugging Face tokenizer,
+    gpt2_core's ``Tokenizer``, any function from text to token ids, or None (then pass token ids). For a
+    module whose attention the hooks cannot find: ``attention_modules`` (names or modules),
+    ``attention_output`` (output -> attention tensor) and ``hidden_state_modules``."""
+
+    def __init__(self, model, tokenizer=None, *, attention_modules: Sequence | None = None,
+                 attention_output: Callable | None = None, hidden_state_modules: Sequence | None = None):
+        check_tokenizer(tokenizer)
+        self.adapter = adapter_for(model, tokenizer, attention_modules, attention_output, hidden_state_modules)
+        self.model = model
+
+    @classmethod
+    def from_arrays(cls, tokens, attentions: Sequence | None = None, hidden_states: Sequence | None = None, *,
+                    hidden_state_labels: Sequence[str] | None = None, name: str = "arrays") -> "Explainer":
+        """An explainer of values computed elsewhere: ``attentions`` one [heads, n, n] array per layer,
+        ``hidden_states`` one [n, width] per point (a batch dimension of 1 is dropped), from any framework."""
+        from .arrays import ArraysAdapter
+
+        explainer = cls.__new__(cls)
+        explainer.adapter = ArraysAdapter(tokens, attentions, hidden_states, hidden_state_labels=hidden_state_labels,
+                                          name=name)
+        explainer.model = None
+        return explainer
+
+    @property
+    def name(self) -> str:
+        return self.adapter.name
+
+    @property
+    def tokenizer(self):
+        return self.adapter.tokenizer
+
+    # -- the numbers -------------------------------------------------------------------------------------------
+
+    def capture(self, inputs=None) -> Capture:
+        """One forward pass's attention and hidden states. ``inputs``: text, token ids ([n] or [1, n]: a
+        list, an array, a tensor) or a dict of model inputs (a Hugging Face ``BatchEncoding``); none for an
+        explainer made ``from_arrays``."""
+        from .arrays import ArraysAdapter
+
+        if isinstance(self.adapter, ArraysAdapter):
+            return self.adapter.capture(inputs)
+        return self.adapter.capture(encode(inputs, self.adapter.tokenizer))
+
+    # -- Bokeh views (viz) -------------------------------------------------------------------------------------
+
+    def attention_view(self, inputs=None, *, layer: int = 0, head: int = 0, query: int | None = None,
+                       name: str = ""):
+        """A ``viz.attention_explorer.AttentionExplorer`` (Bokeh models) of ``inputs``."""
+        return attention_view(self.capture(inputs), layer=layer, head=head, query=query, name=name)
+
+    def hidden_states_view(self, inputs=None, *, layer: int | None = None, name: str = ""):
+        """A ``viz.hidden_states.HiddenStatesView`` (Bokeh models) of ``inputs``."""
+        return hidden_states_view(self.capture(inputs), layer=layer, name=name)
+
+    # -- notebooks ---------------------------------------------------------------------------------------------
+
+    def show_attention(self, inputs=None, *, layer: int = 0, head: int = 0, query: int | None = None):
+        """Per-head attention heatmaps with layer, head and query-token selectors, and an all-heads overview,
+        as a notebook widget (Panel; displays itself in Jupyter, JupyterLab and VS Code)."""
+        from .notebook import AttentionWidget
+
+        capture = self.capture(inputs)
+        return AttentionWidget(capture, attention_view(capture, layer=layer, head=head, query=query))
+
+    def show_hidden_states(self, inputs=None, *, layer: int | None = None):
+        """Per-layer hidden-state views (norms per token, heat strips per dimension, cosine similarity between
+        tokens) as a notebook widget."""
+        from .notebook import HiddenStatesWidget
+
+        capture = self.capture(inputs)
+        return HiddenStatesWidget(capture, hidden_states_view(capture, layer=layer))
+
+    # -- reports -----------------------------------------------------------------------------------------------
+
+    def report(self, texts, path: str | Path, *, progress: bool | None = False) -> Path:
+        """One standalone HTML file (all JavaScript inline; opens from file:// with no network): for each text
+        (a string, or a list of inputs), every layer's attention heatmaps and the hidden-state views; for an
+        explainer made ``from_arrays``, ``texts`` is None. Returns the path written."""
+        from .report import write_report
+
+        if isinstance(texts, str):
+            texts = [texts]
+        return write_report(self, texts, path, progress=progress)
+
+
+def attention_view(capture: Capture, *, layer: int = 0, head: int = 0, query: int | None = None, name: str = ""):
+    from viz.attention_explorer import AttentionExplorer
+
+    if not capture.attentions:
+        raise CaptureError(f"no attention was captured from {capture.model_name or 'these arrays'}")
+    try:
+        return AttentionExplorer(capture.attentions, capture.tokens, layer=layer, head=head, query=query, name=name)
+    except IndexError as error:
+        raise ExplainerError(str(error)) from None
+
+
+def hidden_states_view(capture: Capture, *, layer: int | None = None, name: str = ""):
+    from viz.hidden_states import HiddenStatesView
+
+    if not capture.hidden_states:
+        raise CaptureError(f"no hidden states were captured from {capture.model_name or 'these arrays'}: for a "
+                           f"module of your own, name them: Explainer(model, tokenizer, hidden_state_modules=[...])")
+    try:
+        return HiddenStatesView(capture.hidden_states, capture.tokens, labels=capture.hidden_state_labels,
+                                layer=layer, name=name)
+    except IndexError as error:
+        raise ExplainerError(str(error)) from None

@@ -1,0 +1,152 @@
+"""A model named on the command line (``generate --model NAME_OR_DIR``), ready to explain.
+
+- ``demo``: gpt2_core's small random GPT-2 (no download, no PyTorch).
+- A folder written by ``save_pretrained`` (config.json, the weights, the tokenizer files), or a Hugging Face
+  id: read with ``transformers`` (``AutoModel`` with eager attention, ``AutoTokenizer``). A Hub id is taken
+  from the Hugging Face cache when it is there; otherwise it is downloaded (with huggingface_hub's progress
+  bars) if the Hub answers within seconds, and else refused at once, naming what to download.
+- Without PyTorch and transformers installed: GPT-2 checkpoints only, read by gpt2_core.
+
+Every failure is a ``ModelLoadError`` that says what to do (one line on the command line).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from .errors import ModelLoadError
+
+DEMO_MODEL = "demo"
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                   "tokenizer.model")
+INSTALL_HINT = "pip install torch transformers"
+
+
+def has_transformers() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in ("torch", "transformers"))
+
+
+def looks_like_path(name: str) -> bool:
+    return Path(name).exists() or name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
+
+
+def load_explainer(name: str, revision: str | None = None):
+    """An ``Explainer`` for the model called ``name`` (see the module's docstring)."""
+    from .explainer import Explainer
+
+    if name == DEMO_MODEL:
+        from app.runtime import demo_model
+        return Explainer(demo_model())
+    if looks_like_path(name):
+        check_folder(Path(name).expanduser())
+    if not has_transformers():
+        return Explainer(load_with_gpt2_core(name, revision))
+    model, tokenizer = load_with_transformers(name, revision)
+    return Explainer(model, tokenizer)
+
+
+def check_folder(folder: Path) -> None:
+    """A local checkpoint folder, checked before transformers reads it (its own errors are long and generic)."""
+    if not folder.exists():
+        raise ModelLoadError(f"there is no folder {folder.absolute()}: pass a folder written by save_pretrained (config.json, "
+                             f"the weights, the tokenizer files) or a Hugging Face id such as bert-base-uncased")
+    if not folder.is_dir():
+        raise ModelLoadError(f"{folder} is a file: pass the folder that holds config.json, the weights and the "
+                             f"tokenizer files")
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"the folder {folder} has no config.json: it is not a saved model (save one with "
+                             f"model.save_pretrained(folder) and tokenizer.save_pretrained(folder))")
+    if not any((folder / name).is_file() for name in WEIGHT_FILES):
+        raise ModelLoadError(f"the folder {folder} has no weights ({' or '.join(WEIGHT_FILES[::2])}): save them with "
+                             f"model.save_pretrained({str(folder)!r})")
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelLoadError(f"the folder {folder} has no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...): "
+                             f"save them with tokenizer.save_pretrained({str(folder)!r})")
+
+
+def model_type(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def load_with_gpt2_core(name: str, revision: str | None):
+    from gpt2_core import GPT2CoreError, load_model
+
+    folder = Path(name).expanduser()
+    if folder.is_dir() and model_type(folder) not in (None, "gpt2"):
+        raise ModelLoadError(f"{name} is a {model_type(folder)!r} model: reading it needs PyTorch and transformers "
+                             f"({INSTALL_HINT}); without them only GPT-2 checkpoints can be read")
+    try:
+        return load_model(name, revision=revision)
+    except GPT2CoreError as error:
+        raise ModelLoadError(f"{error} (without PyTorch and transformers only GPT-2 checkpoints can be read: "
+                             f"{INSTALL_HINT})") from None
+
+
+def hub_unreachable() -> str:
+    from app.runtime import hub_unreachable as check
+    return check()
+
+
+def load_with_transformers(name: str, revision: str | None):
+    """(model, tokenizer) with transformers; a Hub id comes from the cache, or is downloaded when the Hub answers."""
+    import transformers
+    from huggingface_hub import constants
+
+    transformers.utils.logging.set_verbosity_error()  # its warnings and "Loading weights" bars are not ours
+    transformers.utils.logging.disable_progress_bar()
+    local = Path(name).expanduser().is_dir()
+    source = str(Path(name).expanduser()) if local else name
+    if not local:
+        try:
+            return read_transformers(source, revision, local_files_only=True)
+        except OSError:
+            pass  # not (all) in the cache
+        if constants.HF_HUB_OFFLINE:
+            raise not_downloadable(name, "HF_HUB_OFFLINE is set") from None
+        unreachable = hub_unreachable()
+        if unreachable:
+            raise not_downloadable(name, f"the Hugging Face Hub cannot be reached: {unreachable}") from None
+    return read_transformers(source, revision, local_files_only=local)
+
+
+def not_downloadable(name: str, why: str) -> ModelLoadError:
+    return ModelLoadError(f"{name} is not in the Hugging Face cache and cannot be downloaded ({why}): download it on "
+                          f"a machine with internet (hf download {name}, or huggingface-cli download {name}) and copy "
+                          f"the cache, or save it there with save_pretrained and pass --model FOLDER")
+
+
+def read_transformers(source: str, revision: str | None, local_files_only: bool):
+    from transformers import AutoModel, AutoTokenizer
+
+    options = dict(revision=revision, local_files_only=local_files_only)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **options)
+        try:
+            model = AutoModel.from_pretrained(source, attn_implementation="eager", **options)
+        except TypeError:  # an older transformers, or a model that takes no attn_implementation
+            model = AutoModel.from_pretrained(source, **options)
+    except OSError as error:
+        if local_files_only and not Path(source).is_dir():
+            raise  # the caller tries the Hub next
+        raise ModelLoadError(explain_os_error(source, error)) from None
+    except (ValueError, KeyError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelLoadError(f"transformers cannot read {source}: {first}") from None
+    return model.eval(), tokenizer
+
+
+def explain_os_error(source: str, error: OSError) -> str:
+    text = str(error)
+    if "not a valid model identifier" in text or "Repository Not Found" in text or "404" in text:
+        return (f"unknown model {source!r}: no such folder here and no such model on the Hugging Face Hub (check the "
+                f"spelling, e.g. bert-base-uncased or openai-community/gpt2; a gated model needs `hf auth login`)")
+    if "couldn't connect" in text or "offline" in text.lower():
+        return not_downloadable(source, "the Hub cannot be reached").args[0]
+    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return f"cannot read {source}: {first}"
