@@ -4,6 +4,7 @@
     transformer-explainer predict "The capital of France is" [--top 10]
     transformer-explainer trace "The capital of France is" --out trace.npz
     transformer-explainer report "The capital of France is" --out report.html
+    transformer-explainer generate --model bert-base-uncased --text "What is the capital of France?" --output report.html
     transformer-explainer demo-model ./tiny-gpt2
     transformer-explainer build [--model ID_OR_DIR] [--out dist] [--pyodide-dir DIR]   (the static site; see build.py)
     transformer-explainer build serve [--out dist] [--port 8000]
@@ -132,6 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--temperature", type=temperature, default=1.0, help="0 = always the most likely token")
     report.set_defaults(run=run_report)
 
+    generate = commands.add_parser(
+        "generate", help="write a standalone HTML report of any Hugging Face model's attention and hidden states")
+    generate.add_argument("--model", required=True, metavar="NAME_OR_DIR",
+                          help="a Hugging Face id (bert-base-uncased, openai-community/gpt2, distilbert-base-uncased, "
+                               "...), a folder written by save_pretrained, or 'demo' for a tiny random GPT-2")
+    generate.add_argument("--revision", default=None, help="a branch, tag or commit of the Hub repository")
+    generate.add_argument("--text", action="append", default=[], help="a text to show (repeat for several)")
+    generate.add_argument("--text-file", type=Path, default=None,
+                          help="a UTF-8 file with one text per line (blank lines skipped): one section each")
+    generate.add_argument("--output", required=True, type=Path, help="the .html file to write")
+    generate.set_defaults(run=run_generate)
+
     commands.add_parser("build", help="build the static site (Pyodide in the browser): see `build --help`",
                         add_help=False)
 
@@ -168,16 +181,16 @@ def run_predict(args) -> None:
               f"logit {trace.logits[token_id]:9.3f}  p = {probabilities[token_id]:.4f}")
 
 
-def check_output_file(path: Path, example: str) -> None:
-    """Refuse, before the model loads, an --out that cannot be written."""
+def check_output_file(path: Path, example: str, option: str = "--out") -> None:
+    """Refuse, before the model loads, an output file (``option``) that cannot be written."""
     if path.is_dir():
-        raise CommandError(f"--out {path} is a folder: give a file name in it, e.g. {path / example}")
+        raise CommandError(f"{option} {path} is a folder: give a file name in it, e.g. {path / example}")
     folder = path.absolute().parent
     if not folder.is_dir():
         raise CommandError(f"cannot write {path}: the folder {folder} does not exist; create it first, or choose "
-                           f"another --out")
+                           f"another {option}")
     if not os.access(folder, os.W_OK):
-        raise CommandError(f"cannot write {path}: the folder {folder} is not writable; choose another --out")
+        raise CommandError(f"cannot write {path}: the folder {folder} is not writable; choose another {option}")
 
 
 def cannot_write(path: Path, error: OSError, option: str) -> CommandError:
@@ -206,6 +219,45 @@ def run_report(args) -> None:
     except OSError as error:
         raise cannot_write(args.out, error, "--out") from None
     print(f"wrote {path}")
+
+
+def generate_texts(args) -> list[str]:
+    """The texts of ``generate``: each --text, then each non-blank line of --text-file."""
+    texts = list(args.text)
+    if args.text_file is not None:
+        try:
+            lines = args.text_file.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            raise CommandError(f"cannot read --text-file {args.text_file}: {error.strerror or error}") from None
+        except UnicodeDecodeError:
+            raise CommandError(f"--text-file {args.text_file} is not UTF-8 text") from None
+        from_file = [line for line in lines if line.strip()]
+        if not from_file:
+            raise CommandError(f"--text-file {args.text_file} holds no text (one text per line)")
+        texts += from_file
+    if not texts:
+        raise CommandError("give a text to show: --text \"...\" or --text-file FILE")
+    empty = next((i for i, text in enumerate(texts) if not text.strip()), None)
+    if empty is not None:
+        raise CommandError(f"text {empty + 1} is empty: give at least one character")
+    return texts
+
+
+def run_generate(args) -> None:
+    from transformer_explainer import ExplainerError
+    from transformer_explainer.loading import load_explainer
+
+    check_output_file(args.output, "report.html", "--output")
+    texts = generate_texts(args)
+    try:
+        explainer = load_explainer(args.model, args.revision)
+        path = explainer.report(texts, args.output, progress=None)
+    except ExplainerError as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        raise cannot_write(args.output, error, "--output") from None
+    sections = "1 text" if len(texts) == 1 else f"{len(texts)} texts"
+    print(f"wrote {path} ({sections}, {path.stat().st_size:,} bytes): open it in a browser, no network needed")
 
 
 def run_demo_model(args) -> None:

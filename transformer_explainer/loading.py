@@ -26,7 +26,10 @@ INSTALL_HINT = "pip install torch transformers"
 
 
 def has_transformers() -> bool:
-    return all(importlib.util.find_spec(name) is not None for name in ("torch", "transformers"))
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in ("torch", "transformers"))
+    except (ImportError, ValueError):  # a broken or blocked install counts as none
+        return False
 
 
 def looks_like_path(name: str) -> bool:

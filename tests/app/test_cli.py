@@ -1,4 +1,6 @@
-"""The command line: predict, trace, report, demo-model, and clear one-line errors (never a traceback)."""
+"""The command line: predict, trace, report, generate, demo-model, and clear one-line errors (never a traceback)."""
+
+import html
 
 import numpy as np
 import pytest
@@ -50,3 +52,55 @@ def test_errors_are_one_clear_line(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and "Traceback" not in err
+
+
+# -- generate: the library's report (transformer_explainer) -------------------------------------------------------
+
+def test_generate_writes_one_report_with_a_section_per_text(tmp_path, capsys):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("Hello world\n\n   \nThe <b>capital</b> of France\n", encoding="utf-8")
+    out = tmp_path / "report.html"
+    assert main(["generate", "--model", "demo", "--text", "A first text", "--text-file", str(texts),
+                 "--output", str(out)]) == 0
+    assert f"wrote {out} (3 texts," in capsys.readouterr().out
+    page = out.read_text(encoding="utf-8")
+    for section in range(3):
+        assert f'"s{section}-attention-patterns"' in page and f'"s{section}-hidden-states"' in page
+    assert '"s3-attention-patterns"' not in page  # blank lines are no texts
+    document = html.unescape(page)  # Bokeh writes the page's JSON HTML-escaped: what the Div receives
+    assert "<code>The &lt;b&gt;capital&lt;/b&gt; of France</code>" in document and "<b>capital</b>" not in document
+    assert "cdn.bokeh.org" not in page and "<script src=" not in page  # inline: opens with no network
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "demo", "--output", "{tmp}/r.html"], "error: give a text to show: --text"),
+    (["--model", "demo", "--text", " ", "--output", "{tmp}/r.html"], "error: text 1 is empty"),
+    (["--model", "demo", "--text-file", "{tmp}/missing.txt", "--output", "{tmp}/r.html"],
+     "error: cannot read --text-file {tmp}/missing.txt: No such file or directory"),
+    (["--model", "demo", "--text-file", "{tmp}/blank.txt", "--output", "{tmp}/r.html"],
+     "error: --text-file {tmp}/blank.txt holds no text (one text per line)"),
+    (["--model", "demo", "--text", "hi", "--output", "{tmp}"], "error: --output {tmp} is a folder"),
+    (["--model", "demo", "--text", "hi", "--output", "{tmp}/no/r.html"], "error: cannot write {tmp}/no/r.html"),
+    (["--model", "demo", "--text", "x " * 300, "--output", "{tmp}/r.html"],
+     "error: the input is 600 tokens long, but demo reads at most 256: shorten the text"),
+    (["--model", "demo", "--text", "fine", "--text", "x " * 300, "--output", "{tmp}/r.html"],
+     "error: text 2: the input is 600 tokens long"),
+    (["--model", "{tmp}/nothing-here", "--text", "hi", "--output", "{tmp}/r.html"],
+     "error: there is no folder {tmp}/nothing-here: pass a folder written by save_pretrained"),
+    (["--model", "{tmp}/empty", "--text", "hi", "--output", "{tmp}/r.html"],
+     "error: the folder {tmp}/empty has no config.json"),
+    (["--model", "{tmp}/config-only", "--text", "hi", "--output", "{tmp}/r.html"],
+     "error: the folder {tmp}/config-only has no weights (model.safetensors or pytorch_model.bin)"),
+    (["--model", "demo", "--text", "hi"], "transformer-explainer generate: error: the following arguments are "
+                                          "required: --output"),
+])
+def test_generate_errors_are_one_clear_line(tmp_path, capsys, argv, message):
+    (tmp_path / "blank.txt").write_text("\n  \n", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "config-only").mkdir()
+    (tmp_path / "config-only" / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")
+    assert main(["generate", *(arg.replace("{tmp}", str(tmp_path)) for arg in argv)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message.replace("{tmp}", str(tmp_path))), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "r.html").exists()
