@@ -1,0 +1,76 @@
+"""What the library tests share (imported as ``library_helpers``: every conftest.py is a module named
+``conftest``, so ``from conftest import`` would get whichever was imported first).
+
+Tiny random Hugging Face checkpoints' reference outputs, computed independently of the explainer, and the
+checks that a view shows exactly the arrays it was given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from environment import REPO_ROOT
+
+HF_KINDS = ("gpt2", "bert", "distilbert", "roberta")
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "library"
+SENTENCE = "Transformer models are powerful for language understanding."
+
+
+def need_transformers():
+    pytest.importorskip("torch", reason="needs PyTorch (pip install torch==2.13.0; CI: WITH_PARITY=1)")
+    pytest.importorskip("transformers", reason="needs transformers (pip install transformers)")
+
+
+def load_hf(folder: Path, kind: str, **options):
+    """The model as a user loads it (default attention implementation unless told), and its tokenizer."""
+    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
+
+    model_class = AutoModelForCausalLM if kind == "gpt2" else AutoModel  # GPT-2 with its LM head, the rest bare
+    return model_class.from_pretrained(folder, **options), AutoTokenizer.from_pretrained(folder)
+
+
+def reference_outputs(folder: Path, kind: str, text: str = SENTENCE):
+    """(inputs, attentions [L][heads, n, n], hidden states [n, d] each) computed here, independently of the
+    explainer: a fresh copy of the model with eager attention, output_attentions and output_hidden_states."""
+    import torch
+
+    model, tokenizer = load_hf(folder, kind, attn_implementation="eager")
+    inputs = tokenizer(text, return_tensors="pt")
+    with torch.no_grad():
+        outputs = model.eval()(**inputs, output_attentions=True, output_hidden_states=True)
+    return inputs, [a[0].numpy() for a in outputs.attentions], [h[0].numpy() for h in outputs.hidden_states]
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def assert_explorer_shows(explorer, attentions) -> None:
+    """Every head, selected in turn, is exactly the array given; and so is every image the page carries."""
+    from viz.attention_explorer import pattern_title
+
+    n_layer, n_head = len(attentions), attentions[0].shape[0]
+    for layer in range(n_layer):
+        for head in range(n_head):
+            explorer.select(layer, head)
+            np.testing.assert_array_equal(explorer.heatmap.values, attentions[layer][head])
+            assert explorer.heatmap.figure.title.text == pattern_title(layer, head)
+            row = explorer.patterns_source.data["layer"].tolist().index(layer) + head
+            np.testing.assert_array_equal(explorer.patterns_source.data["image"][row], attentions[layer][head])
+            np.testing.assert_array_equal(explorer.overview.source.data["image"][row], attentions[layer][head])
+
+
+def assert_hidden_view_shows(view, states) -> None:
+    """Every hidden state, selected in turn, is exactly the array given; norms and cosine similarities are
+    those of the states (computed here in float64)."""
+    for i, state in enumerate(states):
+        view.select(i)
+        np.testing.assert_array_equal(view.strip.values, state)
+        np.testing.assert_array_equal(view.states_source.data["image"][i], state)
+        unit = state / np.linalg.norm(state.astype(np.float64), axis=1, keepdims=True)
+        np.testing.assert_allclose(view.similarity.values, unit @ unit.T, atol=2e-6)
+    norms = np.sqrt((np.asarray(states, dtype=np.float64) ** 2).sum(axis=-1))
+    np.testing.assert_allclose(view.norms.values, norms, rtol=1e-6)

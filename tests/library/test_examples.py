@@ -1,0 +1,86 @@
+"""examples/: the notebook, executed headless in a Jupyter kernel (nbclient), and the script, both offline on a
+tiny random model. The notebook's widgets are then read from its kernel and compared with the model's own
+outputs, computed here."""
+
+from __future__ import annotations
+
+import html
+import json
+import runpy
+import sys
+
+import numpy as np
+import pytest
+
+from library_helpers import SENTENCE, need_transformers, reference_outputs
+from environment import REPO_ROOT
+
+pytestmark = pytest.mark.torch
+EXAMPLES = REPO_ROOT / "examples"
+PANEL_OUTPUT = "application/vnd.holoviews_exec.v0+json"  # what Panel displays in a notebook
+
+# Run in the notebook's kernel after its cells: what its widgets hold, for the test to check.
+DUMP_CELL = """
+import json, numpy as np
+np.savez("widgets.npz", patterns=np.stack(attention.view.patterns_source.data["image"]),
+         heatmap=attention.view.heatmap.values, strip=hidden.view.strip.values,
+         states=np.stack(hidden.view.states_source.data["image"]),
+         custom=np.stack(custom.capture("x").attentions), custom_seen=custom_heatmap)
+json.dump({"folder": str(folder), "layer": attention.view.layer, "head": attention.view.head,
+           "hidden": hidden.view.layer, "notes": list(attention.capture.notes)}, open("widgets.json", "w"))
+"""
+
+
+@pytest.mark.notebook
+def test_the_notebook_runs_offline_and_its_widgets_hold_the_models_numbers(tmp_path):
+    need_transformers()
+    nbformat = pytest.importorskip("nbformat", reason="needs nbformat (pip install -e '.[test]')")
+    nbclient = pytest.importorskip("nbclient", reason="needs nbclient (pip install -e '.[test]')")
+    pytest.importorskip("ipykernel", reason="needs ipykernel (pip install -e '.[test]')")
+    notebook = nbformat.read(EXAMPLES / "explainer.ipynb", as_version=4)
+    # The custom model's own first-layer attention, as it computed it (kept for the check below).
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        "custom_heatmap = custom.show_attention('x').view.heatmap.values"))
+    notebook.cells.append(nbformat.v4.new_code_cell(DUMP_CELL))
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    errors = [output for cell in code for output in cell.outputs if output.output_type == "error"]
+    assert errors == []
+    printed = "".join(output.text for cell in code for output in cell.outputs
+                      if output.output_type == "stream" and output.name == "stdout")
+    assert "attention, layer 1 head 2: True" in printed and "hidden state 2: True" in printed
+    widgets = [output for cell in code for output in cell.outputs
+               if output.output_type == "execute_result" and PANEL_OUTPUT in output.get("data", {})]
+    assert len(widgets) == 4  # attention, hidden states, the custom model's, the arrays'
+    rendered = html.unescape(widgets[0]["data"]["text/html"])
+    assert "attention-patterns" in rendered and "attention-layer-select" in rendered  # the viz models, in Panel
+
+    facts = json.loads((tmp_path / "widgets.json").read_text())
+    data = np.load(tmp_path / "widgets.npz")
+    _, attentions, hidden = reference_outputs(facts["folder"], "bert", SENTENCE)
+    np.testing.assert_array_equal(data["patterns"], np.concatenate(attentions))  # every layer × head, in order
+    np.testing.assert_array_equal(data["heatmap"], attentions[facts["layer"]][facts["head"]])
+    np.testing.assert_array_equal(data["states"], np.stack(hidden))
+    np.testing.assert_array_equal(data["strip"], hidden[facts["hidden"]])
+    assert (facts["layer"], facts["head"], facts["hidden"]) == (1, 2, 2)  # as the notebook selected
+    assert "attn_implementation='eager'" in facts["notes"][0]
+    np.testing.assert_array_equal(data["custom_seen"], data["custom"][0][0])
+    assert (tmp_path / "report.html").stat().st_size > 100_000
+
+
+def test_the_script_writes_the_report_with_the_library_and_the_command_line(tmp_path, monkeypatch, capsys):
+    need_transformers()
+    output = tmp_path / "out" / "report.html"
+    monkeypatch.setattr(sys, "argv", ["tiny_report.py", "--kind", "distilbert", "--output", str(output)])
+    with pytest.warns(UserWarning, match="eager"):
+        with pytest.raises(SystemExit) as done:
+            runpy.run_path(str(EXAMPLES / "tiny_report.py"), run_name="__main__")
+    assert done.value.code == 0
+    printed = capsys.readouterr().out
+    assert "2 layers x 4 heads over 10 tokens: ['[CLS]', 'transformer', 'models'," in printed
+    for path in (output, output.with_name("report-library.html")):
+        page = html.unescape(path.read_text(encoding="utf-8"))
+        assert '"s0-attention-patterns"' in page and '"s1-hidden-states"' in page
