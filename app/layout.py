@@ -29,7 +29,7 @@ from viz.overview import OverviewView
 from viz.residual import ResidualView
 
 from .examples import EXAMPLE_PROMPTS
-from .panel_fixes import send_stranded_writes
+from .panel_fixes import parse_links_tolerantly, send_stranded_writes
 from .explanations import EXPLANATIONS
 from .runtime import ModelRuntime, beside_the_event_loop
 from .safe_html import TextBox, escape, token_chips
@@ -573,6 +573,7 @@ def build_app(runtime: ModelRuntime) -> pn.viewable.Viewable:
     """A new page for one browser session, its state synced with the URL's query string. When the session's
     connection is lost the page says so and offers a reload; when the session is destroyed the app lets go."""
     send_stranded_writes()
+    parse_links_tolerantly()
     app = ExplainerApp(runtime)
     if pn.state.location is not None:
         location = pn.state.location

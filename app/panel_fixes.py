@@ -1,4 +1,4 @@
-"""A workaround for a bug in Panel 1.9.4 that this app meets (and the tests in tests/browser catch).
+"""Workarounds for bugs in Panel 1.9.4 that this app meets (and the tests in tests/browser, tests/reliability catch).
 
 Kept apart from the app's own code: it reaches into Panel's private internals, and should be deleted
 once a Panel release with the upstream fix is required.
@@ -33,3 +33,33 @@ def send_stranded_writes() -> None:
 
     dispatch_and_send_stranded.sends_stranded_writes = True
     panel_document._dispatch_msgs = dispatch_and_send_stranded
+
+
+def parse_links_tolerantly() -> None:
+    """Make a link's unreadable value a text instead of a page that never loads. Panel's URL parser
+    (``panel.util.parse_query``) reads a value of digits with ``int()``, which raises for more than 4,300 digits
+    and for digits ``int`` does not know ("²"); the error escapes ``Location.sync`` and the session is never
+    made. Wrapped here, per value: a value Panel cannot parse is kept as the text it is, for the state to check
+    and name. Idempotent; a no-op where Panel's internals differ."""
+    from urllib.parse import parse_qsl, urlencode
+
+    from panel.io import location as panel_location
+
+    parse = getattr(panel_location, "parse_query", None)
+    if parse is None or getattr(parse, "keeps_unreadable_values", False):
+        return
+
+    def parse_query(query: str) -> dict:
+        try:
+            return parse(query)
+        except Exception:  # noqa: BLE001 - whatever Panel's parser raises, the values are read one by one
+            parsed = {}
+            for key, value in parse_qsl(query[1:]):
+                try:
+                    parsed.update(parse("?" + urlencode({key: value})))
+                except Exception:  # noqa: BLE001
+                    parsed[key] = value
+            return parsed
+
+    parse_query.keeps_unreadable_values = True
+    panel_location.parse_query = parse_query

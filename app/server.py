@@ -35,13 +35,19 @@ def serve(model: str | None = None, revision: str | None = None, port: int = 500
         show = False
     return pn.serve({"/": lambda: session_page(runtime)}, port=port, address=address, show=show, start=start,
                     title="Transformer Explainer", websocket_origin=origins, verbose=False,
-                    check_unused_sessions_milliseconds=SESSION_CHECK_MS)
+                    check_unused_sessions_milliseconds=SESSION_CHECK_MS,
+                    http_server_kwargs={"max_header_size": MAX_REQUEST_HEADER_BYTES})
 
 
 # How often the server looks for sessions to release (Bokeh's default: 17 s). A session whose page closed is
 # released at the next look (see release_when_the_page_goes); one whose page never connected, after Bokeh's
 # unused-session lifetime (15 s), which gives a slow browser time to open its connection.
 SESSION_CHECK_MS = 1000
+# A shared link carries the prompt, so its URL can be long: 100 kB of text, percent-encoded. Tornado drops a request
+# whose headers pass 64 kB without a word (the browser shows "empty response"); with room for the longest URL a
+# browser sends (Chromium: 2 MB), twice (the page's URL, then the websocket's URL and token), such a link opens and
+# the page says the prompt is too long.
+MAX_REQUEST_HEADER_BYTES = 8 << 20
 
 
 def session_page(runtime):

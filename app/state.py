@@ -30,6 +30,7 @@ VIEWS = ["overview", "embedding", "block", "attention", "mlp", "output", "lens",
 ABLATION_PATTERN = re.compile(r"^\s*(\d+)\.(\d+)\s*$")
 MAX_PROMPT_CHARACTERS = 20_000  # far beyond any context; stops pathological pastes before tokenizing
 MAX_QUOTED_CHARACTERS = 60  # a message quotes at most this much of what was typed
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a Python str, every surrogate is a lone one
 
 
 def quoted(value) -> str:
@@ -45,24 +46,53 @@ def quoted(value) -> str:
     return text if len(text) <= MAX_QUOTED_CHARACTERS else f"{text[:MAX_QUOTED_CHARACTERS]}… ({len(text):,} characters)"
 
 
+class Text(param.String):
+    """Text as typed, which may hold what no URL can carry: a lone surrogate (half of an emoji, from a paste)
+    cannot be encoded as UTF-8, and Panel's URL sync would fail on it with a traceback. In a URL (``serialize``)
+    such a character becomes U+FFFD; the state keeps the text as typed, and says what is wrong with it."""
+
+    @classmethod
+    def serialize(cls, value):
+        return LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+class Number(param.Number):
+    """A number, never True or False: param takes a bool for a number, and a link's "true" arrives as one (Panel
+    reads it so); a slider given True then fails in Bokeh and the page does not load."""
+
+    def _validate_value(self, value, allow_None):
+        if isinstance(value, bool):
+            raise ValueError(f"{self.name} must be a number, not {value!r}")
+        super()._validate_value(value, allow_None)
+
+
+class Integer(param.Integer):
+    """A whole number, never True or False (see Number)."""
+
+    def _validate_value(self, value, allow_None):
+        if isinstance(value, bool):
+            raise ValueError(f"{self.name} must be a whole number, not {value!r}")
+        super()._validate_value(value, allow_None)
+
+
 def is_whole_number(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 class ExplainerState(param.Parameterized):
     # -- chosen by the student (and carried by the URL) ---------------------------------------------
-    prompt = param.String(default=EXAMPLE_PROMPTS[0], doc="the text GPT-2 continues")
-    temperature = param.Number(default=0.8, bounds=(0, 10), step=0.05, doc="0 = always the most likely token")
+    prompt = Text(default=EXAMPLE_PROMPTS[0], doc="the text GPT-2 continues")
+    temperature = Number(default=0.8, bounds=(0, 10), step=0.05, doc="0 = always the most likely token")
     top_k = param.Parameter(default=0, doc="keep the k most likely tokens; 0 = all. Kept as typed: anything "
                                            "but a whole number >= 0 is reported, and the last valid top-k used")
-    top_p = param.Number(default=1.0, bounds=(0.01, 1.0), step=0.01, doc="keep the top tokens up to this mass")
+    top_p = Number(default=1.0, bounds=(0.01, 1.0), step=0.01, doc="keep the top tokens up to this mass")
     seed = param.Parameter(default=42, doc="makes sampling repeatable: a whole number from 0 to 2**63 - 1. Kept "
                                            "as typed: anything else is reported, and the last valid seed used")
     view = param.Selector(default="overview", objects=VIEWS, doc="the detail that is open")
-    layer = param.Integer(default=0, bounds=(0, None))
-    head = param.Integer(default=0, bounds=(0, None))
-    position = param.Integer(default=-1, doc="the token the per-token views show; -1 = the last")
-    ablated = param.String(default="", doc="silenced heads as 'layer.head' pairs, e.g. '0.3,5.1'")
+    layer = Integer(default=0, bounds=(0, None))
+    head = Integer(default=0, bounds=(0, None))
+    position = Integer(default=-1, doc="the token the per-token views show; -1 = the last")
+    ablated = Text(default="", doc="silenced heads as 'layer.head' pairs, e.g. '0.3,5.1'")
     expanded = param.Boolean(default=False, doc="show every block in the overview")
 
     # -- derived (read-only for views) ----------------------------------------------------------------

@@ -223,3 +223,14 @@ def test_run_without_typing_runs_the_prompt_in_the_box_and_never_empties_it(app,
     shown = app.prompt_input.value
     app.run_button.clicks += 1  # Run, pressed without typing
     assert app.state.prompt == shown and app.prompt_input.value == shown and app.state.error == ""
+
+
+def test_a_link_value_panel_cannot_read_is_kept_as_text_and_the_others_still_parse():
+    from panel.io import location
+
+    from app.panel_fixes import parse_links_tolerantly
+
+    parse_links_tolerantly()
+    digits = "9" * 5000  # int() refuses more than 4,300 digits
+    parsed = location.parse_query(f"?seed={digits}&k=3&t=0.5&pos=%C2%B2&prompt=1984")
+    assert parsed == {"seed": digits, "k": 3, "t": 0.5, "pos": "²", "prompt": 1984}

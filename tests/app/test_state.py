@@ -315,3 +315,20 @@ def test_a_long_value_is_quoted_in_part(state):
     first_line = state.error.splitlines()[0]
     assert first_line.startswith(f"The seed is {'9' * 60!r}… (100,001 characters): it must be")
     assert len(first_line) < 250
+
+
+def test_a_prompt_no_url_can_carry_is_kept_as_typed_and_linked_with_a_replacement_character(state):
+    from urllib.parse import urlencode
+
+    state.prompt = "half an emoji \ud83d here"
+    assert state.prompt == "half an emoji \ud83d here" and "not valid Unicode" in state.error
+    linked = state.param.prompt.serialize(state.prompt)
+    assert linked == "half an emoji \ufffd here"
+    assert urlencode({"prompt": linked}) == "prompt=half+an+emoji+%EF%BF%BD+here"
+
+
+@pytest.mark.parametrize("name", ["temperature", "top_p", "layer", "head", "position"])
+def test_true_or_false_is_not_a_number_here(state, name):
+    # A link's "true" arrives as True; param would take it for 1, and the page's slider would then fail in Bokeh.
+    with pytest.raises(ValueError, match="not True"):
+        state.param.update({name: True})
