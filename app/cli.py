@@ -4,7 +4,7 @@
     transformer-explainer predict "The capital of France is" [--top 10]
     transformer-explainer trace "The capital of France is" --out trace.npz
     transformer-explainer report "The capital of France is" --out report.html
-    transformer-explainer generate --model bert-base-uncased --text "What is the capital of France?" --output report.html
+    transformer-explainer generate --model bert-base-uncased --text "What is the capital?" --output report.html
     transformer-explainer demo-model ./tiny-gpt2
     transformer-explainer build [--model ID_OR_DIR] [--out dist] [--pyodide-dir DIR]   (the static site; see build.py)
     transformer-explainer build serve [--out dist] [--port 8000]
