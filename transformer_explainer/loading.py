@@ -19,7 +19,8 @@ from pathlib import Path
 from .errors import ModelLoadError
 
 DEMO_MODEL = "demo"
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
                    "tokenizer.model")
 INSTALL_HINT = "pip install torch transformers"
@@ -54,8 +55,9 @@ def load_explainer(name: str, revision: str | None = None):
 def check_folder(folder: Path) -> None:
     """A local checkpoint folder, checked before transformers reads it (its own errors are long and generic)."""
     if not folder.exists():
-        raise ModelLoadError(f"there is no folder {folder.absolute()}: pass a folder written by save_pretrained (config.json, "
-                             f"the weights, the tokenizer files) or a Hugging Face id such as bert-base-uncased")
+        raise ModelLoadError(f"there is no folder {folder.absolute()}: pass a folder written by save_pretrained "
+                             f"(config.json, the weights, the tokenizer files) or a Hugging Face id such as "
+                             f"bert-base-uncased")
     if not folder.is_dir():
         raise ModelLoadError(f"{folder} is a file: pass the folder that holds config.json, the weights and the "
                              f"tokenizer files")

@@ -182,8 +182,9 @@ class TorchHooksAdapter:
             except ExplainerError:
                 raise
             except (IndexError, RuntimeError, TypeError, ValueError) as error:
+                first = str(error).splitlines()[0] if str(error) else ""
                 raise InputError(f"{self.name} could not run on this input of {n} tokens: "
-                                 f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}") from None
+                                 f"{type(error).__name__}: {first}") from None
         attentions, where, notes = recorder.attentions()
         hidden, labels, hidden_note = recorder.hidden_states(where)
         if hidden_note:

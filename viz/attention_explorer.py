@@ -115,10 +115,11 @@ class AttentionOverview:
         self.pooled = n > THUMBNAIL_CELLS
         layers = np.repeat(np.arange(self.n_layer), self.n_head)
         heads = np.tile(np.arange(self.n_head), self.n_layer)
-        images = [thumbnail(self.patterns[l][h]) for l, h in zip(layers, heads)]
+        images = [thumbnail(self.patterns[i][h]) for i, h in zip(layers, heads)]
         size = np.full(layers.size, 1 - GAP)
         self.source = ColumnDataSource({"image": images, "layer": layers, "head": heads, "x": heads + GAP / 2,
-                                        "y": layers + GAP / 2, "dw": size, "dh": size}, name=f"{name}attention-overview")
+                                        "y": layers + GAP / 2, "dw": size, "dh": size},
+                                       name=f"{name}attention-overview")
         self.cells = ColumnDataSource({"layer": layers, "head": heads, "x": heads + 0.5, "y": layers + 0.5},
                                       name=f"{name}attention-overview-cells")
         self.marker_source = ColumnDataSource({"x": [head + 0.5], "y": [layer + 0.5]},
@@ -182,7 +183,7 @@ class AttentionExplorer:
         layers = np.repeat(np.arange(self.n_layer), self.n_head)
         heads = np.tile(np.arange(self.n_head), self.n_layer)
         self.patterns_source = ColumnDataSource(
-            {"layer": layers, "head": heads, "image": [self.patterns[l][h] for l, h in zip(layers, heads)]},
+            {"layer": layers, "head": heads, "image": [self.patterns[i][h] for i, h in zip(layers, heads)]},
             name=f"{name}attention-patterns")
         pattern = self.patterns[layer][head]
         self.heatmap = Heatmap(pattern, title=pattern_title(layer, head), kind="probability", row_labels=self.tokens,
@@ -198,7 +199,7 @@ class AttentionExplorer:
             return Select(title=title, value=str(value), options=options, width=200 if what == "query" else 110,
                           name=f"{name}attention-{what}-select")
 
-        self.layer_select = select("layer", layer, [(str(l), f"layer {l}") for l in range(self.n_layer)], "layer")
+        self.layer_select = select("layer", layer, [(str(i), f"layer {i}") for i in range(self.n_layer)], "layer")
         self.head_select = select("head", head, [(str(h), f"head {h}") for h in range(self.n_head)], "head")
         self.query_select = select("query token", query, [(str(i), shorten(label, OPTION_LABEL_LIMIT))
                                                           for i, label in enumerate(labels)], "query")

@@ -135,7 +135,8 @@ class HiddenStatesView:
         if layer < 0:
             layer += len(self.states)
         if not 0 <= layer < len(self.states):
-            raise IndexError(f"hidden state {layer} is outside the {len(self.states)} given (0..{len(self.states) - 1})")
+            n = len(self.states)
+            raise IndexError(f"hidden state {layer} is outside the {n} given (0..{n - 1})")
         return layer
 
     def select(self, layer: int) -> None:

@@ -1,6 +1,7 @@
 """examples/: the notebook, executed headless in a Jupyter kernel (nbclient), and the script, both offline on a
 tiny random model. The notebook's widgets are then read from its kernel and compared with the model's own
-outputs, computed here."""
+outputs, computed here; and its saved outputs, opened as a page with no kernel and no network (what a saved or
+exported notebook is), still draw the widgets, whose selectors still switch heads."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ json.dump({"folder": str(folder), "layer": attention.view.layer, "head": attenti
 
 
 @pytest.mark.notebook
-def test_the_notebook_runs_offline_and_its_widgets_hold_the_models_numbers(tmp_path):
+def test_the_notebook_runs_offline_and_its_widgets_hold_the_models_numbers(tmp_path, browser):
     need_transformers()
     nbformat = pytest.importorskip("nbformat", reason="needs nbformat (pip install -e '.[test]')")
     nbclient = pytest.importorskip("nbclient", reason="needs nbclient (pip install -e '.[test]')")
@@ -69,6 +70,67 @@ def test_the_notebook_runs_offline_and_its_widgets_hold_the_models_numbers(tmp_p
     assert "attn_implementation='eager'" in facts["notes"][0]
     np.testing.assert_array_equal(data["custom_seen"], data["custom"][0][0])
     assert (tmp_path / "report.html").stat().st_size > 100_000
+
+    # No kernel: the outputs alone, in order, as a saved notebook holds them.
+    page_path = tmp_path / "saved-notebook.html"
+    page_path.write_text("<html><body>" + "".join(
+        f"<script>{data['application/javascript']}</script>" if "application/javascript" in data else data["text/html"]
+        for data in (output.get("data", {}) for cell in code for output in cell.outputs)
+        if "application/javascript" in data or "text/html" in data) + "</body></html>", encoding="utf-8")
+    shown = static_attention(browser, page_path, n=attentions[0].shape[-1], layer=1, head=3)
+    np.testing.assert_array_equal(np.array(shown["before"], np.float32).reshape(attentions[0][0].shape),
+                                  attentions[0][0])  # the state at display time: layer 0, head 0
+    np.testing.assert_array_equal(np.array(shown["after"], np.float32).reshape(attentions[1][3].shape),
+                                  attentions[1][3])
+    assert shown["requests"] == [] and shown["problems"] == []
+
+
+# The attention widget's heatmap figure is drawn (its view exists and is idle).
+DRAWN_JS = """() => {
+  if (!window.Bokeh) return false;
+  for (const doc of Bokeh.documents) for (const model of doc._all_models.values())
+    if (model.name === 'attention-figure') {
+      const view = Bokeh.index.find_one_by_id(model.id);
+      return view != null && view.is_idle;
+    }
+  return false;
+}"""
+
+# The notebook's first attention widget (a BERT's: n tokens, shown at layer 0, head 0; the documents may be in
+# any order): its heatmap before and after choosing another head.
+STATIC_JS = """async ([n, layer, head]) => {
+  const named = (doc, name) => {
+    for (const m of doc._all_models.values()) if (m.name === name) return m;
+    return null;
+  };
+  const doc = Bokeh.documents.find((d) => named(d, 'attention-heatmap') !== null
+    && named(d, 'attention-heatmap').data.image[0].length === n * n
+    && named(d, 'attention-figure').title.text.startsWith('layer 0, head 0:'));
+  const image = () => Array.from(named(doc, 'attention-heatmap').data.image[0]);
+  // CustomJS runs its code after awaiting (microtasks): a macrotask later, it has run.
+  const settled = () => new Promise((done) => setTimeout(done, 0));
+  const before = image();
+  named(doc, 'attention-layer-select').value = String(layer);
+  await settled();
+  named(doc, 'attention-head-select').value = String(head);
+  await settled();
+  return {before, after: image()};
+}"""
+
+
+def static_attention(browser, path, n: int, layer: int, head: int) -> dict:
+    page = browser.new_page()
+    problems, requests = [], []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
+               else (requests.append(route.request.url), route.abort()))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function(DRAWN_JS, timeout=30_000)
+        return {**page.evaluate(STATIC_JS, [n, layer, head]), "problems": problems, "requests": requests}
+    finally:
+        page.close()
 
 
 def test_the_script_writes_the_report_with_the_library_and_the_command_line(tmp_path, monkeypatch, capsys):

@@ -99,7 +99,10 @@ def page(browser, report):
 
 
 def set_value(page, name: str, value: str) -> None:
-    page.evaluate("([name, value]) => { window.__find(name).value = value; }", [name, value])
+    """Set a widget's value as the browser would; CustomJS runs its code after awaiting (microtasks), so the
+    next macrotask sees its result."""
+    page.evaluate("async ([name, value]) => { window.__find(name).value = value; "
+                  "await new Promise((done) => setTimeout(done, 0)); }", [name, value])
 
 
 def test_every_layers_heatmaps_are_drawn_with_the_models_numbers(page, report):
@@ -141,7 +144,8 @@ def test_the_selectors_show_exactly_the_chosen_head_token_and_layer(page, report
                                           window.__find('s1-attention-query-figure').title.text]""")
         assert titles == [pattern_title(layer, head), query_title(query)]
     # Tapping a head in the overview selects it.
-    page.evaluate(f"() => {{ window.__find('s1-attention-overview-cells').selected.indices = [{n_head + 3}]; }}")
+    page.evaluate(f"async () => {{ window.__find('s1-attention-overview-cells').selected.indices = [{n_head + 3}]; "
+                  f"for (let i = 0; i < 2; i++) await new Promise((done) => setTimeout(done, 0)); }}")
     assert page.evaluate("() => [window.__find('s1-attention-layer-select').value, "
                          "window.__find('s1-attention-head-select').value]") == ["1", "3"]
     shown = as_arrays(page.evaluate("() => window.__column('s1-attention-heatmap', 'image')"))[0]

@@ -24,7 +24,8 @@ class Attention(nn.Module):
 
     def __init__(self, returns: str, seen: list):
         super().__init__()
-        self.qkv, self.out, self.returns, self.seen = nn.Linear(WIDTH, 3 * WIDTH), nn.Linear(WIDTH, WIDTH), returns, seen
+        self.qkv, self.out = nn.Linear(WIDTH, 3 * WIDTH), nn.Linear(WIDTH, WIDTH)
+        self.returns, self.seen = returns, seen
 
     def forward(self, x):  # [b, n, width]
         b, n, _ = x.shape

@@ -183,3 +183,24 @@ def test_the_cosine_similarity_of_an_all_zero_vector_is_zero():
     state = np.array([[1, 0], [0, 0], [2, 0]], dtype=np.float32)
     view = HiddenStatesView([state], ["a", "b", "c"])
     np.testing.assert_array_equal(view.similarity.values, [[1, 0, 1], [0, 0, 0], [1, 0, 1]])
+
+
+# -- reports ----------------------------------------------------------------------------------------------------
+
+def test_a_report_shows_its_progress_when_asked_and_not_otherwise(tiny_model, tmp_path, capsys):
+    explainer = Explainer(tiny_model)
+    explainer.report(["one", "two"], tmp_path / "quiet.html")
+    assert capsys.readouterr().err == ""
+    explainer.report(["one", "two"], tmp_path / "report.html", progress=True)
+    err = capsys.readouterr().err
+    assert "text 2 of 2" in err and "writing the page" in err and "3/3" in err
+
+
+def test_a_report_of_arrays_holds_them_and_loads_nothing(random_arrays, tmp_path):
+    tokens, attentions, hidden = random_arrays
+    path = Explainer.from_arrays(tokens, attentions=attentions, hidden_states=hidden).report(None, tmp_path / "a.html")
+    page = path.read_text(encoding="utf-8")
+    assert '"s0-attention-patterns"' in page and '"s0-hidden-states"' in page and '"s1-' not in page
+    assert "<script src=" not in page and "<link" not in page  # everything inline
+    with pytest.raises(InputError, match="pass texts=None"):
+        Explainer.from_arrays(tokens, attentions=attentions).report(["a text"], tmp_path / "b.html")
