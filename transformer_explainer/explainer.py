@@ -17,8 +17,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .capture import Capture
-from .errors import CaptureError, ExplainerError
+from .errors import CaptureError, ExplainerError, InputError
 from .inputs import check_tokenizer, encode
+
+# Every value a view shows travels with the page (its selectors run there): beyond this, a notebook output or a
+# report gets too heavy for a browser (BERT-base's 144 heads at 512 tokens would be 151 MB).
+MAX_VIEW_MEGABYTES = 64
 
 FRAMEWORK_HINT = ("Explainer reads gpt2_core models and PyTorch models (Hugging Face transformers, or your own "
                   "torch.nn.Module); for TensorFlow, JAX or anything else, compute the attention there and pass "
@@ -136,11 +140,20 @@ class Explainer:
         return write_report(self, texts, path, progress=progress)
 
 
+def check_size(nbytes: int, what: str, capture: Capture) -> None:
+    megabytes = nbytes / 2 ** 20
+    if megabytes > MAX_VIEW_MEGABYTES:
+        raise InputError(f"the {what} of these {capture.n_tokens} tokens is {megabytes:.1f} MB, more than a page can "
+                         f"carry ({MAX_VIEW_MEGABYTES} MB): shorten the text, or read the numbers with "
+                         f"explainer.capture(...)")
+
+
 def attention_view(capture: Capture, *, layer: int = 0, head: int = 0, query: int | None = None, name: str = ""):
     from viz.attention_explorer import AttentionExplorer
 
     if not capture.attentions:
         raise CaptureError(f"no attention was captured from {capture.model_name or 'these arrays'}")
+    check_size(sum(layer.nbytes for layer in capture.attentions), "attention", capture)
     try:
         return AttentionExplorer(capture.attentions, capture.tokens, layer=layer, head=head, query=query, name=name)
     except IndexError as error:
@@ -153,6 +166,8 @@ def hidden_states_view(capture: Capture, *, layer: int | None = None, name: str 
     if not capture.hidden_states:
         raise CaptureError(f"no hidden states were captured from {capture.model_name or 'these arrays'}: for a "
                            f"module of your own, name them: Explainer(model, tokenizer, hidden_state_modules=[...])")
+    similarities = len(capture.hidden_states) * capture.n_tokens ** 2 * 4  # a float32 [n, n] per state
+    check_size(sum(state.nbytes for state in capture.hidden_states) + similarities, "hidden states", capture)
     try:
         return HiddenStatesView(capture.hidden_states, capture.tokens, labels=capture.hidden_state_labels,
                                 layer=layer, name=name)

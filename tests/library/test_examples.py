@@ -32,22 +32,29 @@ json.dump({"folder": str(folder), "layer": attention.view.layer, "head": attenti
 """
 
 
-@pytest.mark.notebook
-def test_the_notebook_runs_offline_and_its_widgets_hold_the_models_numbers(tmp_path, browser):
+@pytest.fixture(scope="module")
+def executed_notebook(tmp_path_factory):
+    """(its code cells with their outputs, the folder it ran in, the reference outputs of its model)."""
     need_transformers()
     nbformat = pytest.importorskip("nbformat", reason="needs nbformat (pip install -e '.[test]')")
     nbclient = pytest.importorskip("nbclient", reason="needs nbclient (pip install -e '.[test]')")
     pytest.importorskip("ipykernel", reason="needs ipykernel (pip install -e '.[test]')")
+    folder = tmp_path_factory.mktemp("notebook")
     notebook = nbformat.read(EXAMPLES / "explainer.ipynb", as_version=4)
     # The custom model's own first-layer attention, as it computed it (kept for the check below).
     notebook.cells.append(nbformat.v4.new_code_cell(
         "custom_heatmap = custom.show_attention('x').view.heatmap.values"))
     notebook.cells.append(nbformat.v4.new_code_cell(DUMP_CELL))
-    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}}).execute()
+    facts = json.loads((folder / "widgets.json").read_text())
+    _, attentions, hidden = reference_outputs(facts["folder"], "bert", SENTENCE)
+    return [cell for cell in notebook.cells if cell.cell_type == "code"], folder, facts, attentions, hidden
 
-    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+@pytest.mark.notebook
+def test_the_notebook_runs_offline_and_its_widgets_hold_the_models_numbers(executed_notebook):
+    code, folder, facts, attentions, hidden = executed_notebook
     errors = [output for cell in code for output in cell.outputs if output.output_type == "error"]
     assert errors == []
     printed = "".join(output.text for cell in code for output in cell.outputs
@@ -59,9 +66,7 @@ def test_the_notebook_runs_offline_and_its_widgets_hold_the_models_numbers(tmp_p
     rendered = html.unescape(widgets[0]["data"]["text/html"])
     assert "attention-patterns" in rendered and "attention-layer-select" in rendered  # the viz models, in Panel
 
-    facts = json.loads((tmp_path / "widgets.json").read_text())
-    data = np.load(tmp_path / "widgets.npz")
-    _, attentions, hidden = reference_outputs(facts["folder"], "bert", SENTENCE)
+    data = np.load(folder / "widgets.npz")
     np.testing.assert_array_equal(data["patterns"], np.concatenate(attentions))  # every layer × head, in order
     np.testing.assert_array_equal(data["heatmap"], attentions[facts["layer"]][facts["head"]])
     np.testing.assert_array_equal(data["states"], np.stack(hidden))
@@ -69,10 +74,14 @@ def test_the_notebook_runs_offline_and_its_widgets_hold_the_models_numbers(tmp_p
     assert (facts["layer"], facts["head"], facts["hidden"]) == (1, 2, 2)  # as the notebook selected
     assert "attn_implementation='eager'" in facts["notes"][0]
     np.testing.assert_array_equal(data["custom_seen"], data["custom"][0][0])
-    assert (tmp_path / "report.html").stat().st_size > 100_000
+    assert (folder / "report.html").stat().st_size > 100_000
 
-    # No kernel: the outputs alone, in order, as a saved notebook holds them.
-    page_path = tmp_path / "saved-notebook.html"
+
+@pytest.mark.notebook
+@pytest.mark.browser
+def test_the_saved_notebook_shows_its_widgets_with_no_kernel_and_no_network(executed_notebook, browser):
+    code, folder, _, attentions, _ = executed_notebook
+    page_path = folder / "saved-notebook.html"  # the outputs alone, in order, as a saved notebook holds them
     page_path.write_text("<html><body>" + "".join(
         f"<script>{data['application/javascript']}</script>" if "application/javascript" in data else data["text/html"]
         for data in (output.get("data", {}) for cell in code for output in cell.outputs)

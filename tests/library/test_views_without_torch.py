@@ -204,3 +204,17 @@ def test_a_report_of_arrays_holds_them_and_loads_nothing(random_arrays, tmp_path
     assert "<script src=" not in page and "<link" not in page  # everything inline
     with pytest.raises(InputError, match="pass texts=None"):
         Explainer.from_arrays(tokens, attentions=attentions).report(["a text"], tmp_path / "b.html")
+
+
+def test_views_too_heavy_for_a_page_are_refused_saying_how_big(monkeypatch):
+    from transformer_explainer import explainer as module
+
+    monkeypatch.setattr(module, "MAX_VIEW_MEGABYTES", 1)
+    tokens = [str(i) for i in range(300)]  # 3 layers of [1, 300, 300] float32: 1.03 MB
+    big = Explainer.from_arrays(tokens, attentions=[np.zeros((1, 300, 300), np.float32)] * 3,
+                                hidden_states=[np.ones((300, 4), np.float32)] * 4)
+    with pytest.raises(InputError, match=r"the attention of these 300 tokens is 1.0 MB, more than a page can carry"):
+        big.show_attention()
+    with pytest.raises(InputError, match=r"the hidden states of these 300 tokens is 1.4 MB"):
+        big.show_hidden_states()
+    np.testing.assert_array_equal(big.capture().attentions[2], 0)  # the numbers themselves stay readable
