@@ -1,0 +1,252 @@
+"""The attention of the selected head, and what comes out of it.
+
+- ``MatrixStage``: the selected head's attention matrix. Row i is token i's query (aligned with its row in the
+  picture), column j the key of token j; a cell's colour is the real weight ``hook_pattern[head][i, j]`` (white 0 to
+  dark blue 1); cells the causal mask removed (j > i) are grey and hatched. Under the matrix each column's key, kᵀ
+  (``hook_k[j, head]``, dims 0..15, drawn downwards), and the key tokens. Hover a cell: the two tokens, q·k
+  (``hook_attn_raw``), the scaled and masked score (``hook_attn_scores``) and the weight (``hook_pattern``).
+- ``HeadCards``: every head of the block as a card with its own real pattern as a thumbnail, stacked beside the
+  matrix; tap a card to draw that head (``head_source.selected``). Ablated heads are crossed out.
+- ``AttentionOutputStage``: the head's output z (``hook_z[:, head]``: each row of weights times V), then all heads
+  concatenated and projected by c_proj: ``hook_attn_out``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from bokeh.models import ColumnDataSource, HoverTool, Image, Quad, Text
+
+from gpt2_core import Trace
+
+from ..common import SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR, shorten
+from ..heatmap import colour_mapper
+from .layout import COLUMNS, DIMS, MAX_TOKENS, ROWS_TOP, STRIP_PX, Rows, card_geometry
+from .strips import Strip, fit_signed, pad, strip_data
+
+MATRIX_MASKED = "#c9c9c9"  # a mid grey: no weight is drawn this colour (weights run white → blue)
+KT_GAP, KEY_LABEL_GAP = 4.0, 4.0
+KEY_LABEL_CHARACTERS = 10
+CARD_FILL, CARD_LINE = "#ffffff", "#9a9a9a"
+
+
+def weight_mapper():
+    """White for 0, dark blue for 1 (ColorBrewer Blues); masked cells grey."""
+    mapper = colour_mapper(SEQUENTIAL, 0.0, 1.0, SEQUENTIAL[0], SEQUENTIAL[-1])
+    mapper.nan_color = MATRIX_MASKED
+    return mapper
+
+
+def attention_hook(layer: int, name: str) -> str:
+    return f"blocks.{layer}.attn.{name}"
+
+
+def matrix_data(trace: Trace, rows: Rows, layer: int, head: int) -> dict:
+    positions = list(rows.positions)
+    index = np.ix_(positions, positions)
+    raw = trace[attention_hook(layer, "hook_attn_raw")][head][index]
+    score = trace[attention_hook(layer, "hook_attn_scores")][head][index]
+    weight = trace[attention_hook(layer, "hook_pattern")][head][index]
+    n, cell, height = rows.n, rows.matrix_cell, rows.height
+    query_slot, key_slot = np.repeat(rows.slots, n), np.tile(rows.slots, n)
+    masked = np.isneginf(score).ravel()
+    inset = 0.5
+    data = {
+        "left": rows.matrix_left + key_slot * cell + inset, "right": rows.matrix_left + (key_slot + 1) * cell - inset,
+        "top": rows.y(query_slot) - height / 2 + inset, "bottom": rows.y(query_slot) + height / 2 - inset,
+        "query_slot": query_slot, "key_slot": key_slot, "slot": query_slot,
+        "query": np.asarray(positions)[query_slot], "key": np.asarray(positions)[key_slot],
+        "raw": raw.ravel().astype(np.float32), "score": score.ravel().astype(np.float32),
+        "weight": weight.ravel().astype(np.float32), "masked": masked,
+        "shade": np.where(masked, np.nan, weight.ravel()).astype(np.float32),
+        "hatch": ["/" if m else " " for m in masked],
+        "alpha": np.ones(n * n), "base_alpha": np.ones(n * n),
+    }
+    return pad(data, MAX_TOKENS * MAX_TOKENS)
+
+
+def decor_data(rows: Rows, selected_slot: int | None) -> dict:
+    """Behind the matrix, the edges of two more cards (the other heads, stacked); around it a frame; the selected
+    token's query row outlined."""
+    top, bottom, left, right = ROWS_TOP, rows.bottom, rows.matrix_left, rows.matrix_right
+    boxes = [(left + 8, right + 8, top - 8, bottom - 8, "#f4f4f4", "#c4c4c4", 1.0),
+             (left + 4, right + 4, top - 4, bottom - 4, "#fafafa", "#b4b4b4", 1.0),
+             (left - 0.5, right + 0.5, top - 0.5, bottom + 0.5, "#ffffff", "#8a8a8a", 1.0)]
+    if selected_slot is not None:
+        y = float(rows.y(selected_slot))
+        boxes.append((left - 2, right + 2, y - rows.height / 2 - 1, y + rows.height / 2 + 1, None, SAMPLED_COLOUR, 2.0))
+    else:
+        boxes.append((np.nan, np.nan, np.nan, np.nan, None, SAMPLED_COLOUR, 2.0))
+    l, r, t, b, fill, line, width = zip(*boxes)
+    return {"left": np.array(l), "right": np.array(r), "top": np.array(t), "bottom": np.array(b),
+            "fill": ["rgba(0, 0, 0, 0)" if f is None else f for f in fill], "line": list(line),
+            "line_width": np.array(width)}
+
+
+def key_label_data(trace: Trace, rows: Rows, kt_bottom: float) -> dict:
+    cell = rows.matrix_cell
+    tokens = [trace.tokens[p] for p in rows.positions]
+    data = {"x": rows.matrix_left + (rows.slots + 0.5) * cell, "y": np.full(rows.n, kt_bottom + KEY_LABEL_GAP),
+            "label": [shorten(t, KEY_LABEL_CHARACTERS) for t in tokens], "slot": rows.slots,
+            "alpha": np.ones(rows.n), "base_alpha": np.ones(rows.n)}
+    return pad(data, MAX_TOKENS)
+
+
+class MatrixStage:
+    """``source`` (picture-attention-source): one row per (query, key) cell: ``weight`` = hook_pattern[head],
+    ``score`` = hook_attn_scores[head], ``raw`` = hook_attn_raw[head], ``masked``; ``kt`` the kᵀ strips."""
+
+    def __init__(self, d_head: int):
+        dims = min(DIMS, d_head)
+        self.source = ColumnDataSource(name="picture-attention-source")
+        self.decor_source = ColumnDataSource(name="picture-attention-decor-source")
+        self.key_label_source = ColumnDataSource(name="picture-key-label-source")
+        self.kt = Strip("kt", "", dims, d_head, MAX_TOKENS * dims)
+        self.mapper = weight_mapper()
+        self.hover = None
+        self.renderer = None
+
+    def kt_extent(self, rows: Rows) -> tuple[float, float]:
+        top = rows.bottom + KT_GAP
+        return top, top + STRIP_PX
+
+    def fill(self, trace: Trace, rows: Rows, layer: int, head: int, selected_slot: int | None) -> None:
+        self.source.data = matrix_data(trace, rows, layer, head)
+        self.decor_source.data = decor_data(rows, selected_slot)
+        kt_top, kt_bottom = self.kt_extent(rows)
+        keys = trace[attention_hook(layer, "hook_k")][list(rows.positions), head, :self.kt.n_dims]
+        self.kt.rename(f"{attention_hook(layer, 'hook_k')}[:, {head}] (key, drawn as kᵀ: one column per key)")
+        fit_signed(self.kt.mapper, keys)
+        data = strip_data(keys, rows, 0.0, 1.0, 0.0, self.kt.n_rows)  # then one vertical strip per key column:
+        cell, step = rows.matrix_cell, STRIP_PX / self.kt.n_dims
+        slot, dim = data["slot"], data["dim"]
+        real = slot >= 0
+        data["left"] = np.where(real, rows.matrix_left + slot * cell + 1.0, np.nan)
+        data["right"] = np.where(real, rows.matrix_left + (slot + 1) * cell - 1.0, np.nan)
+        data["top"] = np.where(real, kt_top + dim * step, np.nan)
+        data["bottom"] = np.where(real, kt_top + (dim + 1) * step, np.nan)
+        self.kt.source.data = data
+        self.key_label_source.data = key_label_data(trace, rows, kt_bottom)
+        if self.hover is not None:
+            self.hover.tooltips = self.tooltips(layer, head)
+
+    @staticmethod
+    def tooltips(layer: int, head: int) -> list[tuple[str, str]]:
+        return [("query (row)", "@query_slot{token}"), ("key (column)", "@key_slot{token}"),
+                ("q · k", "@raw{exact}"), ("÷ √d_head, masked", "@score{exact}"), ("weight", "@weight{exact}"),
+                ("hooks", f"blocks.{layer}.attn.hook_attn_raw / hook_attn_scores / hook_pattern [{head}]")]
+
+    def draw(self, plot, kit, layer: int, head: int) -> None:
+        box = dict(left="left", right="right", top="top", bottom="bottom")
+        plot.add_glyph(self.decor_source, Quad(**box, fill_color="fill", line_color="line", line_width="line_width"))
+        cell = Quad(**box, fill_color={"field": "shade", "transform": self.mapper}, line_color=None,
+                    fill_alpha="alpha", hatch_pattern="hatch", hatch_color="#ffffff", hatch_alpha="alpha",
+                    hatch_scale=6.0, hatch_weight=1.0)
+        self.renderer = plot.add_glyph(self.source, cell, nonselection_glyph=cell)
+        self.hover = HoverTool(renderers=[self.renderer], tooltips=self.tooltips(layer, head),
+                               formatters=kit.formatters)
+        plot.add_tools(self.hover)
+        self.kt.draw(plot, kit)
+        label = Text(x="x", y="y", text="label", angle=np.pi / 2, text_align="right", text_baseline="middle",
+                     text_font_size="10px", text_color=TEXT_COLOUR, text_alpha="alpha")
+        plot.add_glyph(self.key_label_source, label, nonselection_glyph=label)
+
+
+# -- the other heads ---------------------------------------------------------------------------------------------
+
+def head_card_data(n_head: int, head: int, layer: int, ablated: frozenset) -> dict:
+    left = COLUMNS["heads"][0]
+    tops, side = card_geometry(n_head)
+    heads = np.arange(n_head)
+    selected = heads == head
+    crossed = np.array([(layer, int(h)) in ablated for h in heads], dtype=bool)
+    return {
+        "head": heads, "left": np.full(n_head, left), "right": np.full(n_head, left + side), "top": tops,
+        "bottom": tops + side, "x": np.full(n_head, left + side / 2), "y": tops + side / 2,
+        "selected": selected, "ablated": crossed,
+        "line": [SAMPLED_COLOUR if s else CARD_LINE for s in selected],
+        "line_width": np.where(selected, 2.5, 1.0),
+        "cross": ["×" if c else "" for c in crossed],
+        "description": [("drawn now" if s else "tap to draw this head") + (" · ablated (its output is zeroed)"
+                                                                           if c else "")
+                        for s, c in zip(selected, crossed)],
+    }
+
+
+def thumbnail_data(trace: Trace, rows: Rows, layer: int, n_head: int) -> dict:
+    positions = list(rows.positions)
+    index = np.ix_(positions, positions)
+    tops, side = card_geometry(n_head)
+    pattern = trace[attention_hook(layer, "hook_pattern")]
+    scores = trace[attention_hook(layer, "hook_attn_scores")]
+    images = [np.where(np.isneginf(scores[h][index]), np.nan, pattern[h][index]).astype(np.float32)
+              for h in range(n_head)]
+    inset = 2.0
+    left = COLUMNS["heads"][0]
+    return {"image": images, "x": np.full(n_head, left + inset), "y": tops + inset,
+            "dw": np.full(n_head, side - 2 * inset), "dh": np.full(n_head, side - 2 * inset)}
+
+
+class HeadCards:
+    """``source`` (picture-head-source): one card per head (``head``, ``selected``, ``ablated``); tap one to pick it.
+    ``thumbnail_source``: each head's real pattern (NaN where masked), one image per card."""
+
+    def __init__(self, n_head: int):
+        self.n_head = n_head
+        self.source = ColumnDataSource(name="picture-head-source")
+        self.thumbnail_source = ColumnDataSource(name="picture-head-thumbnail-source")
+        self.mapper = weight_mapper()
+        self.renderer = None
+
+    def fill(self, trace: Trace, rows: Rows, layer: int, head: int, ablated: frozenset) -> None:
+        self.source.data = head_card_data(self.n_head, head, layer, ablated)
+        self.thumbnail_source.data = thumbnail_data(trace, rows, layer, self.n_head)
+
+    def mark(self, layer: int, head: int, ablated: frozenset) -> None:
+        self.source.data = head_card_data(self.n_head, head, layer, ablated)
+
+    def draw(self, plot) -> None:
+        box = dict(left="left", right="right", top="top", bottom="bottom")
+        card = Quad(**box, fill_color=CARD_FILL, line_color="line", line_width="line_width")
+        self.renderer = plot.add_glyph(self.source, card, nonselection_glyph=card,
+                                       hover_glyph=Quad(**box, fill_color="#fff3e0", line_color=SAMPLED_COLOUR,
+                                                        line_width=2))
+        plot.add_glyph(self.thumbnail_source, Image(image="image", x="x", y="y", dw="dw", dh="dh",
+                                                    color_mapper=self.mapper))
+        plot.add_glyph(self.source, Text(x="x", y="y", text="cross", text_align="center", text_baseline="middle",
+                                         text_font_size="22px", text_color="#333333"))
+        plot.add_tools(HoverTool(renderers=[self.renderer], tooltips=[("head", "@head"), ("", "@description")]))
+
+
+# -- out of the head ---------------------------------------------------------------------------------------------
+
+class AttentionOutputStage:
+    """``z``: ``hook_z[:, head, :16]``; ``out``: ``hook_attn_out[:, :16]`` (all heads concatenated, then c_proj)."""
+
+    def __init__(self, d_head: int, d_model: int, n_head: int):
+        self.n_head = n_head
+        self.z = Strip("z", "", min(DIMS, d_head), d_head, MAX_TOKENS * min(DIMS, d_head))
+        self.out = Strip("attn_out", "", min(DIMS, d_model), d_model, MAX_TOKENS * min(DIMS, d_model))
+        self.concat_source = ColumnDataSource(name="picture-concat-source")
+
+    def fill(self, trace: Trace, rows: Rows, layer: int, head: int) -> None:
+        positions = list(rows.positions)
+        self.z.rename(f"{attention_hook(layer, 'hook_z')}[:, {head}] (head {head}: weights · V)")
+        self.z.fill(trace[attention_hook(layer, "hook_z")][positions, head, :self.z.n_dims], rows, *COLUMNS["z"],
+                    rows.half())
+        self.out.rename(f"blocks.{layer}.hook_attn_out (every head's z, concatenated, × c_proj)")
+        self.out.fill(trace[f"blocks.{layer}.hook_attn_out"][positions, :self.out.n_dims], rows,
+                      *COLUMNS["attn_out"], rows.half())
+        left, right = COLUMNS["_concat"]
+        top, bottom = ROWS_TOP - 2.0, max(rows.bottom, ROWS_TOP + 110.0) + 2.0
+        self.concat_source.data = {"left": [left + 3.0], "right": [right - 3.0], "top": [top], "bottom": [bottom],
+                                   "x": [(left + right) / 2], "y": [(top + bottom) / 2],
+                                   "text": [f"concat all {self.n_head} heads' z"]}
+
+    def draw(self, plot, kit) -> None:
+        plot.add_glyph(self.concat_source, Quad(left="left", right="right", top="top", bottom="bottom",
+                                                fill_color="#ffffff", fill_alpha=0.85, line_color="#b9a3c9"))
+        plot.add_glyph(self.concat_source, Text(x="x", y="y", text="text", angle=np.pi / 2, text_align="center",
+                                                text_baseline="middle", text_font_size="10px", text_color="#5a4a6b"))
+        self.z.draw(plot, kit)
+        self.out.draw(plot, kit)
+
