@@ -61,7 +61,7 @@ def matrix_data(trace: Trace, rows: Rows, layer: int, head: int) -> dict:
         "hatch": ["/" if m else " " for m in masked],
         "alpha": np.ones(n * n), "base_alpha": np.ones(n * n),
     }
-    return pad(data, MAX_TOKENS * MAX_TOKENS)
+    return pad(data, MAX_TOKENS * MAX_TOKENS, fillers={"hatch": " "})  # " ": no hatch ("" is no pattern at all)
 
 
 def decor_data(rows: Rows, selected_slot: int | None) -> dict:

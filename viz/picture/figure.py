@@ -5,9 +5,10 @@ c_proj → + residual → LayerNorm → MLP (d → 4d → d) → + residual → 
 probabilities. Every cell is a real value from the Trace (see each stage's module for which hook and which subset).
 
 Interaction, all in the browser:
-- Hover a token (or any cell of its row): its path lights up through every stage; the others dim. The ``alpha``
-  column of every row-carrying source says what is lit, and ``highlight_source`` (picture-highlight-source) holds
-  the hovered ``slot`` and ``position`` (-1: none), both readable from the page.
+- Hover a token (or any cell of its row), or tap it to pin it (phones have no hover): its path lights up through
+  every stage; the others dim. The ``alpha`` column of every row-carrying source says what is lit, and
+  ``highlight_source`` (picture-highlight-source) holds the lit ``slot`` and ``position`` (-1: none), both readable
+  from the page.
 - Tap a stage: ``stage_source.selected.indices`` (picture-stage-source; columns ``stage``, ``layer``) says which.
   Tap a head card: ``head_source.selected.indices`` (picture-head-source; column ``head``). Tap a token:
   ``token_source.selected.indices`` (picture-token-source; column ``position``). A tap elsewhere empties them.
@@ -41,10 +42,11 @@ from .strips import HoverKit
 
 HIGHLIGHT_ALPHA, DIM_FACTOR = 0.85, 0.2
 
-# Which token is under the pointer (any watched source's inspected row names its picture row, ``slot``), then every
-# target source's ``alpha``: its rows of that slot lit (the matrix: the token's query row and key column), the rest
-# dimmed; nothing hovered: back to ``base_alpha``. Runs once per hovered renderer; only the first run with a new
-# slot changes anything. ``state`` is changed in place (no round trip to Python).
+# Which token is under the pointer (any watched source's inspected row names its picture row, ``slot``), else the
+# tapped token (pinned: a phone has no hover), then every target source's ``alpha``: its rows of that slot lit (the
+# matrix: the token's query row and key column), the rest dimmed; no token: back to ``base_alpha``. Runs once per
+# hovered renderer; only the first run with a new slot changes anything. ``state`` is changed in place (no round
+# trip to Python).
 HIGHLIGHT_JS = """
 let slot = -1;
 const leaving = cb_obj != null && cb_obj.event_name === "mouseleave";
@@ -57,6 +59,8 @@ if (!leaving) {
     }
   }
 }
+const pinned = tokens.selected.indices;
+if (slot < 0 && pinned.length > 0 && tokens.data.slot[pinned[0]] >= 0) slot = tokens.data.slot[pinned[0]];
 if (state.data.slot[0] === slot) return;
 for (const source of targets) {
   const data = source.data, alpha = data.alpha, base = data.base_alpha, slots = data.slot, keys = data.key_slot;
@@ -333,6 +337,7 @@ class PictureView:
                        HoverTool(renderers=[stages], tooltips=None, callback=caption),
                        TapTool(renderers=[stages, self.heads.renderer, self.tokens.renderer]))
         plot.js_on_event(MouseLeave, highlight)
+        self.token_source.selected.js_on_change("indices", highlight)
         self.output_figure.add_tools(HoverTool(renderers=[output_stages], tooltips=None, callback=caption),
                                      TapTool(renderers=[output_stages]))
 

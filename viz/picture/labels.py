@@ -35,7 +35,7 @@ def group_data(layer: int, head: int, n_head: int, n_layer: int, d_model: int, d
 COLUMN_LABELS = [
     ("tokens", "tokens", LABEL_COLOUR), ("embedding", "tok+pos", LABEL_COLOUR), ("ln1", "LN 1", LABEL_COLOUR),
     ("matrix", "weights: query row × key column", LABEL_COLOUR), ("heads", "heads", LABEL_COLOUR),
-    ("z", "z", LABEL_COLOUR), ("attn_out", "c_proj", LABEL_COLOUR), ("resid_mid", "x + attn", LABEL_COLOUR),
+    ("z", "z = w · V", LABEL_COLOUR), ("attn_out", "c_proj", LABEL_COLOUR), ("resid_mid", "x + attn", LABEL_COLOUR),
     ("ln2", "LN 2", LABEL_COLOUR), ("mlp_pre", "c_fc → 4d", LABEL_COLOUR), ("mlp_post", "GELU", LABEL_COLOUR),
     ("mlp_out", "c_proj", LABEL_COLOUR), ("resid_post", "x + mlp", LABEL_COLOUR), ("ln_final", "LN f", LABEL_COLOUR),
 ]

@@ -20,9 +20,9 @@ CELL_ALPHA = 1.0
 PADDING_INT = -1
 
 
-def pad(data: dict, n_rows: int) -> dict:
+def pad(data: dict, n_rows: int, fillers: dict | None = None) -> dict:
     """``data`` with invisible rows added up to ``n_rows``: NaN in float columns (so the padding has no geometry),
-    -1 in integer columns, False in boolean ones, "" in lists.
+    -1 in integer columns, False in boolean ones, "" in lists, or what ``fillers`` names for a column.
 
     BokehJS may paint a glyph between the steps of replacing its source's columns; when the number of rows changed,
     that paint reads past a column's end ("Offset is outside the bounds of the DataView"). Every picture source
@@ -37,7 +37,9 @@ def pad(data: dict, n_rows: int) -> dict:
         return data
     padded = {}
     for name, column in data.items():
-        if isinstance(column, np.ndarray):
+        if fillers and name in fillers:
+            padded[name] = list(column) + [fillers[name]] * missing
+        elif isinstance(column, np.ndarray):
             kind = column.dtype.kind
             filler = np.nan if kind == "f" else False if kind == "b" else PADDING_INT
             padded[name] = np.concatenate([column, np.full(missing, filler, dtype=column.dtype)])
