@@ -3,6 +3,9 @@
 Each view builds its ColumnDataSource(s) and figure(s) once, exposes ``.layout`` (a Bokeh LayoutDOM) and its
 sources, and changes its data in place with ``.update(...)``. Modules:
 
+- ``picture``: ``PictureView``, the first screen: one transformer block at work on the prompt's own tokens, stage
+  by stage (tokens, embedding, LayerNorm, Q/K/V, the head's attention matrix with the other heads as cards, z and
+  c_proj, residual adds, MLP, the other blocks, final LayerNorm, logits, probability bars), every cell a real value.
 - ``heatmap``: ``Heatmap``, the reusable matrix view every other view is made of.
 - ``overview``: ``OverviewView``, the Sankey-style flow from tokens to the next token.
 - ``embedding``: ``EmbeddingView``; ``layer_norm``: ``LayerNormView``; ``mlp``: ``MlpView``;

@@ -253,7 +253,8 @@ def tooltips_of(view, source) -> list[tuple[str, str]]:
 def test_every_strip_hover_names_its_hook_the_token_the_dimension_and_the_exact_value(view, trace):
     hooks = {"embedding": "hook_embed + hook_pos_embed", "ln1": "blocks.1.ln1.hook_out",
              "q": "blocks.1.attn.hook_q[:, 2]", "k": "blocks.1.attn.hook_k[:, 2]", "v": "blocks.1.attn.hook_v[:, 2]",
-             "kt": "blocks.1.attn.hook_k[:, 2]", "z": "blocks.1.attn.hook_z[:, 2]", "attn_out": "blocks.1.hook_attn_out",
+             "kt": "blocks.1.attn.hook_k[:, 2]", "z": "blocks.1.attn.hook_z[:, 2]",
+             "attn_out": "blocks.1.hook_attn_out",
              "resid_mid": "blocks.1.hook_resid_mid", "ln2": "blocks.1.ln2.hook_out", "mlp_pre": "blocks.1.mlp.hook_pre",
              "mlp_post": "blocks.1.mlp.hook_post", "mlp_out": "blocks.1.hook_mlp_out",
              "resid_post": "blocks.1.hook_resid_post", "ln_final": "ln_final.hook_out"}
@@ -263,7 +264,8 @@ def test_every_strip_hover_names_its_hook_the_token_the_dimension_and_the_exact_
         assert tooltips["token"] == "@slot{token}" and tooltips["value"] == "@value{exact}"
         assert tooltips["dimension"].startswith("@dim of ")
     embedding = dict(tooltips_of(view, view.strip_sources["embedding"]))
-    assert embedding["hook_embed (token)"] == "@embed{exact}" and embedding["hook_pos_embed (position)"] == "@pos{exact}"
+    assert embedding["hook_embed (token)"] == "@embed{exact}"
+    assert embedding["hook_pos_embed (position)"] == "@pos{exact}"
     assert dict(tooltips_of(view, view.strip_sources["mlp_pre"]))["dimension"] == "@dim of 256"
     view.select(layer=0, head=1)
     assert dict(tooltips_of(view, view.strip_sources["q"]))["hook"].startswith("blocks.0.attn.hook_q[:, 1]")

@@ -76,8 +76,8 @@ def decor_data(rows: Rows, selected_slot: int | None) -> dict:
         boxes.append((left - 2, right + 2, y - rows.height / 2 - 1, y + rows.height / 2 + 1, None, SAMPLED_COLOUR, 2.0))
     else:
         boxes.append((np.nan, np.nan, np.nan, np.nan, None, SAMPLED_COLOUR, 2.0))
-    l, r, t, b, fill, line, width = zip(*boxes)
-    return {"left": np.array(l), "right": np.array(r), "top": np.array(t), "bottom": np.array(b),
+    lefts, rights, tops, bottoms, fill, line, width = zip(*boxes)
+    return {"left": np.array(lefts), "right": np.array(rights), "top": np.array(tops), "bottom": np.array(bottoms),
             "fill": ["rgba(0, 0, 0, 0)" if f is None else f for f in fill], "line": list(line),
             "line_width": np.array(width)}
 

@@ -44,9 +44,9 @@ def blocks_data(rows: Rows, layer: int, n_layer: int) -> tuple[dict, dict]:
         boxes += stack_boxes(stack_left, stack_right - 3, top + 4, bottom, 1.5)
         texts.append(((stack_left + stack_right - 3) / 2, (top + bottom) / 2,
                       f"{before} block{'s' if before != 1 else ''} before"))
-    l, r, t, b, fill = zip(*boxes) if boxes else ((), (), (), (), ())
-    cards = {"left": np.array(l, dtype=float), "right": np.array(r, dtype=float), "top": np.array(t, dtype=float),
-             "bottom": np.array(b, dtype=float), "fill": list(fill)}
+    lefts, rights, tops, bottoms, fill = zip(*boxes) if boxes else ((), (), (), (), ())
+    cards = {"left": np.array(lefts, dtype=float), "right": np.array(rights, dtype=float),
+             "top": np.array(tops, dtype=float), "bottom": np.array(bottoms, dtype=float), "fill": list(fill)}
     x, y, text = zip(*texts)
     labels = {"x": np.array(x), "y": np.array(y), "text": list(text)}
     return pad_cards(cards, 6), pad_labels(labels, 2)

@@ -29,7 +29,7 @@ from ..common import SAMPLED_COLOUR, check_head, check_layer
 from .attention import AttentionOutputStage, HeadCards, MatrixStage
 from .blocks import BlocksStage, block_counts
 from .embedding import EmbeddingStage, TokensStage
-from .labels import (LABEL_COLOUR, MUTED_COLOUR, caption_data, column_label_data, group_data, note_data)
+from .labels import LABEL_COLOUR, MUTED_COLOUR, caption_data, column_label_data, group_data, note_data
 from .layer_norm import LayerNormStage
 from .layout import (COLUMNS, HEIGHT, LABEL_Y, MAIN_WIDTH, OUTPUT_LEFT, OUTPUT_WIDTH, ROWS_TOP, SLIDER_ROOM,
                      TOTAL_WIDTH, Rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layout import (COLUMNS, DIMS, DIMS_Y, GROUP_Y, HEIGHT, LABEL_Y, MLP_DIMS, BRACKET_Y, centre, dims_label)
+from .layout import BRACKET_Y, COLUMNS, DIMS, DIMS_Y, GROUP_Y, HEIGHT, LABEL_Y, MLP_DIMS, centre, dims_label
 from .ribbons import QKV_COLOURS
 
 LABEL_COLOUR, MUTED_COLOUR = "#222222", "#6b6b6b"
@@ -16,15 +16,17 @@ NOTE_LINES_Y = (HEIGHT - 92.0, HEIGHT - 76.0, HEIGHT - 62.0, HEIGHT - 48.0)
 def group_data(layer: int, head: int, n_head: int, n_layer: int, d_model: int, d_head: int, d_mlp: int) -> dict:
     """Headings over groups of columns, each with a bracket under it and a line saying which dimensions are shown."""
     groups = [
-        ("Embedding", COLUMNS["tokens"][0], COLUMNS["embedding"][1], f"strips: {dims_label(min(DIMS, d_model), d_model)}"),
-        (f"Attention · block {layer} of {n_layer} · head {head} of {n_head}", COLUMNS["ln1"][0], COLUMNS["attn_out"][1],
+        ("Embedding", COLUMNS["tokens"][0], COLUMNS["embedding"][1],
+         f"strips: {dims_label(min(DIMS, d_model), d_model)}"),
+        (f"Attention · block {layer} (of 0–{n_layer - 1}) · head {head} (of 0–{n_head - 1})", COLUMNS["ln1"][0],
+         COLUMNS["attn_out"][1],
          f"q k v z: {dims_label(min(DIMS, d_head), d_head)} of head {head} · others: "
          f"{dims_label(min(DIMS, d_model), d_model)}"),
         ("MLP", COLUMNS["ln2"][0], COLUMNS["mlp_out"][1],
          f"hidden: {dims_label(min(MLP_DIMS, d_mlp), d_mlp)} · out: {dims_label(min(DIMS, d_model), d_model)}"),
         ("Final LN", COLUMNS["ln_final"][0] - 6, COLUMNS["ln_final"][1] + 6, ""),
     ]
-    text, x, left, right, dims = zip(*[(t, (l + r) / 2, l, r, d) for t, l, r, d in groups])
+    text, x, left, right, dims = zip(*[(t, (lo + hi) / 2, lo, hi, d) for t, lo, hi, d in groups])
     n = len(groups)
     return {"text": list(text), "x": np.array(x), "y": np.full(n, GROUP_Y), "left": np.array(left),
             "right": np.array(right), "bracket_y": np.full(n, BRACKET_Y), "dims": list(dims),
@@ -50,11 +52,12 @@ def column_label_data() -> dict:
     return {"x": np.array(x), "y": np.full(len(rows), LABEL_Y), "text": list(text), "colour": list(colour)}
 
 
-DEFAULT_HINT = "Hover a token to follow it through the block · hover any cell for its exact value · tap a stage to open it"
+DEFAULT_HINT = ("Hover (or tap) a token to follow it through the block · hover any cell for its exact value · "
+                "tap a stage to open it")
 
 
 def note_data(left_out: int) -> dict:
-    lines = ["Strips: blue < 0 < red, each stage on its own scale; the first dimensions of each vector, never averages.",
+    lines = ["Strips: blue < 0 < red, each stage on its own scale; the first dimensions of each vector, not averages.",
              "Attention weights: white 0 → blue 1; grey, hatched: masked (a token never looks at later ones)."]
     lines.append(f"The {left_out} earlier tokens are not drawn, nor their columns of weights (hover: exact values)."
                  if left_out else "")

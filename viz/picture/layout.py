@@ -50,7 +50,7 @@ def _columns() -> dict[str, tuple[float, float]]:
 
 
 COLUMNS = _columns()
-MAIN_WIDTH = int(round(COLUMNS["_to_output"][1]))
+MAIN_WIDTH = round(COLUMNS["_to_output"][1])
 TOTAL_WIDTH = MAIN_WIDTH + OUTPUT_WIDTH
 
 

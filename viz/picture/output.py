@@ -16,13 +16,13 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from bokeh.models import ColumnDataSource, HoverTool, Patches, Plot, Quad, Range1d, Text
+from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Patches, Plot, Quad, Range1d, Text
 
-from ..common import (BAR_COLOUR, CUT_COLOUR, MUTED_TEXT, SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR, format_probability,
-                      shorten)
+from ..common import (BAR_COLOUR, CUT_COLOUR, EXACT_NUMBER_JS, MUTED_TEXT, SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR,
+                      format_probability, shorten)
 from ..heatmap import colour_mapper
-from .layout import (BAR_LEFT, BAR_PX, CANDIDATE_LABEL_RIGHT, CANDIDATE_PITCH, HEIGHT, LOGIT_LEFT,
-                     LOGIT_RIGHT, N_TOP, OUTPUT_LEFT, OUTPUT_WIDTH, SLIDER_ROOM, STRIP_FRACTION, Rows, candidate_centres)
+from .layout import (BAR_LEFT, BAR_PX, CANDIDATE_LABEL_RIGHT, CANDIDATE_PITCH, HEIGHT, LOGIT_LEFT, LOGIT_RIGHT, N_TOP,
+                     OUTPUT_LEFT, OUTPUT_WIDTH, SLIDER_ROOM, STRIP_FRACTION, Rows, candidate_centres)
 from .ribbons import RIBBON_COLOUR, SAMPLES
 from .strips import pad
 
@@ -30,6 +30,7 @@ N_ROWS = N_TOP + 2  # the top tokens, the sampled one, everyone else
 CANDIDATE_CHARACTERS = 11
 OTHERS_COLOUR = "#d9d9d9"
 FAN_ALPHA = 0.45
+OTHERS_LOGIT_JS = 'if (Number.isNaN(value)) return "(one per token: not shown)";\n'
 
 
 def candidate_ids(logits: np.ndarray, sampled_id: int | None, n_top: int = N_TOP) -> list[int]:
@@ -96,7 +97,7 @@ def fan_data(rows: Rows) -> dict:
     xs += [[np.nan]] * missing
     ys += [[np.nan]] * missing
     slot = rows.n - 1 if rows.n else -1
-    alpha = np.array([FAN_ALPHA if x[0] == x[0] else 0.0 for x in xs])
+    alpha = np.array([0.0 if np.isnan(x[0]) else FAN_ALPHA for x in xs])
     return {"xs": xs, "ys": ys, "slot": np.full(len(xs), slot), "alpha": alpha, "base_alpha": alpha.copy()}
 
 
@@ -118,7 +119,8 @@ class OutputStage:
         self.logit_mapper = colour_mapper(SEQUENTIAL, 0.0, 1.0, SEQUENTIAL[0], SEQUENTIAL[-1])
         self.logit_mapper.nan_color = "rgba(0, 0, 0, 0)"
         self.figure = Plot(name="picture-output-figure", width=OUTPUT_WIDTH, height=HEIGHT - SLIDER_ROOM,
-                           x_range=Range1d(OUTPUT_LEFT, OUTPUT_LEFT + OUTPUT_WIDTH), y_range=Range1d(HEIGHT, SLIDER_ROOM),
+                           x_range=Range1d(OUTPUT_LEFT, OUTPUT_LEFT + OUTPUT_WIDTH),
+                           y_range=Range1d(HEIGHT, SLIDER_ROOM),
                            toolbar_location=None, min_border=0, outline_line_color=None, title=None)
         self.logits = None
 
@@ -149,6 +151,7 @@ class OutputStage:
         header = ColumnDataSource(output_header())
         plot.add_glyph(header, Text(x="x", y="y", text="text", text_font_size="size", text_font_style="style",
                                     text_color=TEXT_COLOUR, text_baseline="middle"))
-        plot.add_tools(HoverTool(renderers=[logit, bars], formatters=kit.formatters, tooltips=[
+        formatters = kit.formatters | {"@logit": CustomJSHover(code=OTHERS_LOGIT_JS + EXACT_NUMBER_JS)}
+        plot.add_tools(HoverTool(renderers=[logit, bars], formatters=formatters, tooltips=[
             ("next token", "@token"), ("id", "@token_id"), ("logit (unembed.hook_logits, last token)", "@logit{exact}"),
             ("probability", "@probability{exact}")]))

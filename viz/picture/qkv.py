@@ -26,7 +26,7 @@ def qkv_hook(kind: str, layer: int) -> str:
 
 def frame_data(rows: Rows) -> dict:
     """A coloured tab left of each sub-row: which kind it is, at a glance."""
-    left, right = COLUMNS["qkv"]
+    left = COLUMNS["qkv"][0]
     centres, half = rows.qkv_sub_rows()
     n = rows.n
     tops = (centres - half).T.ravel()  # kind-major: all q tabs, then k, then v
