@@ -1,0 +1,599 @@
+"""One attention head's arithmetic, animated step by step with the trace's real values.
+
+What is drawn (one figure, ``derivation-figure``; one unit = one cell of the attention matrix S):
+
+    Kᵀ [d_head × n] above S
+    Q [n × d_head] | S [n × n] | P[i, :] (row i's weights) | V [n × d_head] | Z [n × d_head]
+
+and what each step shows, frame by frame (``viz.player`` plays them; ``derivation-player`` is the frame):
+
+0. ready: Q, K and V (``attn.hook_q/k/v`` for the head), S blank.
+1. dot products: S[i, j] = q_i · k_j fills in, the first query's row cell by cell (query row i of Q and key column
+   j of Kᵀ outlined), then a row at a time. After it S = ``attn.hook_attn_raw[head]``.
+2. scale: each row ÷ √d_head. After it S = raw · (1/√d_head) in float32, which is ``hook_attn_scores`` wherever
+   the mask keeps a score.
+3. causal mask: each row's later keys become −∞ (grey). After it S = ``attn.hook_attn_scores[head]``.
+4. softmax: each row turns into weights that sum to 1. After it S = ``attn.hook_pattern[head]``.
+5. × V: z_i = Σ_j P[i, j] v_j, row by row: row i's weights stand beside V (rows of V faded by how little they
+   count) and row i of Z fills in. After it Z = ``attn.hook_z[:, head]``.
+
+What is sent: the four n × n matrices (columns of ``derivation-cells``, one row per cell), Q, K, V and Z once, and
+the frame table (six numbers a frame). The browser derives what each frame draws from those; nothing is sent per
+frame. Drawn values a test reads: ``derivation-cells`` column ``shown`` (row-major S as drawn, NaN = not yet
+computed, −inf = masked) and ``derivation-z-source`` ``image`` (Z as drawn, NaN rows not yet computed).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from bokeh.layouts import column
+from bokeh.models import (ColumnDataSource, CustomJSHover, FixedTicker, HoverTool, Image, LinearAxis, Range1d, Rect,
+                          Text)
+
+from gpt2_core import Trace
+
+from .common import (DIVERGING, MASKED_COLOUR, SEQUENTIAL, TEXT_COLOUR, check_head, check_layer, draw,
+                     exact_number_formatter, label_axis, new_figure, position_labels, robust_limit)
+from .heatmap import colour_mapper
+from .player import Player, Step
+
+PREFIX = "derivation"
+BLANK_COLOUR = "#ffffff"
+AFTER_MASK_COLOUR = "#eeeeee"  # a masked score's weight: exactly 0
+PENDING_COLOUR = "#f1f1f1"  # Z rows not computed yet
+HIGHLIGHT_COLOUR = "#f58518"
+CELL_LINE = "#d9d9d9"
+LABEL_LIMIT = 12
+
+# Geometry, in cells of S.
+GAP, PANEL, WEIGHTS = 0.7, 3.5, 1.0
+MAX_FRAME_WIDTH, MAX_FRAME_HEIGHT, MAX_CELL_PX, MIN_CELL_PX = 1000, 560, 44, 8
+READY_MS, STEP_PAUSE_MS, FIRST_CELL_PAUSE_MS = 600, 450, 550
+
+
+# -- the numbers -----------------------------------------------------------------------------------------------
+
+def derivation_values(trace: Trace, layer: int, head: int) -> dict[str, np.ndarray]:
+    """The head's arrays, each exactly as the trace holds it (``scaled`` as the model computes it, in float32)."""
+    attn = f"blocks.{layer}.attn"
+    raw = trace[f"{attn}.hook_attn_raw"][head]
+    return {
+        "q": trace[f"{attn}.hook_q"][:, head], "k": trace[f"{attn}.hook_k"][:, head],
+        "v": trace[f"{attn}.hook_v"][:, head],
+        "raw": raw, "scaled": raw * np.float32(1.0 / np.sqrt(trace.config.d_head)),
+        "scores": trace[f"{attn}.hook_attn_scores"][head], "pattern": trace[f"{attn}.hook_pattern"][head],
+        "z": trace[f"{attn}.hook_z"][:, head],
+    }
+
+
+def clip_ms(total: float, n: int, low: float, high: float) -> float:
+    return float(np.clip(total / max(n, 1), low, high))
+
+
+def derivation_frames(n: int) -> dict[str, list]:
+    """The frame table: per frame its ``step`` (0-5), the units it computes ``[start, done)`` (cells in row-major
+    order for step 1, rows for steps 2-5), the ``row`` and ``col`` in focus (-1: none / the whole row) and its
+    ``duration`` in ms. Each step lasts a few seconds whatever the prompt's length."""
+    columns = {name: [] for name in ("step", "start", "done", "row", "col", "duration")}
+
+    def add(step, start, done, row, col, duration):
+        for name, value in zip(columns, (step, start, done, row, col, duration)):
+            columns[name].append(value)
+
+    add(0, 0, 0, -1, -1, READY_MS)
+    cell_ms, row_ms = clip_ms(1500, n, 40, 160), clip_ms(2000, n - 1, 30, 220)
+    for c in range(n):  # the first query against every key, one at a time
+        add(1, c, c + 1, 0, c, cell_ms + (STEP_PAUSE_MS + FIRST_CELL_PAUSE_MS if c == 0 else 0))
+    for r in range(1, n):  # then every other query, a row at a time
+        add(1, r * n, (r + 1) * n, r, -1, row_ms)
+    for step, total, low, high in ((2, 900, 25, 90), (3, 900, 25, 90), (4, 1800, 40, 160), (5, 1800, 40, 160)):
+        ms = clip_ms(total, n, low, high)
+        for r in range(n):
+            add(step, r, r + 1, r, -1, ms + (STEP_PAUSE_MS if r == 0 else 0))
+    return columns
+
+
+def drawn_at(frames: dict, values: dict, frame: int) -> tuple[np.ndarray, np.ndarray]:
+    """S and Z as frame ``frame`` draws them (NaN: not computed yet, −inf: masked), written out in Python: the
+    rule the player's JavaScript follows (tests compare the page with it, and it with the trace)."""
+    step, done = int(frames["step"][frame]), int(frames["done"][frame])
+    n = values["raw"].shape[0]
+    stages = [np.full((n, n), np.nan, np.float32), values["raw"], values["scaled"], values["scores"],
+              values["pattern"]]
+    shown = stages[0].copy()
+    if step == 1:
+        shown.ravel()[:done] = values["raw"].ravel()[:done]
+    elif 2 <= step <= 4:
+        shown[:done], shown[done:] = stages[step][:done], stages[step - 1][done:]
+    elif step == 5:
+        shown = values["pattern"].copy()
+    z = np.full_like(values["z"], np.nan)
+    if step == 5:
+        z[:done] = values["z"][:done]
+    return shown, z
+
+
+def step_texts(layer: int, head: int, d_head: int) -> tuple[str, list[Step]]:
+    """The ready line and the five steps' pills and formulas (our own text: HTML is fine, no user strings)."""
+    root = f"{np.sqrt(d_head):.4g}"
+    where = f"block {layer}, head {head}"
+    ready = (f"<b>Attention, {where}</b>: Q, K and V are this head's queries, keys and values "
+             f"(d<sub>head</sub> = {d_head}). Press ▶ to compute its attention step by step.")
+    steps = [
+        Step("1 q·kᵀ", f"<b>Step 1 of 5 · dot products</b>: S[i, j] = q<sub>i</sub> · k<sub>j</sub> "
+                       f"= Σ over {d_head} dims: how well query i matches key j. "
+                       f"<code>hook_attn_raw</code>"),
+        Step("2 ÷√dₕ", f"<b>Step 2 of 5 · scale</b>: S ÷ √d<sub>head</sub> = S ÷ √{d_head} = S ÷ {root}, "
+                       f"so the softmax does not saturate as d<sub>head</sub> grows."),
+        Step("3 mask", "<b>Step 3 of 5 · causal mask</b>: S[i, j] = −∞ for j &gt; i: a token may look only at "
+                       "itself and earlier tokens. <code>hook_attn_scores</code>"),
+        Step("4 softmax", "<b>Step 4 of 5 · softmax</b>: P[i, j] = exp(S[i, j]) / Σ<sub>j′</sub> exp(S[i, j′]): "
+                          "each row becomes weights ≥ 0 that sum to 1 (−∞ → 0). <code>hook_pattern</code>"),
+        Step("5 × V", "<b>Step 5 of 5 · weighted sum of values</b>: z<sub>i</sub> = Σ<sub>j</sub> P[i, j] · "
+                      "v<sub>j</sub>: row i of P mixes the value rows. <code>hook_z</code>"),
+    ]
+    return ready, steps
+
+
+# -- geometry ----------------------------------------------------------------------------------------------------
+
+def geometry(n: int) -> dict[str, float]:
+    """Where each panel sits, in cells of S (x to the right, y down: row 0 at the top)."""
+    q_left = -(GAP + PANEL)
+    p_left = n + GAP
+    v_left = p_left + WEIGHTS + GAP
+    z_left = v_left + PANEL + 1.4 * GAP
+    k_top = -(GAP + PANEL)
+    return {"n": n, "q_left": q_left, "q_width": PANEL, "p_left": p_left, "p_width": WEIGHTS, "v_left": v_left,
+            "v_width": PANEL, "z_left": z_left, "z_width": PANEL, "k_top": k_top, "k_height": PANEL,
+            "x_start": q_left - 0.15, "x_end": z_left + PANEL + 0.15, "y_top": k_top - 1.6, "y_bottom": n + 0.15}
+
+
+def cell_pixels(g: dict) -> int:
+    width_units, height_units = g["x_end"] - g["x_start"], g["y_bottom"] - g["y_top"]
+    return int(max(MIN_CELL_PX, min(MAX_CELL_PX, MAX_FRAME_WIDTH / width_units, MAX_FRAME_HEIGHT / height_units)))
+
+
+def plot_size(g: dict) -> tuple[int, int]:
+    px = cell_pixels(g)
+    left_axis, bottom_axis = 6 * LABEL_LIMIT + 18, 6 * LABEL_LIMIT + 14
+    return (int(round((g["x_end"] - g["x_start"]) * px)) + left_axis + 8,
+            int(round((g["y_bottom"] - g["y_top"]) * px)) + bottom_axis + 8)
+
+
+# -- the sources ---------------------------------------------------------------------------------------------------
+
+def cell_data(values: dict, tokens: Sequence[str]) -> dict:
+    """One row per cell of S, row-major: the four matrices (what hover and the player read) and what is drawn
+    now (the start: nothing computed)."""
+    n = values["raw"].shape[0]
+    rows, cols = np.divmod(np.arange(n * n), n)
+    labels = position_labels(tokens)
+    return {
+        "row": rows, "col": cols, "x": cols + 0.5, "y": rows + 0.5,
+        "query": [labels[r] for r in rows], "key": [labels[c] for c in cols],
+        "raw": values["raw"].ravel(), "scaled": values["scaled"].ravel(), "scores": values["scores"].ravel(),
+        "pattern": values["pattern"].ravel(),
+        "shown": np.full(n * n, np.nan, np.float32), "fill_color": [BLANK_COLOUR] * (n * n),
+    }
+
+
+def cell_text_data(n: int) -> dict:
+    """The numbers written in the cells (their own source: they change once a frame, the fading every tick)."""
+    rows, cols = np.divmod(np.arange(n * n), n)
+    return {"x": cols + 0.5, "y": rows + 0.5, "text": [""] * (n * n), "text_color": [TEXT_COLOUR] * (n * n)}
+
+
+def image_source_data(image: np.ndarray, left: float, top: float, width: float, height: float, **extra) -> dict:
+    return {"image": [np.ascontiguousarray(image, dtype=np.float32)], "x": [left], "y": [top], "dw": [width],
+            "dh": [height], **{name: [value] for name, value in extra.items()}}
+
+
+def weights_data(n: int, tokens: Sequence[str], g: dict) -> dict:
+    """The column beside V showing row i's weights (hidden until step 5)."""
+    return {"y": np.arange(n) + 0.5, "x": np.full(n, g["p_left"] + g["p_width"] / 2), "key": position_labels(tokens),
+            "value": np.full(n, np.nan, np.float32), "fill_color": [BLANK_COLOUR] * n, "fill_alpha": np.zeros(n),
+            "line_alpha": np.zeros(n), "text": [""] * n, "text_color": [TEXT_COLOUR] * n}
+
+
+def veil_data(n: int, g: dict) -> dict:
+    """White veils over V's rows in step 5, the more opaque the less the row counts for row i."""
+    return {"x": np.full(n, g["v_left"] + g["v_width"] / 2), "y": np.arange(n) + 0.5, "alpha": np.zeros(n)}
+
+
+def fresh_data() -> dict:
+    """The veil over what the current frame computes, fading as the frame plays."""
+    return {"x": [0.0], "y": [0.0], "width": [1.0], "height": [1.0], "on": [0.0], "alpha": [0.0]}
+
+
+HIGHLIGHTS = 4  # query row (or V), key column (or the weights), focus in S, row of Z
+
+
+def highlight_data() -> dict:
+    zeros = np.zeros(HIGHLIGHTS)
+    return {"x": zeros.copy(), "y": zeros.copy(), "width": np.ones(HIGHLIGHTS), "height": np.ones(HIGHLIGHTS),
+            "alpha": zeros.copy()}
+
+
+def caption_data(g: dict, d_head: int, n: int) -> dict:
+    """The panels' names and shapes (our own text)."""
+    above = -0.25
+    items = [
+        (g["q_left"] + g["q_width"] / 2, above, f"Q [{n}×{d_head}]"),
+        (g["q_left"] + g["q_width"] / 2, g["k_top"] + g["k_height"] / 2, "Q · Kᵀ = S"),
+        (n / 2, g["k_top"] - 0.3, f"Kᵀ [{d_head}×{n}]"),
+        (g["p_left"] + g["p_width"] / 2, above, "P[i,:]"),
+        (g["v_left"] + g["v_width"] / 2, above, f"V [{n}×{d_head}]"),
+        (g["z_left"] + g["z_width"] / 2, above, f"Z = P·V [{n}×{d_head}]"),
+    ]
+    return {"x": [item[0] for item in items], "y": [item[1] for item in items], "text": [item[2] for item in items]}
+
+
+def detail_data(g: dict, text: str) -> dict:
+    return {"x": [g["x_start"] + 0.1], "y": [g["y_top"] + 0.45], "text": [text]}
+
+
+def ready_detail(n: int, head: int) -> str:
+    return f"head {head}: {n} queries × {n} keys. Press ▶ Play, or Next › to go one computation at a time."
+
+
+# The view's drawing code: frame -> what S, the weights column, Z, the outlines and the detail line show.
+RENDER_JS = r"""
+function render(frame, t) {
+  // A new frame (or new data) redraws the matrices; within a frame only the overlay fades (its own canvas
+  // layer, so the ticks in between cost almost nothing).
+  const memo = cells.__te_drawn || (cells.__te_drawn = {frame: null, data: null});
+  if (memo.frame !== frame || memo.data !== cells.data) {
+    draw_frame(frame);
+    memo.frame = frame; memo.data = cells.data;
+  }
+  const R = fresh.data, W = weights.data;
+  const fade = 1 - t;
+  for (let i = 0; i < R.alpha.length; i++) R.alpha[i] = R.on[i] * 0.8 * fade;
+  fresh.change.emit();
+  if (frames.data.step[frame] === 5) {
+    let largest = 0;
+    for (let j = 0; j < W.value.length; j++) largest = Math.max(largest, W.value[j]);
+    const V = veils.data;
+    for (let j = 0; j < W.value.length; j++) V.alpha[j] = 0.85 * (1 - (largest > 0 ? W.value[j] / largest : 0)) * t;
+    veils.change.emit();
+  }
+}
+
+function draw_frame(frame) {
+  const F = frames.data, C = cells.data, T = cell_text.data, W = weights.data, H = highlight.data, G = geometry.data;
+  const n = G.n[0];
+  const step = F.step[frame], done = F.done[frame];
+  const row = F.row[frame], col = F.col[frame];
+  const limit = G.limit[0];
+
+  // cells big enough to hold a number show it
+  let cell_px = 30;
+  const index = (typeof Bokeh !== "undefined" && Bokeh.index) ? Bokeh.index : null;
+  const view = index && index.find_one_by_id ? index.find_one_by_id(figure.id) : null;
+  if (view && view.frame && view.frame.x_scale)
+    cell_px = Math.abs(view.frame.x_scale.compute(1) - view.frame.x_scale.compute(0));
+  const numbers = cell_px >= 23;
+
+  const fmt = (v) => {
+    if (v === -Infinity) return "\u2212\u221e";
+    if (!Number.isFinite(v)) return "";
+    const a = Math.abs(v);
+    const s = a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
+    return s.replace("-", "\u2212");
+  };
+  const signed_colour = (v) => {
+    const u = Math.max(-1, Math.min(1, v / limit));
+    return [diverging[Math.round((u + 1) / 2 * (diverging.length - 1))], Math.abs(u) > 0.6];
+  };
+  const weight_colour = (p) => {
+    const u = Math.max(0, Math.min(1, p));
+    return [sequential[Math.round(u * (sequential.length - 1))], u > 0.55];
+  };
+
+  // S: how far each cell has got (0 blank, 1 raw, 2 scaled, 3 masked scores, 4 weights)
+  const matrices = [null, C.raw, C.scaled, C.scores, C.pattern];
+  for (let k = 0; k < C.raw.length; k++) {
+    const r = C.row[k];
+    let stage = 0;
+    if (step === 1) stage = k < done ? 1 : 0;
+    else if (step >= 2 && step <= 4) stage = r < done ? step : step - 1;
+    else if (step === 5) stage = 4;
+    const value = stage === 0 ? NaN : matrices[stage][k];
+    const was_masked = C.scores[k] === -Infinity;
+    let fill = blank, dark = false, text = "", text_fill = text_colour;
+    if (stage > 0 && value === -Infinity) { fill = masked; text = "\u2212\u221e"; text_fill = "#ffffff"; }
+    else if (stage === 4 && was_masked) { fill = after_mask; text = "0"; text_fill = "#9a9a9a"; }
+    else if (stage === 4) { [fill, dark] = weight_colour(value); text = fmt(value); }
+    else if (stage > 0) { [fill, dark] = signed_colour(value); text = fmt(value); }
+    C.shown[k] = value;
+    C.fill_color[k] = fill;
+    T.text[k] = numbers ? text : "";
+    T.text_color[k] = dark ? "#ffffff" : text_fill;
+  }
+  cell_text.change.emit();
+
+  // Z: the rows computed so far
+  const Z = z_source.data, shown_z = Z.image[0], final_z = Z.final[0];
+  const dh = final_z.length / n;
+  const z_rows = step === 5 ? done : 0;
+  for (let r = 0; r < n; r++)
+    for (let d = 0; d < dh; d++) shown_z[r * dh + d] = r < z_rows ? final_z[r * dh + d] : NaN;
+  z_source.change.emit();
+
+  // step 5: row i's weights beside V
+  const terms = [];
+  for (let j = 0; j < n; j++) {
+    if (step === 5) {
+      const p = C.pattern[row * n + j];
+      const [fill, dark] = weight_colour(p);
+      W.value[j] = p; W.fill_color[j] = fill; W.fill_alpha[j] = 1; W.line_alpha[j] = 1;
+      W.text[j] = numbers ? fmt(p) : ""; W.text_color[j] = dark ? "#ffffff" : text_colour;
+      terms.push([p, j]);
+    } else {
+      W.value[j] = NaN; W.fill_alpha[j] = 0; W.line_alpha[j] = 0; W.text[j] = "";
+    }
+  }
+  weights.change.emit();
+  if (step !== 5) {
+    const V = veils.data;
+    for (let j = 0; j < V.alpha.length; j++) V.alpha[j] = 0;
+    veils.change.emit();
+  }
+
+  // outlines: [query row | V], [key column | weights], [focus in S], [row of Z]
+  const box = (i, x, y, w, h) => { H.x[i] = x; H.y[i] = y; H.width[i] = w; H.height[i] = h; H.alpha[i] = 1; };
+  for (let i = 0; i < H.alpha.length; i++) H.alpha[i] = 0;
+  const q_mid = G.q_left[0] + G.q_width[0] / 2, k_mid = G.k_top[0] + G.k_height[0] / 2;
+  if (step === 1) {
+    box(0, q_mid, row + 0.5, G.q_width[0], 1);
+    if (col >= 0) { box(1, col + 0.5, k_mid, 1, G.k_height[0]); box(2, col + 0.5, row + 0.5, 1, 1); }
+    else { box(1, n / 2, k_mid, n, G.k_height[0]); box(2, n / 2, row + 0.5, n, 1); }
+  } else if (step >= 2 && step <= 4) {
+    box(2, n / 2, row + 0.5, n, 1);
+  } else if (step === 5) {
+    box(0, G.v_left[0] + G.v_width[0] / 2, n / 2, G.v_width[0], n);
+    box(1, G.p_left[0] + G.p_width[0] / 2, n / 2, G.p_width[0], n);
+    box(2, n / 2, row + 0.5, n, 1);
+    box(3, G.z_left[0] + G.z_width[0] / 2, row + 0.5, G.z_width[0], 1);
+  }
+  highlight.change.emit();
+
+  // what this frame computes: covered by a white veil that fades as the frame plays
+  const R = fresh.data;
+  const cover = (x, y, w, h) => { R.x[0] = x; R.y[0] = y; R.width[0] = w; R.height[0] = h; R.on[0] = 1; };
+  R.on[0] = 0;
+  if (step === 1 && col >= 0) cover(col + 0.5, row + 0.5, 1, 1);
+  else if (step >= 1 && step <= 4) cover(n / 2, row + 0.5, n, 1);
+  else if (step === 5) cover(G.z_left[0] + G.z_width[0] / 2, row + 0.5, G.z_width[0], 1);
+
+  // the detail line (a text glyph: token strings are drawn as they are, never as HTML or TeX)
+  const token = (i) => C.query[i * n];
+  const key_token = (j) => C.key[j];
+  let line = ready_line;
+  if (step === 1 && col >= 0) {
+    const k = row * n + col;
+    line = `S[${row}, ${col}] = q${row} · k${col} = ${fmt(C.raw[k])}     query ${token(row)}  ·  key ${key_token(col)}`;
+  } else if (step === 1) {
+    line = `row ${row}: q${row} · every key     query ${token(row)}`;
+  } else if (step === 2) {
+    const k = row * n + row;
+    line = `row ${row}: every score ÷ ${root}, e.g. S[${row}, ${row}] = ${fmt(C.raw[k])} ÷ ${root} = ${fmt(C.scaled[k])}`;
+  } else if (step === 3) {
+    line = row < n - 1 ? `row ${row}: keys ${row + 1}…${n - 1} come after query ${token(row)}: their scores become −∞`
+                       : `row ${row}: the last token may look at every key: nothing to mask`;
+  } else if (step === 4) {
+    let best = 0;
+    for (let j = 1; j < n; j++) if (C.pattern[row * n + j] > C.pattern[row * n + best]) best = j;
+    line = `row ${row}: softmax → weights that sum to 1; the largest, ${fmt(C.pattern[row * n + best])}, on key ${key_token(best)}`;
+  } else if (step === 5) {
+    terms.sort((a, b) => b[0] - a[0]);
+    const shown = terms.slice(0, 3).filter(([p]) => p > 0).map(([p, j]) => `${fmt(p)}·v${j}`);
+    line = `z${row} = ${shown.join(" + ")}${terms.filter(([p]) => p > 0).length > 3 ? " + …" : ""}     query ${token(row)}`;
+  }
+  detail.data.text[0] = line;
+  detail.change.emit();
+}
+"""
+
+
+# -- the view ---------------------------------------------------------------------------------------------------
+
+class AttentionDerivationView:
+    """The head's attention computed step by step, animated in the browser. ``layout`` holds the step indicator,
+    the player's controls and ``figure`` (``derivation-figure``). Sources (by name): ``derivation-cells``,
+    ``derivation-q-source``, ``-k-source`` (Kᵀ), ``-v-source``, ``-z-source`` (``final`` = hook_z, ``image`` = as
+    drawn), ``-weights``, ``-highlight``, ``-detail``, ``-geometry``; the player's ``derivation-frames``."""
+
+    def __init__(self, trace: Trace, layer: int, head: int, display_tokens: Sequence[str] | None = None):
+        layer, head = check_layer(layer, trace.config.n_layer), check_head(head, trace.config.n_head)
+        self.layer, self.head = layer, head
+        tokens = list(display_tokens) if display_tokens is not None else list(trace.tokens)
+        values = derivation_values(trace, layer, head)
+        n, d_head = values["raw"].shape[0], trace.config.d_head
+        g = geometry(n)
+        self.tokens, self.values = tokens, values
+
+        self.cells = ColumnDataSource(cell_data(values, tokens), name=f"{PREFIX}-cells")
+        self.cell_text = ColumnDataSource(cell_text_data(n), name=f"{PREFIX}-cell-text")
+        self.geometry = ColumnDataSource(self._geometry_data(g, values), name=f"{PREFIX}-geometry")
+        self.q_source = ColumnDataSource(name=f"{PREFIX}-q-source")
+        self.k_source = ColumnDataSource(name=f"{PREFIX}-k-source")
+        self.v_source = ColumnDataSource(name=f"{PREFIX}-v-source")
+        self.z_source = ColumnDataSource(name=f"{PREFIX}-z-source")
+        self._set_vectors(values, g)
+        self.weights = ColumnDataSource(weights_data(n, tokens, g), name=f"{PREFIX}-weights")
+        self.veils = ColumnDataSource(veil_data(n, g), name=f"{PREFIX}-veils")
+        self.fresh = ColumnDataSource(fresh_data(), name=f"{PREFIX}-fresh")
+        self.highlight = ColumnDataSource(highlight_data(), name=f"{PREFIX}-highlight")
+        self.captions = ColumnDataSource(caption_data(g, d_head, n), name=f"{PREFIX}-captions")
+        self.detail = ColumnDataSource(detail_data(g, ready_detail(n, head)), name=f"{PREFIX}-detail")
+
+        self.figure = self._figure(g, values)
+        ready, steps = step_texts(layer, head, d_head)
+        self.player = Player(PREFIX, derivation_frames(n), steps, ready, RENDER_JS, self._render_args(n, head, d_head))
+        self.layout = column(self.player.step_div, self.player.controls, self.player.steps, self.figure,
+                             sizing_mode="stretch_width", name=f"{PREFIX}-layout")
+
+    # -- pieces ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _geometry_data(g: dict, values: dict) -> dict:
+        limit = robust_limit(values["raw"], quantile=100.0)  # one scale for steps 1-3: dividing by √d fades them
+        return {**{name: [value] for name, value in g.items()}, "limit": [limit]}
+
+    def _set_vectors(self, values: dict, g: dict) -> None:
+        n = g["n"]
+        pending = np.full_like(values["z"], np.nan)
+        self.q_source.data = image_source_data(values["q"], g["q_left"], 0, g["q_width"], n)
+        self.k_source.data = image_source_data(values["k"].T, 0, g["k_top"], n, g["k_height"])
+        self.v_source.data = image_source_data(values["v"], g["v_left"], 0, g["v_width"], n)
+        self.z_source.data = image_source_data(pending, g["z_left"], 0, g["z_width"], n,
+                                               final=np.ascontiguousarray(values["z"], dtype=np.float32))
+        self.vector_limit = robust_limit(np.concatenate([values[name].ravel() for name in "qkvz"]))
+
+    def _render_args(self, n: int, head: int, d_head: int) -> dict:
+        return dict(cells=self.cells, cell_text=self.cell_text, weights=self.weights, veils=self.veils,
+                    fresh=self.fresh, highlight=self.highlight, detail=self.detail,
+                    geometry=self.geometry, z_source=self.z_source, figure=self.figure,
+                    diverging=list(DIVERGING), sequential=list(SEQUENTIAL), blank=BLANK_COLOUR, masked=MASKED_COLOUR,
+                    after_mask=AFTER_MASK_COLOUR,
+                    text_colour=TEXT_COLOUR, root=f"{np.sqrt(d_head):.4g}", ready_line=ready_detail(n, head))
+
+    def _figure(self, g: dict, values: dict):
+        width, height = plot_size(g)
+        plot = new_figure(axes="", name=f"{PREFIX}-figure", width=width, height=height,
+                          x_range=Range1d(g["x_start"], g["x_end"]), y_range=Range1d(g["y_bottom"], g["y_top"]),
+                          sizing_mode="scale_width", max_width=width, min_border_left=4, min_border_bottom=4)
+        self.y_axis = LinearAxis(ticker=FixedTicker(ticks=[], minor_ticks=[]), major_label_text_font_size="10px",
+                                 axis_line_color=None, major_tick_line_color=None, minor_tick_line_color=None)
+        self.x_axis = LinearAxis(ticker=FixedTicker(ticks=[], minor_ticks=[]), major_label_text_font_size="10px",
+                                 axis_line_color=None, major_tick_line_color=None, minor_tick_line_color=None,
+                                 major_label_orientation="vertical")
+        plot.add_layout(self.y_axis, "left")
+        plot.add_layout(self.x_axis, "below")
+        self._label_axes(g["n"])
+
+        self.vector_mapper = colour_mapper(DIVERGING, -self.vector_limit, self.vector_limit, DIVERGING[0],
+                                           DIVERGING[-1])
+        self.vector_mapper.nan_color = PENDING_COLOUR
+        self.dim_formatters, self.vector_hovers = {}, []
+        for name, source, hook in (("q", self.q_source, "hook_q"), ("k", self.k_source, "hook_k"),
+                                   ("v", self.v_source, "hook_v"), ("z", self.z_source, "hook_z")):
+            renderer = draw(plot, source, Image(image="image", x="x", y="y", dw="dw", dh="dh",
+                                                color_mapper=self.vector_mapper))
+            self._hover_vector(plot, renderer, name, hook, g, values["q"].shape[1])
+
+        cells = draw(plot, self.cells, Rect(x="x", y="y", width=1, height=1, fill_color="fill_color",
+                                            line_color=CELL_LINE, line_width=1))
+        draw(plot, self.cell_text, Text(x="x", y="y", text="text", text_color="text_color", text_align="center",
+                                    text_baseline="middle", text_font_size="9px"))
+        weight_cells = draw(plot, self.weights, Rect(x="x", y="y", width=g["p_width"], height=1,
+                                                     fill_color="fill_color", fill_alpha="fill_alpha",
+                                                     line_color=CELL_LINE, line_alpha="line_alpha"))
+        draw(plot, self.weights, Text(x="x", y="y", text="text", text_color="text_color", text_align="center",
+                                      text_baseline="middle", text_font_size="9px"))
+        # what changes between a frame's ticks is drawn on the overlay layer: repainting it leaves the rest alone
+        draw(plot, self.veils, Rect(x="x", y="y", width=g["v_width"], height=1, fill_color="#ffffff",
+                                    fill_alpha="alpha", line_color=None), level="overlay")
+        draw(plot, self.fresh, Rect(x="x", y="y", width="width", height="height", fill_color="#ffffff",
+                                    fill_alpha="alpha", line_color=None), level="overlay")
+        draw(plot, self.highlight, Rect(x="x", y="y", width="width", height="height", fill_alpha=0,
+                                        line_color=HIGHLIGHT_COLOUR, line_width=2.5, line_alpha="alpha"),
+             level="overlay")
+        draw(plot, self.captions, Text(x="x", y="y", text="text", text_align="center", text_baseline="bottom",
+                                       text_font_size="11px", text_color="#444444"))
+        draw(plot, self.detail, Text(x="x", y="y", text="text", text_align="left", text_baseline="middle",
+                                     text_font_size="12px", text_color=TEXT_COLOUR))
+
+        number = exact_number_formatter()
+        plot.add_tools(HoverTool(renderers=[cells], tooltips=[
+            ("query", "@query"), ("key", "@key"), ("shown now", "@shown{exact}"), ("q·k (hook_attn_raw)", "@raw{exact}"),
+            ("÷√d_head", "@scaled{exact}"), ("masked (hook_attn_scores)", "@scores{exact}"),
+            ("weight (hook_pattern)", "@pattern{exact}")],
+            formatters={name: number for name in ("@shown", "@raw", "@scaled", "@scores", "@pattern")}))
+        plot.add_tools(HoverTool(renderers=[weight_cells], tooltips=[("key", "@key"), ("weight", "@value{exact}")],
+                                 formatters={"@value": number}))
+        return plot
+
+    def _hover_vector(self, plot, renderer, name: str, hook: str, g: dict, d_head: int) -> None:
+        """Hover on Q, Kᵀ, V or Z: the token, the dimension, the exact value, the hook it is."""
+        transposed = name == "k"
+        token_formatter = CustomJSHover(args=dict(labels=position_labels(self.tokens)), code="""
+            const i = Math.floor(value); return (i >= 0 && i < labels.length) ? String(labels[i]) : "";""")
+        dim_formatter = CustomJSHover(args=dict(start=g["k_top"] if transposed else g[f"{name}_left"],
+                                                size=g["k_height"] if transposed else g[f"{name}_width"],
+                                                dims=d_head), code="""
+            const d = Math.floor((value - start) / size * dims); return String(Math.max(0, Math.min(dims - 1, d)));""")
+        self.dim_formatters[name] = (token_formatter, dim_formatter)
+        token_var, dim_var = ("$x", "$y") if transposed else ("$y", "$x")
+        tool = HoverTool(renderers=[renderer], tooltips=[
+            ("token", f"{token_var}{{token}}"), ("dimension", f"{dim_var}{{dim}}"), ("value", "@image{exact}"),
+            ("hook", f"blocks.{self.layer}.attn.{hook}[:, {self.head}]")],
+            formatters={token_var: token_formatter, dim_var: dim_formatter, "@image": exact_number_formatter()})
+        plot.add_tools(tool)
+        self.vector_hovers.append((tool, hook))
+
+    def _label_axes(self, n: int) -> None:
+        label_axis(self.y_axis, self.tokens, n, max_ticks=32, limit=LABEL_LIMIT)
+        label_axis(self.x_axis, self.tokens, n, max_ticks=32, limit=LABEL_LIMIT)
+
+    # -- updates -----------------------------------------------------------------------------------------------
+
+    @property
+    def frames(self) -> dict:
+        return self.player.frames_source.data
+
+    def last_frame_of(self, step: int) -> int:
+        """The frame that completes ``step`` (0-5)."""
+        return int(np.flatnonzero(np.asarray(self.frames["step"]) == step)[-1])
+
+    def drawn_at(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """(S, Z) as frame ``frame`` draws them; see ``drawn_at``."""
+        return drawn_at(self.frames, self.values, frame)
+
+    def play_from_start(self) -> None:
+        """Play from the first frame (the app calls this when it opens the view)."""
+        self.player.play_from_start()
+
+    def update(self, trace: Trace, layer: int, head: int, display_tokens: Sequence[str] | None = None) -> None:
+        """Another prompt, layer or head: new data in place, paused at the start."""
+        layer, head = check_layer(layer, trace.config.n_layer), check_head(head, trace.config.n_head)
+        self.layer, self.head = layer, head
+        self.tokens = list(display_tokens) if display_tokens is not None else list(trace.tokens)
+        values = derivation_values(trace, layer, head)
+        n, d_head = values["raw"].shape[0], trace.config.d_head
+        g = geometry(n)
+        self.values = values
+        self.player.play.active = False
+        self.cells.data = cell_data(values, self.tokens)
+        self.cell_text.data = cell_text_data(n)
+        self.geometry.data = self._geometry_data(g, values)
+        self._set_vectors(values, g)
+        self.vector_mapper.update(low=-self.vector_limit, high=self.vector_limit)
+        self.weights.data = weights_data(n, self.tokens, g)
+        self.highlight.data = highlight_data()
+        self.veils.data = veil_data(n, g)
+        self.fresh.data = fresh_data()
+        self.captions.data = caption_data(g, d_head, n)
+        self.detail.data = detail_data(g, ready_detail(n, head))
+        for name, (token_formatter, dim_formatter) in self.dim_formatters.items():
+            token_formatter.args = dict(labels=position_labels(self.tokens))
+            transposed = name == "k"
+            dim_formatter.args = dict(start=g["k_top"] if transposed else g[f"{name}_left"],
+                                      size=g["k_height"] if transposed else g[f"{name}_width"], dims=d_head)
+        for tool, hook in self.vector_hovers:
+            tool.tooltips = [*tool.tooltips[:-1], ("hook", f"blocks.{layer}.attn.{hook}[:, {head}]")]
+        width, height = plot_size(g)
+        changed = {name: value for name, value in dict(width=width, height=height, max_width=width).items()
+                   if getattr(self.figure, name) != value}
+        if changed:
+            self.figure.update(**changed)
+        self.figure.x_range.update(start=g["x_start"], end=g["x_end"])
+        self.figure.y_range.update(start=g["y_bottom"], end=g["y_top"])
+        self._label_axes(n)
+        ready, steps = step_texts(layer, head, d_head)
+        self.player.set_frames(derivation_frames(n), steps, ready,
+                               dict(root=f"{np.sqrt(d_head):.4g}", ready_line=ready_detail(n, head)))

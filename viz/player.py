@@ -1,0 +1,214 @@
+"""One small player for every animation in viz: an animation is data, played in the browser by one CustomJS.
+
+An animation is a table of frames (a ``ColumnDataSource``: each frame's ``duration`` in ms and its ``step``, plus
+whatever columns the view's drawing code reads) and the view's final arrays, sent once. The view hands the player a
+JavaScript function ``render(frame, t)`` that draws frame ``frame`` from those arrays (``t`` in [0, 1]: how far that
+frame's own change has got, for cells fading in). The player calls it
+
+- on every animation frame while playing (``requestAnimationFrame``, in the page: no Python round trip, so it runs
+  the same in the served app and in the static site), moving on when a frame's duration has passed;
+- once, with ``t = 1``, whenever the frame is set any other way: the scrubber, the buttons, the step pills, a test.
+
+What a page or a test drives (``<prefix>`` is the view's, e.g. ``derivation``):
+
+- ``<prefix>-player``: a ``Slider`` whose ``value`` is the frame shown. Setting it shows that frame (and pauses);
+- ``<prefix>-play``: a ``Toggle``; ``active`` is whether it plays (setting it plays or pauses);
+- ``<prefix>-back`` / ``-forward`` (one frame), ``-replay`` (from the start, playing), ``-skip`` (to the end): Buttons;
+- ``<prefix>-steps``: a ``RadioButtonGroup``, one pill per step, the current one active; a click plays that step;
+- ``<prefix>-step``: a ``Div`` saying which step is shown and its formula (text written here, never user text);
+- ``<prefix>-frames``: the frames' ``ColumnDataSource``.
+
+Python starts it with ``play_from_start()`` (e.g. when the app opens the view): a property change the browser
+acts on, in served and static mode alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from bokeh.models import Button, ColumnDataSource, CustomJS, Div, RadioButtonGroup, Row, Slider, Toggle
+
+PLAY_LABEL, PAUSE_LABEL = "▶ Play", "❚❚ Pause"
+WRAP = {"flex-wrap": "wrap", "align-items": "center", "gap": "4px"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of an animation: its pill's label and the indicator's HTML (our own text: no user strings)."""
+    label: str
+    html: str
+
+
+# The player. ``render`` (the view's) is defined above it in the same function body; everything else is the
+# callback's args. State that must outlive one call (the running loop) lives on the slider's JS object, not in a
+# Bokeh property, so the server never hears of it.
+PLAYER_JS = r"""
+const state = slider.__te_player || (slider.__te_player = {raf: null, frame: 0, frame_start: 0, from_loop: null,
+                                                          step: null, drawn: null});
+const last_frame = () => frames.data.duration.length - 1;
+const clamp = (frame) => Math.max(0, Math.min(last_frame(), Math.round(frame)));
+
+function show(frame, t) {
+  const key = frame + ":" + t;
+  if (!(t === 1 && state.drawn === key)) render(frame, t);
+  state.drawn = key;
+  const step = frames.data.step[frame];
+  if (state.step !== step) {  // these are Bokeh properties (synced to the server): touched once per step
+    state.step = step;
+    step_div.text = step_html[step] || "";
+    const active = step > 0 ? step - 1 : null;
+    if (steps.active !== active) steps.active = active;
+  }
+}
+
+function stop() {
+  if (state.raf !== null) cancelAnimationFrame(state.raf);
+  state.raf = null;
+}
+
+function set_from_loop(frame) {
+  state.from_loop = frame;
+  if (slider.value !== frame) slider.value = frame;
+}
+
+function begin(frame) {  // animate from the start of ``frame`` on
+  stop();
+  state.frame = clamp(frame);
+  state.frame_start = performance.now();
+  set_from_loop(state.frame);
+  const tick = (now) => {
+    state.raf = null;
+    if (!play.active) return;
+    const durations = frames.data.duration;
+    const end = durations.length - 1;
+    let frame = Math.min(state.frame, end);
+    while (frame < end && now - state.frame_start >= durations[frame]) {
+      state.frame_start += durations[frame];
+      frame += 1;
+    }
+    if (frame !== state.frame) { state.frame = frame; set_from_loop(frame); }
+    const t = Math.min(1, Math.max(0, (now - state.frame_start) / Math.max(1, durations[frame])));
+    show(frame, t);
+    if (frame === end && t >= 1) { play.active = false; return; }
+    state.raf = requestAnimationFrame(tick);
+  };
+  state.raf = requestAnimationFrame(tick);
+}
+
+function pause_at(frame) {
+  stop();
+  if (play.active) play.active = false;
+  state.from_loop = null;
+  frame = clamp(frame);
+  if (Math.round(slider.value) !== frame) slider.value = frame;  // the slider's callback draws it
+  else show(frame, 1);
+}
+
+function play_from(frame) {
+  if (!play.active) play.active = true;  // its callback finds the loop running and leaves it
+  begin(frame);
+}
+
+if (cb_obj === slider) {
+  const frame = clamp(slider.value);
+  if (play.active && state.from_loop === frame) return;  // the loop moved it and draws it itself
+  stop();
+  if (play.active) play.active = false;  // a person (or a test) moved it: stop there
+  state.from_loop = null;
+  show(frame, 1);
+} else if (cb_obj === play) {
+  play.label = play.active ? pause_label : play_label;
+  if (play.active) {
+    if (state.raf === null) {
+      const frame = clamp(slider.value);
+      begin(frame >= last_frame() ? 0 : frame + 1);
+    }
+  } else {
+    stop();
+    show(clamp(slider.value), 1);
+  }
+} else if (cb_obj === back) {
+  pause_at(slider.value - 1);
+} else if (cb_obj === forward) {
+  pause_at(slider.value + 1);
+} else if (cb_obj === skip) {
+  pause_at(last_frame());
+} else if (cb_obj === replay) {
+  play_from(0);
+} else if (cb_obj === steps) {
+  if (steps.active === null) return;
+  const wanted = steps.active + 1;
+  if (wanted === frames.data.step[clamp(slider.value)]) return;  // the player itself marked the step shown
+  const first = frames.data.step.indexOf(wanted);
+  if (first >= 0) play_from(first);
+}
+"""
+
+
+class Player:
+    """Plays ``frames`` (columns: ``duration`` in ms and ``step`` per frame, plus the view's own) by calling the
+    view's ``render_js`` (JavaScript defining ``function render(frame, t)``, reading ``render_args``)."""
+
+    def __init__(self, prefix: str, frames: Mapping[str, Sequence], steps: Sequence[Step], ready_html: str,
+                 render_js: str, render_args: Mapping[str, object]):
+        self.prefix = prefix
+        self._check(frames)
+        self.frames_source = ColumnDataSource(dict(frames), name=f"{prefix}-frames")
+        n_frames = len(frames["duration"])
+        self.slider = Slider(start=0, end=n_frames - 1, value=0, step=1, title="frame", name=f"{prefix}-player",
+                             sizing_mode="stretch_width", min_width=140, margin=(0, 8, 0, 8))
+        self.play = Toggle(label=PLAY_LABEL, active=False, name=f"{prefix}-play", width=92, button_type="primary")
+        self.back = Button(label="‹ Back", name=f"{prefix}-back", width=70)
+        self.forward = Button(label="Next ›", name=f"{prefix}-forward", width=70)
+        self.replay = Button(label="↺ Replay", name=f"{prefix}-replay", width=84)
+        self.skip = Button(label="Skip »", name=f"{prefix}-skip", width=70)
+        self.steps = RadioButtonGroup(labels=[step.label for step in steps], active=None, name=f"{prefix}-steps",
+                                      margin=(2, 5, 2, 5))
+        self.step_div = Div(text=ready_html, name=f"{prefix}-step", sizing_mode="stretch_width",
+                            styles={"font-size": "13px", "line-height": "1.35", "min-height": "2.7em"})
+        self.callback = CustomJS(
+            args=dict(render_args, frames=self.frames_source, slider=self.slider, play=self.play, back=self.back,
+                      forward=self.forward, replay=self.replay, skip=self.skip, steps=self.steps,
+                      step_div=self.step_div, step_html=[ready_html] + [step.html for step in steps],
+                      play_label=PLAY_LABEL, pause_label=PAUSE_LABEL),
+            code=render_js + "\n" + PLAYER_JS)
+        self.slider.js_on_change("value", self.callback)
+        self.play.js_on_change("active", self.callback)
+        self.steps.js_on_change("active", self.callback)
+        for button in (self.back, self.forward, self.replay, self.skip):
+            button.js_on_event("button_click", self.callback)
+        buttons = Row(children=[self.replay, self.back, self.play, self.forward, self.skip], styles=WRAP)
+        self.controls = Row(children=[buttons, self.slider], styles=WRAP, sizing_mode="stretch_width")
+
+    @staticmethod
+    def _check(frames: Mapping[str, Sequence]) -> None:
+        if "duration" not in frames or "step" not in frames:
+            raise ValueError("an animation's frames need a 'duration' (ms) and a 'step' column")
+        if len(frames["duration"]) < 2:
+            raise ValueError("an animation needs at least two frames (the start and one change)")
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.frames_source.data["duration"])
+
+    def set_frames(self, frames: Mapping[str, Sequence], steps: Sequence[Step], ready_html: str,
+                   render_args: Mapping[str, object] | None = None) -> None:
+        """New frames (a new prompt, layer or head): paused at the start, which the view's data shows."""
+        self._check(frames)
+        self.play.update(active=False, label=PLAY_LABEL)
+        self.frames_source.data = dict(frames)
+        args = dict(self.callback.args, step_html=[ready_html] + [step.html for step in steps])
+        if render_args:
+            args.update(render_args)
+        self.callback.args = args
+        self.steps.update(labels=[step.label for step in steps], active=None)
+        self.step_div.text = ready_html
+        self.slider.update(end=len(frames["duration"]) - 1, value=0)
+
+    def play_from_start(self) -> None:
+        """Play from the first frame (sent to the browser as property changes; its loop does the rest)."""
+        self.slider.value = 0
+        if self.play.active:
+            self.play.active = False
+        self.play.active = True
