@@ -12,6 +12,10 @@ sources, and changes its data in place with ``.update(...)``. Modules:
   ``residual``: ``ResidualView``.
 - ``attention``: ``AttentionHeadView``, ``ConcatProjectionView``, ``HeadGridView``.
 - ``output``: ``OutputView`` (temperature, top-k, top-p, the sampled token); ``logit_lens``: ``LogitLensView``.
+- ``derivation``: ``AttentionDerivationView``, one head's attention computed step by step and animated (q·kᵀ, ÷√d,
+  mask, softmax, × V); ``popover``: ``WeightPopoverView``, a token's vector × a real weight matrix, animated (Q/K/V,
+  MLP up and down, the output logits). Both are played in the page by ``player.Player`` (frames as data, one
+  CustomJS, the frame in the Slider ``<prefix>-player``).
 
 For any model's arrays (no ``Trace``: plain [heads, n, n] attention and [n, width] hidden states, as
 ``transformer_explainer`` captures them), with selectors that run in the page (standalone files, notebooks):
