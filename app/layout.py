@@ -52,12 +52,12 @@ MESSAGE_CSS = {
     "formula": "pre { background: #f6f4fb; border-radius: 6px; padding: 6px 10px; margin: 0; white-space: pre-wrap; "
                "overflow-wrap: anywhere; }",  # on a phone a long formula breaks inside its box
     "status": "pre { white-space: pre-wrap; font-family: inherit; margin: 0; color: #444; }",
-    "offline": "pre { background: #8a1c12; color: #fff; border-radius: 6px; padding: 10px 14px; margin: 0; "
-               "white-space: pre-wrap; font-family: inherit; font-size: 15px; }",
+    "offline": "pre { color: #fff; margin: 0; white-space: pre-wrap; font-family: inherit; font-size: 15px; } "
+               "@media (max-width: 600px) { pre { font-size: 13px; } }",
 }
-OFFLINE_MESSAGE = ("The connection to the server was lost, so this page cannot run the model any more: its buttons and "
-                   "sliders are switched off, and a generation in progress stopped where it was. What is shown stays "
-                   "readable. Reload once the server runs again: the link keeps your prompt and settings.")
+OFFLINE_MESSAGE = ("The connection to the server was lost: this page cannot run the model any more, so its buttons and "
+                   "sliders are off, and a generation in progress stopped where it was. Reload once the server runs "
+                   "again; the link keeps your prompt and settings.")
 
 # Run in the browser when the page's connection to the server is lost (a Bokeh document event). Bokeh does not
 # reconnect (the server may have restarted and forgotten this session), so the page becomes a snapshot: the lost
@@ -270,14 +270,15 @@ class ExplainerApp:
         self.error_box = text_box("error", visible=False, css_classes=["te-error"])
         self.status_box = text_box("status", css_classes=["te-status"])
         self.notice_box = text_box("notice", self.runtime.notice, visible=bool(self.runtime.notice))
-        self.reload_button = pn.widgets.Button(label="Reload ⟳", color="primary", width=110, align="center",
-                                               css_classes=["te-reload"])
+        self.reload_button = pn.widgets.Button(label="Reload ⟳", color="light", width=110, css_classes=["te-reload"])
         # No args: Panel keeps a callback's args alive for as long as its source, so a widget passed here would
         # keep the whole page alive after its session ends. RELOAD_JS finds the prompt box in the page instead.
         self.reload_button.js_on_click(code=RELOAD_JS)
-        self.offline_box = pn.Row(text_box("offline", OFFLINE_MESSAGE), self.reload_button, visible=False,
-                                  css_classes=["te-offline"], sizing_mode="stretch_width",
-                                  styles={"position": "sticky", "top": "0", "z-index": "10"})
+        # Sticky: the message stays in view wherever the student had scrolled to when the connection went.
+        self.offline_box = pn.Column(text_box("offline", OFFLINE_MESSAGE), self.reload_button, visible=False,
+                                     css_classes=["te-offline"], sizing_mode="stretch_width",
+                                     styles={"position": "sticky", "top": "0", "z-index": "10", "background": "#8a1c12",
+                                             "border-radius": "6px", "padding": "6px 8px"})
 
     async def _count_tokens(self, event) -> None:
         """The live count under the prompt box while the student types: a hint (Run does the real check). A text

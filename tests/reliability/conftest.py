@@ -23,8 +23,6 @@ from app_server import open_app  # noqa: E402
 from gpt2_core import GPT2Config  # noqa: E402
 from gpt2_core.checkpoints import write_random_checkpoint  # noqa: E402
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reliability"
-
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "reliability: hostile input and faults against the served app "
