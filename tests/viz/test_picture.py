@@ -200,6 +200,18 @@ def test_ablated_heads_are_crossed_out_on_their_cards(trace, display):
     assert not any(view.head_source.data["ablated"])
 
 
+def test_the_selected_position_is_outlined_on_its_token_and_its_query_row(view, trace):
+    probabilities, sampled = next_token(trace)
+    view.update(trace, 1, 2, probabilities, sampled, selected_position=-1)
+    tokens = view.token_source.data
+    assert [bool(s) for s, slot in zip(tokens["selected"], tokens["slot"]) if slot >= 0] == \
+        [p == trace.n_tokens - 1 for p in range(trace.n_tokens)]
+    outline = {name: np.asarray(column)[-1] for name, column in view.matrix.decor_source.data.items()}
+    assert outline["top"] < view.rows.y(trace.n_tokens - 1) < outline["bottom"]
+    view.update(trace, 1, 2, probabilities, sampled)
+    assert not any(view.token_source.data["selected"]) and np.isnan(view.matrix.decor_source.data["top"][-1])
+
+
 def test_out_of_range_blocks_and_heads_are_refused(trace, display):
     with pytest.raises(IndexError, match="layer 5"):
         make_view(trace, layer=5, display=display)

@@ -4,6 +4,7 @@ no console errors, and screenshots at 1440 and 390 px wide go to test-artifacts/
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,9 @@ COLUMNS_JS = """([ids, names]) => ids.map((id) => {
 })"""
 
 SELECTED_JS = "(id) => Array.from(Bokeh.documents[0].get_model_by_id(id).selected.indices)"
+LIT_SLOT_JS = "([id, slot]) => Bokeh.documents[0].get_model_by_id(id).data.slot[0] === slot"
+SELECTION_IS_JS = """([id, indices]) => JSON.stringify(Array.from(Bokeh.documents[0].get_model_by_id(id).selected.indices))
+                     === JSON.stringify(indices)"""
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +90,34 @@ def move_to(page, plot, x: float, y: float) -> None:
     page.wait_for_timeout(120)
 
 
+def click(page, plot, x: float, y: float) -> None:
+    page.mouse.click(*page.evaluate(DATA_TO_PAGE_JS, [plot.id, x, y]))
+
+
+def wait_until_lit(page, picture, slot: int) -> None:
+    """Waits (the page may be slow under load) until the highlight state names ``slot``; a wrong one fails below."""
+    try:
+        page.wait_for_function(LIT_SLOT_JS, arg=[picture.highlight_source.id, slot], timeout=3000)
+    except Exception:
+        pass
+
+
+def tooltip_after(page, expected_first: str) -> list[str]:
+    """The tooltip's values once its first row says ``expected_first`` (or what it says after 3 s)."""
+    try:
+        page.wait_for_function(f"() => ({TOOLTIP_TEXT_JS})().includes({json.dumps(expected_first)})", timeout=3000)
+    except Exception:
+        pass
+    return page.evaluate(TOOLTIP_TEXT_JS)
+
+
+def wait_until_selected(page, source, indices: list[int]) -> None:
+    try:
+        page.wait_for_function(SELECTION_IS_JS, arg=[source.id, indices], timeout=3000)
+    except Exception:
+        pass
+
+
 def read(page, sources, names=("slot", "key_slot", "alpha", "base_alpha")) -> list[dict]:
     return page.evaluate(COLUMNS_JS, [[source.id for source in sources], list(names)])
 
@@ -116,12 +148,15 @@ def highlighted(page, picture) -> tuple[int, int]:
 def test_hovering_a_token_lights_its_path_through_every_stage_and_leaving_puts_it_back(page, picture, trace):
     rows = Rows.for_prompt(trace.n_tokens)
     move_to(page, picture.figure, centre("tokens"), float(rows.y(2)))
+    wait_until_lit(page, picture, 2)
     assert highlighted(page, picture) == (2, rows.positions[2])
     assert_lit(page, picture, 2)
     move_to(page, picture.figure, COLUMNS["mlp_pre"][0] + 10, float(rows.y(5)))  # any cell of a token's row
+    wait_until_lit(page, picture, 5)
     assert highlighted(page, picture) == (5, rows.positions[5])
     assert_lit(page, picture, 5)
     move_to(page, picture.figure, 20.0, 580.0)  # nothing there
+    wait_until_lit(page, picture, -1)
     assert highlighted(page, picture) == (-1, -1)
     assert_at_rest(page, picture)
     assert page.te_errors == []
@@ -129,15 +164,16 @@ def test_hovering_a_token_lights_its_path_through_every_stage_and_leaving_puts_i
 
 def test_tapping_a_token_pins_its_path_until_a_tap_elsewhere(page, picture, trace):
     rows = Rows.for_prompt(trace.n_tokens)
-    sx, sy = page.evaluate(DATA_TO_PAGE_JS, [picture.figure.id, centre("tokens"), float(rows.y(3))])
-    page.mouse.click(sx, sy)
+    click(page, picture.figure, centre("tokens"), float(rows.y(3)))
+    wait_until_selected(page, picture.token_source, [3])
     move_to(page, picture.figure, 20.0, 580.0)
+    wait_until_lit(page, picture, 3)
     assert highlighted(page, picture) == (3, rows.positions[3]), "the tapped token stays lit (phones have no hover)"
     assert_lit(page, picture, 3)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "picture_desktop_token_lit.png"))
-    page.mouse.click(*page.evaluate(DATA_TO_PAGE_JS, [picture.figure.id, 20.0, 580.0]))
-    page.wait_for_timeout(120)
+    click(page, picture.figure, 20.0, 580.0)
+    wait_until_lit(page, picture, -1)
     assert highlighted(page, picture) == (-1, -1)
     assert_at_rest(page, picture)
     assert page.te_errors == []
@@ -148,7 +184,7 @@ def test_hovering_an_attention_cell_shows_both_tokens_q_dot_k_the_masked_score_a
     attn = "blocks.1.attn"
     for query, key in ((5, 2), (1, 4)):
         move_to(page, picture.figure, rows.matrix_left + (key + 0.5) * rows.matrix_cell, float(rows.y(query)))
-        shown = page.evaluate(TOOLTIP_TEXT_JS)[:5]
+        shown = tooltip_after(page, f"{query}: {trace.tokens[query]}")[:5]
         assert shown[:2] == [f"{query}: {trace.tokens[query]}", f"{key}: {trace.tokens[key]}"], shown
         assert np.float32(float(shown[2])) == trace[f"{attn}.hook_attn_raw"][2][query, key]
         score = trace[f"{attn}.hook_attn_scores"][2][query, key]
@@ -162,23 +198,22 @@ def test_hovering_a_strip_cell_shows_its_hook_token_dimension_and_exact_value(pa
     left, right = COLUMNS["ln2"]
     dim = 3
     move_to(page, picture.figure, left + (dim + 0.5) * (right - left) / 16, float(rows.y(4)))
-    shown = page.evaluate(TOOLTIP_TEXT_JS)[:4]
+    shown = tooltip_after(page, "blocks.1.ln2.hook_out")[:4]
     assert shown[:3] == ["blocks.1.ln2.hook_out", f"4: {trace.tokens[4]}", f"{dim} of {trace.config.n_embd}"]
     assert np.float32(float(shown[3])) == trace["blocks.1.ln2.hook_out"][4, dim]
 
 
 def test_tapping_a_stage_or_a_head_card_selects_it_in_the_page(page, picture, trace):
     rows = Rows.for_prompt(trace.n_tokens)
+    stages = list(picture.stage_source.data["stage"])
     for x, stage in ((centre("mlp_post"), "mlp"), (rows.matrix_left + 3, "attention"), (centre("qkv"), "qkv")):
-        sx, sy = page.evaluate(DATA_TO_PAGE_JS, [picture.figure.id, x, float(rows.y(1))])
-        page.mouse.click(sx, sy)
-        page.wait_for_timeout(120)
+        click(page, picture.figure, x, float(rows.y(1)))
+        wait_until_selected(page, picture.stage_source, [stages.index(stage)])
         selected = page.evaluate(SELECTED_JS, picture.stage_source.id)
         assert [picture.stage_source.data["stage"][i] for i in selected] == [stage]
     cards = picture.head_source.data
-    sx, sy = page.evaluate(DATA_TO_PAGE_JS, [picture.figure.id, float(cards["x"][3]), float(cards["y"][3])])
-    page.mouse.click(sx, sy)
-    page.wait_for_timeout(120)
+    click(page, picture.figure, float(cards["x"][3]), float(cards["y"][3]))
+    wait_until_selected(page, picture.head_source, [3])
     assert page.evaluate(SELECTED_JS, picture.head_source.id) == [3]
     assert page.evaluate(SELECTED_JS, picture.stage_source.id) == [], "a head card is not also a stage"
     assert page.te_errors == []

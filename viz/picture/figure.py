@@ -221,10 +221,15 @@ class PictureView:
 
     def update(self, trace: Trace, layer: int, head: int, probabilities, sampled_id: int | None, *,
                selected_position: int | None = None, ablated_heads=None) -> None:
-        """A new trace (a new prompt), or another block or head: every source is refilled in place."""
+        """A new trace (a new prompt), or another block or head: every source is refilled in place.
+
+        ``selected_position``: a prompt position (-1: the last) whose token and query row are outlined, None for
+        none; ``ablated_heads``: (layer, head) pairs crossed out on the cards (None keeps the current ones)."""
         self._check_shape(trace)
         layer, head = check_layer(layer, self.n_layer), check_head(head, self.n_head)
         rows = Rows.for_prompt(trace.n_tokens)
+        if selected_position is not None and selected_position < 0:  # Python style: -1 is the last token
+            selected_position += trace.n_tokens
         if ablated_heads is not None or "ablated" not in self._state:
             self._state["ablated"] = normalize_ablated(ablated_heads)
         self._state.update(trace=trace, layer=layer, head=head, rows=rows, selected_position=selected_position)
@@ -262,6 +267,11 @@ class PictureView:
     def update_probabilities(self, probabilities, sampled_id: int | None) -> None:
         """A temperature (or top-k/top-p) change: only the bars' source (``probability_source``) changes."""
         self.output.fill_probabilities(probabilities, sampled_id)
+
+    @property
+    def rows(self) -> Rows:
+        """The token rows drawn now (positions, row height, centres)."""
+        return self._state["rows"]
 
     @property
     def layer(self) -> int:
