@@ -237,3 +237,18 @@ def test_screenshots_and_the_page_never_widens(browser, page_file, picture, widt
         assert errors == []
     finally:
         page.close()
+
+
+def test_a_screenshot_of_a_prompt_longer_than_the_picture_shows(browser, longer_trace, display, tmp_path):
+    probabilities = sampling.probabilities(longer_trace.logits, 1.0)
+    view = PictureView(longer_trace, 0, 1, probabilities, int(np.argmax(probabilities)), display,
+                       n_layer=longer_trace.config.n_layer)
+    path = tmp_path / "long.html"
+    path.write_text(standalone_html(view.layout, "picture"), encoding="utf-8")
+    page, errors = open_page(browser, path)
+    try:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "picture_desktop_long_prompt.png"))
+        assert errors == []
+    finally:
+        page.close()

@@ -39,7 +39,7 @@ COLUMN_LABELS = [
     ("matrix", "weights: query row × key column", LABEL_COLOUR), ("heads", "heads", LABEL_COLOUR),
     ("z", "z = w · V", LABEL_COLOUR), ("attn_out", "c_proj", LABEL_COLOUR), ("resid_mid", "x + attn", LABEL_COLOUR),
     ("ln2", "LN 2", LABEL_COLOUR), ("mlp_pre", "c_fc → 4d", LABEL_COLOUR), ("mlp_post", "GELU", LABEL_COLOUR),
-    ("mlp_out", "c_proj", LABEL_COLOUR), ("resid_post", "x + mlp", LABEL_COLOUR), ("ln_final", "LN f", LABEL_COLOUR),
+    ("mlp_out", "c_proj", LABEL_COLOUR), ("resid_post", "x + mlp", LABEL_COLOUR), ("ln_final", "ln_f", LABEL_COLOUR),
 ]
 
 

@@ -32,8 +32,7 @@ def arc_data() -> dict:
     lift = (y - ARC_TOP) * 1.33  # a cubic's peak is 3/4 of its control points' height
     return {"x0": x0, "y0": y, "x1": x1, "y1": y, "cx0": x0, "cy0": y - lift, "cx1": x1, "cy1": y - lift,
             "label_x": (x0 + x1) / 2, "label_y": np.full(len(ARCS), ARC_TOP + 9.0),
-            "label": ["residual: the input goes round the attention and is added to its output",
-                      "residual: round the MLP, added to its output"]}
+            "label": ["residual: the input goes around the attention", "residual: around the MLP"]}
 
 
 def bus_data(rows: Rows) -> dict:
