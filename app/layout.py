@@ -61,8 +61,9 @@ OFFLINE_MESSAGE = ("The connection to the server was lost: this page cannot run 
 
 # Run in the browser when the page's connection to the server is lost (a Bokeh document event). Bokeh does not
 # reconnect (the server may have restarted and forgotten this session), so the page becomes a snapshot: the lost
-# session stops trying to send (Bokeh has no public call for it; without it every click logs "not connected so
-# cannot send"), every control is switched off but the prompt box (its text can still be copied, and edited for
+# session stops trying to send (BokehJS has no public call for it: ``connection`` is the event's own, private field;
+# without it every click logs "not connected so cannot send", which tests/reliability/test_server_faults.py would
+# catch after a Bokeh upgrade), every control is switched off but the prompt box (its text can still be copied, and edited for
 # the reload), and the message with its Reload button appears. Only models are changed, by their CSS classes.
 CONNECTION_LOST_JS = """
 const connection = cb_data.connection != null ? cb_data.connection.deref() : null;
@@ -224,7 +225,7 @@ class ExplainerApp:
     # -- controls -----------------------------------------------------------------------------------
 
     def _make_controls(self) -> None:
-        state, config = self.state, self.runtime.config
+        state = self.state
         self.prompt_input = pn.widgets.TextAreaInput.from_param(
             state.param.prompt, label="Your prompt", auto_grow=True, rows=2, max_rows=8, sizing_mode="stretch_width",
             placeholder="Type any text; GPT-2 will predict what comes next", css_classes=["te-prompt", "te-control"],
@@ -343,7 +344,7 @@ class ExplainerApp:
     # -- sections -----------------------------------------------------------------------------------
 
     def _make_sections(self) -> None:
-        state, config = self.state, self.runtime.config
+        state = self.state
         # One widget per place it is shown: a Panel widget placed in two sections keeps only one of its
         # browser views in sync (the other would show a stale layer or token).
         self.layer_sliders = {key: pn.widgets.IntSlider.from_param(state.param.layer, label="Layer", width=220,

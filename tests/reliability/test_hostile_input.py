@@ -63,13 +63,13 @@ EVERY = list(URL_PARAMETERS.values())
 HUNDRED_KB = "x" * 100_000
 
 LINKS = {
-    "numbers": ({"prompt": "NaN", "t": "NaN", "k": "-1", "p": "Infinity", "seed": "1e23", "layer": "1e400",
+    "numbers": ({"prompt": "NaN", "t": "NaN", "k": "1e23", "p": "Infinity", "seed": "-1", "layer": "1e400",
                  "head": "-1", "pos": "9" * 5000, "view": "-1", "ablate": "-1", "expand": "1e23"},
                 "NaN",
-                {f"Top-k is -1: {TOP_K_RULE}", f"The seed is 1e+23: {SEED_RULE}",
+                {f"Top-k is 1e+23: {TOP_K_RULE}", f"The seed is -1: {SEED_RULE}",
                  f"Ignored ablation entries '-1': {ABLATION_RULE}",
-                 "Some settings in the link were invalid and were ignored: expanded, head, layer, position, "
-                 "temperature, top_p, view"}),
+                 ("Some settings in the link were invalid and were ignored: expanded, head, layer, position, "
+                  "temperature, top_p, view")}),
     "types": ({"prompt": "true", "t": "true", "k": "[1,2]", "p": '{"a": 1}', "seed": "²", "layer": "false",
                "head": "true", "pos": "null", "view": "true", "ablate": "[1,2]", "expand": "true"},
               "true",
@@ -80,15 +80,15 @@ LINKS = {
                     {"The prompt has 100,000 characters; this model reads at most 128 tokens. Shorten it.",
                      f"Top-k is {'x' * 60!r}… (100,000 characters): {TOP_K_RULE}",
                      f"The seed is {'x' * 60!r}… (100,000 characters): {SEED_RULE}",
-                     "Some settings in the link were invalid and were ignored: expanded, head, layer, position, "
-                     "temperature, top_p, view"}),
+                     ("Some settings in the link were invalid and were ignored: expanded, head, layer, position, "
+                      "temperature, top_p, view")}),
     # A lone surrogate's UTF-8 bytes (no URL can carry one: they are read as three U+FFFD), NUL, CR LF, an RTL mark.
     "bytes": ({**{key: "%ED%A0%80" for key in EVERY}, "prompt": "%ED%A0%80a%00b%0D%0A%E2%80%AEc"},
               "\ufffd\ufffd\ufffda\x00b\r\n\u202ec",
               {f"Top-k is '\ufffd\ufffd\ufffd': {TOP_K_RULE}", f"The seed is '\ufffd\ufffd\ufffd': {SEED_RULE}",
                f"Ignored ablation entries '\ufffd\ufffd\ufffd': {ABLATION_RULE}",
-               "Some settings in the link were invalid and were ignored: expanded, head, layer, position, "
-               "temperature, top_p, view"}),
+               ("Some settings in the link were invalid and were ignored: expanded, head, layer, position, "
+                "temperature, top_p, view")}),
 }
 
 
