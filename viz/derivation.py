@@ -37,15 +37,27 @@ from gpt2_core import Trace
 from .common import (DIVERGING, MASKED_COLOUR, SEQUENTIAL, TEXT_COLOUR, check_head, check_layer, draw,
                      exact_number_formatter, label_axis, new_figure, position_labels, robust_limit)
 from .heatmap import colour_mapper
-from .player import Player, Step
+from .player import MIN_SCALE, Player, Step, scroll_box
 
 PREFIX = "derivation"
 BLANK_COLOUR = "#ffffff"
-AFTER_MASK_COLOUR = "#eeeeee"  # a masked score's weight: exactly 0
+AFTER_MASK_COLOUR = "#e4e4e4"  # a masked score's weight: exactly 0
 PENDING_COLOUR = "#f1f1f1"  # Z rows not computed yet
 HIGHLIGHT_COLOUR = "#f58518"
 CELL_LINE = "#d9d9d9"
 LABEL_LIMIT = 12
+
+def rgba(colour: str) -> int:
+    """``#rrggbb`` as the packed 0xRRGGBBAA integer Bokeh draws a uint32 colour column from (no string parsing, which
+    is what a redraw of every cell's colour would otherwise spend its time on)."""
+    return int(colour[1:7], 16) << 8 | 0xFF
+
+
+def rgba_column(colour: str, n: int) -> np.ndarray:
+    return np.full(n, rgba(colour), np.uint32)
+
+
+WHITE = "#ffffff"
 
 # Geometry, in cells of S.
 GAP, PANEL, WEIGHTS = 0.7, 3.5, 1.0
@@ -148,7 +160,7 @@ def geometry(n: int) -> dict[str, float]:
     k_top = -(GAP + PANEL)
     return {"n": n, "q_left": q_left, "q_width": PANEL, "p_left": p_left, "p_width": WEIGHTS, "v_left": v_left,
             "v_width": PANEL, "z_left": z_left, "z_width": PANEL, "k_top": k_top, "k_height": PANEL,
-            "x_start": q_left - 0.15, "x_end": z_left + PANEL + 0.15, "y_top": k_top - 1.6, "y_bottom": n + 0.15}
+            "x_start": q_left - 0.15, "x_end": z_left + PANEL + 0.15, "y_top": k_top - 1.9, "y_bottom": n + 0.15}
 
 
 def cell_pixels(g: dict) -> int:
@@ -176,14 +188,14 @@ def cell_data(values: dict, tokens: Sequence[str]) -> dict:
         "query": [labels[r] for r in rows], "key": [labels[c] for c in cols],
         "raw": values["raw"].ravel(), "scaled": values["scaled"].ravel(), "scores": values["scores"].ravel(),
         "pattern": values["pattern"].ravel(),
-        "shown": np.full(n * n, np.nan, np.float32), "fill_color": [BLANK_COLOUR] * (n * n),
+        "shown": np.full(n * n, np.nan, np.float32), "fill_color": rgba_column(BLANK_COLOUR, n * n),
     }
 
 
 def cell_text_data(n: int) -> dict:
     """The numbers written in the cells (their own source: they change once a frame, the fading every tick)."""
     rows, cols = np.divmod(np.arange(n * n), n)
-    return {"x": cols + 0.5, "y": rows + 0.5, "text": [""] * (n * n), "text_color": [TEXT_COLOUR] * (n * n)}
+    return {"x": cols + 0.5, "y": rows + 0.5, "text": [None] * (n * n), "text_color": rgba_column(TEXT_COLOUR, n * n)}
 
 
 def image_source_data(image: np.ndarray, left: float, top: float, width: float, height: float, **extra) -> dict:
@@ -194,8 +206,8 @@ def image_source_data(image: np.ndarray, left: float, top: float, width: float, 
 def weights_data(n: int, tokens: Sequence[str], g: dict) -> dict:
     """The column beside V showing row i's weights (hidden until step 5)."""
     return {"y": np.arange(n) + 0.5, "x": np.full(n, g["p_left"] + g["p_width"] / 2), "key": position_labels(tokens),
-            "value": np.full(n, np.nan, np.float32), "fill_color": [BLANK_COLOUR] * n, "fill_alpha": np.zeros(n),
-            "line_alpha": np.zeros(n), "text": [""] * n, "text_color": [TEXT_COLOUR] * n}
+            "value": np.full(n, np.nan, np.float32), "fill_color": rgba_column(BLANK_COLOUR, n), "fill_alpha": np.zeros(n),
+            "line_alpha": np.zeros(n), "text": [""] * n, "text_color": rgba_column(TEXT_COLOUR, n)}
 
 
 def veil_data(n: int, g: dict) -> dict:
@@ -232,7 +244,7 @@ def caption_data(g: dict, d_head: int, n: int) -> dict:
 
 
 def detail_data(g: dict, text: str) -> dict:
-    return {"x": [g["x_start"] + 0.1], "y": [g["y_top"] + 0.45], "text": [text]}
+    return {"x": [g["x_start"] + 0.1], "y": [g["y_top"] + 0.5], "text": [text]}
 
 
 def ready_detail(n: int, head: int) -> str:
@@ -303,16 +315,17 @@ function draw_frame(frame) {
     else if (step === 5) stage = 4;
     const value = stage === 0 ? NaN : matrices[stage][k];
     const was_masked = C.scores[k] === -Infinity;
-    let fill = blank, dark = false, text = "", text_fill = text_colour;
-    if (stage > 0 && value === -Infinity) { fill = masked; text = "\u2212\u221e"; text_fill = "#ffffff"; }
-    else if (stage === 4 && was_masked) { fill = after_mask; text = "0"; text_fill = "#9a9a9a"; }
+    let fill = blank, dark = false, text = null, text_fill = text_colour;  // null: no label to lay out
+    if (stage > 0 && value === -Infinity) { fill = masked; text = "\u2212\u221e"; text_fill = white; }
+    else if (stage === 4 && was_masked) { fill = after_mask; }  // weight exactly 0: the grey says so
     else if (stage === 4) { [fill, dark] = weight_colour(value); text = fmt(value); }
     else if (stage > 0) { [fill, dark] = signed_colour(value); text = fmt(value); }
     C.shown[k] = value;
     C.fill_color[k] = fill;
-    T.text[k] = numbers ? text : "";
-    T.text_color[k] = dark ? "#ffffff" : text_fill;
+    T.text[k] = numbers ? text : null;
+    T.text_color[k] = dark ? white : text_fill;
   }
+  cells.change.emit();
   cell_text.change.emit();
 
   // Z: the rows computed so far
@@ -328,9 +341,9 @@ function draw_frame(frame) {
   for (let j = 0; j < n; j++) {
     if (step === 5) {
       const p = C.pattern[row * n + j];
-      const [fill, dark] = weight_colour(p);
+      const [fill, dark] = j > row ? [after_mask, false] : weight_colour(p);  // a later key: masked, weight 0
       W.value[j] = p; W.fill_color[j] = fill; W.fill_alpha[j] = 1; W.line_alpha[j] = 1;
-      W.text[j] = numbers ? fmt(p) : ""; W.text_color[j] = dark ? "#ffffff" : text_colour;
+      W.text[j] = numbers && j <= row ? fmt(p) : ""; W.text_color[j] = dark ? white : text_colour;
       terms.push([p, j]);
     } else {
       W.value[j] = NaN; W.fill_alpha[j] = 0; W.line_alpha[j] = 0; W.text[j] = "";
@@ -434,7 +447,8 @@ class AttentionDerivationView:
         self.figure = self._figure(g, values)
         ready, steps = step_texts(layer, head, d_head)
         self.player = Player(PREFIX, derivation_frames(n), steps, ready, RENDER_JS, self._render_args(n, head, d_head))
-        self.layout = column(self.player.step_div, self.player.controls, self.player.steps, self.figure,
+        self.layout = column(self.player.step_div, self.player.controls, self.player.steps,
+                             scroll_box(self.figure, self.figure.width, PREFIX),
                              sizing_mode="stretch_width", name=f"{PREFIX}-layout")
 
     # -- pieces ---------------------------------------------------------------------------------------------
@@ -458,9 +472,9 @@ class AttentionDerivationView:
         return dict(cells=self.cells, cell_text=self.cell_text, weights=self.weights, veils=self.veils,
                     fresh=self.fresh, highlight=self.highlight, detail=self.detail,
                     geometry=self.geometry, z_source=self.z_source, figure=self.figure,
-                    diverging=list(DIVERGING), sequential=list(SEQUENTIAL), blank=BLANK_COLOUR, masked=MASKED_COLOUR,
-                    after_mask=AFTER_MASK_COLOUR,
-                    text_colour=TEXT_COLOUR, root=f"{np.sqrt(d_head):.4g}", ready_line=ready_detail(n, head))
+                    diverging=[rgba(c) for c in DIVERGING], sequential=[rgba(c) for c in SEQUENTIAL],
+                    blank=rgba(BLANK_COLOUR), masked=rgba(MASKED_COLOUR), after_mask=rgba(AFTER_MASK_COLOUR),
+                    white=rgba(WHITE), text_colour=rgba(TEXT_COLOUR), root=f"{np.sqrt(d_head):.4g}", ready_line=ready_detail(n, head))
 
     def _figure(self, g: dict, values: dict):
         width, height = plot_size(g)
@@ -587,7 +601,8 @@ class AttentionDerivationView:
         for tool, hook in self.vector_hovers:
             tool.tooltips = [*tool.tooltips[:-1], ("hook", f"blocks.{layer}.attn.{hook}[:, {head}]")]
         width, height = plot_size(g)
-        changed = {name: value for name, value in dict(width=width, height=height, max_width=width).items()
+        changed = {name: value for name, value in dict(width=width, height=height, max_width=width,
+                                                       min_width=int(width * MIN_SCALE)).items()
                    if getattr(self.figure, name) != value}
         if changed:
             self.figure.update(**changed)

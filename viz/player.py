@@ -27,7 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from bokeh.models import Button, ColumnDataSource, CustomJS, Div, RadioButtonGroup, Row, Slider, Toggle
+from bokeh.models import (Button, Column, ColumnDataSource, CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Row,
+                          Slider, Toggle)
 
 PLAY_LABEL, PAUSE_LABEL = "▶ Play", "❚❚ Pause"
 WRAP = {"flex-wrap": "wrap", "align-items": "center", "gap": "4px"}
@@ -110,14 +111,15 @@ function play_from(frame) {
   begin(frame);
 }
 
-if (cb_obj === slider) {
+const origin = cb_obj.origin !== undefined ? cb_obj.origin : cb_obj;  // a button's click event, or a model
+if (origin === slider) {
   const frame = clamp(slider.value);
   if (play.active && state.from_loop === frame) return;  // the loop moved it and draws it itself
   stop();
   if (play.active) play.active = false;  // a person (or a test) moved it: stop there
   state.from_loop = null;
   show(frame, 1);
-} else if (cb_obj === play) {
+} else if (origin === play) {
   play.label = play.active ? pause_label : play_label;
   if (play.active) {
     if (state.raf === null) {
@@ -128,15 +130,15 @@ if (cb_obj === slider) {
     stop();
     show(clamp(slider.value), 1);
   }
-} else if (cb_obj === back) {
+} else if (origin === back) {
   pause_at(slider.value - 1);
-} else if (cb_obj === forward) {
+} else if (origin === forward) {
   pause_at(slider.value + 1);
-} else if (cb_obj === skip) {
+} else if (origin === skip) {
   pause_at(last_frame());
-} else if (cb_obj === replay) {
+} else if (origin === replay) {
   play_from(0);
-} else if (cb_obj === steps) {
+} else if (origin === steps) {
   if (steps.active === null) return;
   const wanted = steps.active + 1;
   if (wanted === frames.data.step[clamp(slider.value)]) return;  // the player itself marked the step shown
@@ -144,6 +146,21 @@ if (cb_obj === slider) {
   if (first >= 0) play_from(first);
 }
 """
+
+
+def scroll_box(figure, width: int, name: str) -> Column:
+    """``figure`` in a box that scrolls sideways once the page is too narrow for it at its smallest (a phone), with a
+    hint saying so that only such pages show. The figure itself scales down to ``MIN_SCALE`` of ``width`` first."""
+    figure.update(sizing_mode="scale_width", max_width=width, min_width=int(width * MIN_SCALE))
+    narrowest = int(width * MIN_SCALE) + 40
+    hint = Div(text="← the figure scrolls sideways →", name=f"{name}-scroll-hint",
+               styles={"font-size": "12px", "color": "#6b6b6b"},
+               stylesheets=[InlineStyleSheet(css=f"@media (min-width: {narrowest}px) {{ :host {{ display: none; }} }}")])
+    return Column(children=[hint, figure], sizing_mode="stretch_width", styles={"overflow-x": "auto"},
+                  name=f"{name}-scroll")
+
+
+MIN_SCALE = 0.72
 
 
 class Player:

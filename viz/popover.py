@@ -37,7 +37,7 @@ from gpt2_core.model import gelu, linear
 from .common import (DIVERGING, MASKED_COLOUR, TEXT_COLOUR, check_layer, draw, exact_number_formatter, new_figure,
                      normalize_position, robust_limit)
 from .heatmap import colour_mapper
-from .player import Player, Step
+from .player import Player, Step, scroll_box
 
 KINDS = ("qkv", "mlp_up", "mlp_down", "output")
 PREFIX = "popover"
@@ -442,7 +442,8 @@ class WeightPopoverView:
         ready, steps = popover_steps(product, self.focus)
         self.player = Player(PREFIX, popover_frames(*product.w.shape, product.post is not None), steps, ready,
                              HOOK_NAME_JS + RENDER_JS, self._render_args(product))
-        self.layout = column(self.title, self.player.step_div, self.player.controls, self.player.steps, self.figure,
+        self.layout = column(self.title, self.player.step_div, self.player.controls, self.player.steps,
+                             scroll_box(self.figure, self.figure.width, PREFIX),
                              sizing_mode="stretch_width", name=f"{PREFIX}-layout")
 
     # -- data -----------------------------------------------------------------------------------------------

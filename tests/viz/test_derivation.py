@@ -100,8 +100,8 @@ def test_frames_fill_in_cell_by_cell_then_row_by_row(view, trace):
 def test_the_start_is_drawn_by_python_as_the_player_draws_frame_zero(view):
     cells = view.cells.data
     assert np.isnan(np.asarray(cells["shown"])).all()
-    assert set(cells["fill_color"]) == {"#ffffff"}
-    assert set(view.cell_text.data["text"]) == {""}
+    assert set(cells["fill_color"]) == {0xFFFFFFFF}  # white, as packed RGBA
+    assert set(view.cell_text.data["text"]) == {None}
     assert np.isnan(view.z_source.data["image"][0]).all()
     assert view.player.slider.value == 0 and view.player.slider.end == view.player.n_frames - 1
     assert view.player.play.active is False
