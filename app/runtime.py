@@ -55,7 +55,8 @@ class ModelRuntime:
 
     def trace(self, ids, ablated: Iterable[tuple[int, int]] = ()) -> Trace:
         """Every hook point for ``ids`` (with each head's own output), with the given heads silenced."""
-        return self.model.run_with_trace(ids, head_results=True, hooks=zero_ablate_heads(ablated))
+        return self.model.run_with_trace(ids, head_results=True, hooks=zero_ablate_heads(
+            ablated, n_layer=self.config.n_layer, n_head=self.config.n_head))
 
     def logit_lens(self, trace: Trace) -> np.ndarray:
         return self.model.logit_lens(trace)
@@ -109,7 +110,7 @@ def ablated_generation(model: GPT2, ids, max_new_tokens, temperature, top_k, top
     """Generation with heads silenced: a full hooked forward per token (no KV cache through hooks)."""
     from gpt2_core import generation
 
-    hooks = zero_ablate_heads(ablated)
+    hooks = zero_ablate_heads(ablated, n_layer=model.config.n_layer, n_head=model.config.n_head)
 
     class HookedSession:
         def __init__(self, capacity):

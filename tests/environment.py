@@ -35,3 +35,13 @@ def find_chromium() -> str | None:
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def run_async(coroutine):
+    """``asyncio.run(coroutine)`` in a thread of its own: once a browser test has started Playwright's sync API,
+    this thread holds its running event loop, and ``asyncio.run`` here would refuse."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()

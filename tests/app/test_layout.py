@@ -5,6 +5,7 @@ import html
 import numpy as np
 import pytest
 
+from environment import run_async
 from app.layout import ExplainerApp, token_chips
 from app.runtime import ModelRuntime
 from gpt2_core import sampling
@@ -133,7 +134,7 @@ def count_while_typing(app, text):
     from types import SimpleNamespace
 
     app.prompt_input.value_input = text  # (outside a server, param cannot run the async watcher itself)
-    asyncio.run(app._count_tokens(SimpleNamespace(new=text)))
+    run_async(app._count_tokens(SimpleNamespace(new=text)))
     return app.token_count.plain_text
 
 
@@ -185,7 +186,7 @@ def test_the_tokens_box_is_checked_when_generate_is_pressed(app):
 
     before = app.state.prompt
     app.generate_count._process_events({"value": None})
-    asyncio.run(app._generate(None))
+    run_async(app._generate(None))
     assert app.state.prompt == before
     assert app.error_box.plain_text.startswith("Tokens is an empty box: type how many tokens to generate")
 
@@ -219,7 +220,7 @@ def test_run_without_typing_runs_the_prompt_in_the_box_and_never_empties_it(app,
     elif how == "example":
         app.examples.value = app.examples.options[2]
     else:
-        asyncio.run(app.state.generate(3))
+        run_async(app.state.generate(3))
     shown = app.prompt_input.value
     app.run_button.clicks += 1  # Run, pressed without typing
     assert app.state.prompt == shown and app.prompt_input.value == shown and app.state.error == ""

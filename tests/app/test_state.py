@@ -7,6 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
+from environment import run_async
 from app.runtime import ModelRuntime
 from app.state import ExplainerState
 from gpt2_core import sampling
@@ -117,7 +118,7 @@ def test_generation_appends_the_tokens_and_traces_once_at_the_end(state, runtime
     ids = list(state.trace.token_ids)
     expected = [step.token_id for step in tiny_model.generate(ids, 5, temperature=0)]
     before = runtime.traces
-    asyncio.run(state.generate(5))
+    run_async(state.generate(5))
     assert state.prompt == "The capital of France is" + tiny_model.tokenizer.decode(expected)
     assert runtime.traces == before + 1
     assert not state.generating and "5 tokens" in state.status
@@ -132,7 +133,7 @@ def test_stop_ends_generation_early(state, runtime):
         await task
 
     start = len(state.trace.token_ids)
-    asyncio.run(generate_and_stop())
+    run_async(generate_and_stop())
     assert start < len(state.trace.token_ids) < start + 50
 
 
@@ -142,7 +143,7 @@ def test_generation_is_clamped_to_the_context(state, tiny_model):
     n, n_ctx = state.trace.n_tokens, tiny_model.config.n_ctx
     assert n_ctx - n < 50
     expected = [s.token_id for s in tiny_model.generate(state.trace.token_ids, n_ctx - n, temperature=0)]
-    asyncio.run(state.generate(50))  # more than the context has room for
+    run_async(state.generate(50))  # more than the context has room for
     assert state.prompt == "word " * 120 + tiny_model.tokenizer.decode(expected)
     assert state.status == f"Generated {n_ctx - n} tokens."
 
@@ -157,7 +158,7 @@ def test_with_the_onnx_fast_path_generation_gives_the_numpy_models_tokens(tiny_m
     state = ExplainerState(runtime, prompt="The capital of France is", temperature=0.9, seed=5)
     ids = list(state.trace.token_ids)
     expected = [step.token_id for step in tiny_model.generate(ids, 8, temperature=0.9, seed=5)]
-    asyncio.run(state.generate(8))
+    run_async(state.generate(8))
     assert state.prompt == "The capital of France is" + tiny_model.tokenizer.decode(expected)
     # With a head ablated the graph (no hooks) cannot serve: the hooked NumPy model generates.
     ids = list(state.trace.token_ids)
@@ -183,7 +184,7 @@ BAD_PROMPTS = {
 def test_after_a_prompt_error_generate_and_next_token_refuse_and_leave_the_box_as_typed(state, bad_prompt, reason):
     good = state.trace
     state.prompt = bad_prompt
-    asyncio.run(state.generate(5))
+    run_async(state.generate(5))
     assert state.prompt == bad_prompt and state.trace is good and not state.generating
     assert reason in state.error
     assert "Generate did nothing: the prompt in the box could not be run (see above), and the page still shows " \
@@ -197,11 +198,11 @@ def test_after_a_prompt_error_generate_and_next_token_refuse_and_leave_the_box_a
 def test_once_the_prompt_is_fixed_generate_continues_the_prompt_shown(state, tiny_model):
     state.temperature = 0
     state.prompt = ""
-    asyncio.run(state.generate(3))
+    run_async(state.generate(3))
     state.prompt = "A fixed prompt"
     assert state.error == ""  # the prompt's problem and the refusal are both past
     expected = [step.token_id for step in tiny_model.generate(tiny_model.encode("A fixed prompt"), 3, temperature=0)]
-    asyncio.run(state.generate(3))
+    run_async(state.generate(3))
     assert state.prompt == "A fixed prompt" + tiny_model.tokenizer.decode(expected)
     assert state.trace.token_ids == tiny_model.encode(state.prompt) and state.shows_prompt
 
@@ -225,7 +226,7 @@ def test_a_prompt_changed_while_generating_does_not_get_the_tokens_of_the_previo
         state.prompt = "An example picked meanwhile"
         await task
 
-    asyncio.run(generate_and_pick_an_example())
+    run_async(generate_and_pick_an_example())
     assert state.prompt == "An example picked meanwhile" and state.shows_prompt
     assert "The prompt changed while generating, so the" in state.error and "were not added to it." in state.error
     assert state.status == ""
@@ -246,7 +247,7 @@ class FailingRuntime(ModelRuntime):
 def test_a_generation_that_fails_keeps_its_tokens_and_says_why(tiny_model):
     state = ExplainerState(FailingRuntime(tiny_model), prompt="The capital of France is")
     expected = [step.token_id for step in tiny_model.generate(state.trace.token_ids, 2, temperature=0)]
-    asyncio.run(state.generate(10))
+    run_async(state.generate(10))
     assert state.prompt == "The capital of France is" + tiny_model.tokenizer.decode(expected)
     assert state.shows_prompt and state.status == "Generated 2 tokens."
     assert state.error == "the logits contain NaN or infinite values; the model's weights may be corrupt"
@@ -255,7 +256,7 @@ def test_a_generation_that_fails_keeps_its_tokens_and_says_why(tiny_model):
 @pytest.mark.parametrize("count", [None, 0, -3, 1.5, 1e23, "7", True])
 def test_a_tokens_count_that_is_not_a_whole_number_from_one_is_refused_with_a_message(state, count):
     before = state.prompt
-    asyncio.run(state.generate(count))
+    run_async(state.generate(count))
     assert state.prompt == before and not state.generating
     assert state.error.startswith("Tokens is ") and "type how many tokens to generate, a whole number from 1 to" \
         in state.error
@@ -278,7 +279,7 @@ def test_a_bad_seed_is_named_in_the_page_and_sampling_keeps_the_last_valid_seed(
     assert state.error == (f"The seed is {shown}: it must be a whole number from 0 to 9,223,372,036,854,775,807. "
                            f"The highlighted token is still drawn with seed 7.")
     assert state.sampled_id == drawn_with_7 and state.seed is seed
-    asyncio.run(state.generate(3))
+    run_async(state.generate(3))
     state.append_sampled_token()
     assert state.prompt == before
     assert state.error.endswith("Next token did nothing: fix the sampling settings named above first.")
