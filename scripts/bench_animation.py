@@ -114,7 +114,7 @@ def main() -> int:
                 fps = statistics.median(run["fps"] for run in runs)
                 print(f"{label[:52]:52} {fps:6.1f} {best['median_ms']:6.1f}ms {best['p95_ms']:6.1f}ms "
                       f"{best['worst_ms']:6.1f}ms {best['frames_advanced']:7d}"
-                      f"{'' if fps >= GOAL_FPS else '   below the goal of %d fps' % GOAL_FPS}")
+                      f"{'' if fps >= GOAL_FPS else f'   below the goal of {GOAL_FPS} fps'}")
             browser.close()
     print(f"\nfps: the median of {args.repeats} runs of {args.seconds:g} s; the gaps are the best run's.")
     return 1 if failed else 0

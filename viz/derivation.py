@@ -29,8 +29,7 @@ from typing import Sequence
 
 import numpy as np
 from bokeh.layouts import column
-from bokeh.models import (ColumnDataSource, CustomJSHover, FixedTicker, HoverTool, Image, LinearAxis, Range1d, Rect,
-                          Text)
+from bokeh.models import ColumnDataSource, CustomJSHover, FixedTicker, HoverTool, Image, LinearAxis, Range1d, Rect, Text
 
 from gpt2_core import Trace
 
@@ -147,6 +146,17 @@ def step_texts(layer: int, head: int, d_head: int) -> tuple[str, list[Step]]:
                       "v<sub>j</sub>: row i of P mixes the value rows. <code>hook_z</code>"),
     ]
     return ready, steps
+
+
+def score_limit(values: dict) -> float:
+    """The colour scale of steps 1-3 (one scale for all three, so dividing by √d visibly fades the colours): the
+    raw scores the mask keeps, their 98th percentile of |value| (GPT-2's first-token scores can be many times the
+    rest: those cells saturate, their numbers stay exact)."""
+    kept = np.abs(values["raw"][np.isfinite(values["scores"])])
+    if kept.size == 0:
+        return 1.0
+    limit = float(np.percentile(kept, 98)) if kept.size > 32 else float(kept.max())
+    return limit if limit > 0 else 1.0
 
 
 # -- geometry ----------------------------------------------------------------------------------------------------
@@ -418,7 +428,8 @@ class AttentionDerivationView:
     """The head's attention computed step by step, animated in the browser. ``layout`` holds the step indicator,
     the player's controls and ``figure`` (``derivation-figure``). Sources (by name): ``derivation-cells``,
     ``derivation-q-source``, ``-k-source`` (Kᵀ), ``-v-source``, ``-z-source`` (``final`` = hook_z, ``image`` = as
-    drawn), ``-weights``, ``-highlight``, ``-detail``, ``-geometry``; the player's ``derivation-frames``."""
+    drawn), ``-cell-text``, ``-weights`` (row i's weights in step 5), ``-veils``, ``-fresh``, ``-highlight``,
+    ``-detail``, ``-captions``, ``-geometry``; the player's ``derivation-frames`` and widgets (see viz/player.py)."""
 
     def __init__(self, trace: Trace, layer: int, head: int, display_tokens: Sequence[str] | None = None):
         layer, head = check_layer(layer, trace.config.n_layer), check_head(head, trace.config.n_head)
@@ -455,8 +466,7 @@ class AttentionDerivationView:
 
     @staticmethod
     def _geometry_data(g: dict, values: dict) -> dict:
-        limit = robust_limit(values["raw"], quantile=100.0)  # one scale for steps 1-3: dividing by √d fades them
-        return {**{name: [value] for name, value in g.items()}, "limit": [limit]}
+        return {**{name: [value] for name, value in g.items()}, "limit": [score_limit(values)]}
 
     def _set_vectors(self, values: dict, g: dict) -> None:
         n = g["n"]

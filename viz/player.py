@@ -138,6 +138,14 @@ if (origin === slider) {
   pause_at(last_frame());
 } else if (origin === replay) {
   play_from(0);
+} else if (origin === frames) {  // new frames (a new prompt, layer or head): start over, paused
+  stop();
+  if (play.active) play.active = false;
+  state.from_loop = null;
+  state.drawn = null;
+  state.step = null;
+  if (slider.value !== 0) slider.value = 0;  // the slider's callback draws frame 0
+  else show(0, 1);
 } else if (origin === steps) {
   if (steps.active === null) return;
   const wanted = steps.active + 1;
@@ -193,6 +201,7 @@ class Player:
         self.slider.js_on_change("value", self.callback)
         self.play.js_on_change("active", self.callback)
         self.steps.js_on_change("active", self.callback)
+        self.frames_source.js_on_change("data", self.callback)
         for button in (self.back, self.forward, self.replay, self.skip):
             button.js_on_event("button_click", self.callback)
         buttons = Row(children=[self.replay, self.back, self.play, self.forward, self.skip], styles=WRAP)

@@ -28,14 +28,13 @@ from typing import Callable, Mapping
 
 import numpy as np
 from bokeh.layouts import column
-from bokeh.models import (ColumnDataSource, CustomJSHover, Div, HoverTool, Image, Paragraph, Quad, Range1d, Segment,
-                          Text)
+from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Image, Paragraph, Quad, Range1d, Segment, Text
 
 from gpt2_core import Trace, kernels
 from gpt2_core.model import gelu, linear
 
-from .common import (DIVERGING, MASKED_COLOUR, TEXT_COLOUR, check_layer, draw, exact_number_formatter, new_figure,
-                     normalize_position, robust_limit)
+from .common import (DIVERGING, TEXT_COLOUR, check_layer, draw, exact_number_formatter, new_figure, normalize_position,
+                     robust_limit)
 from .heatmap import colour_mapper
 from .player import Player, Step, scroll_box
 
@@ -75,6 +74,11 @@ class Product:
     expected_post: np.ndarray | None = None
     post_name: str | None = None
     parts: list = field(default_factory=list)  # qkv: [(name, start, stop, colour)] of y
+
+    @property
+    def hook_text(self) -> str:
+        """The hook(s) y is, as a reader would look them up."""
+        return f"{self.y_name}.hook_q, hook_k, hook_v" if self.kind == "qkv" else self.y_name
 
     @property
     def shape_text(self) -> str:
@@ -199,7 +203,7 @@ def popover_steps(product: Product, focus: int) -> tuple[str, list[Step]]:
                                   f"W[i, {focus}]{bias.replace('j', str(focus))}: row i of W is multiplied by x[i], "
                                   f"and the {n_in:,} products are summed."),
              Step("2 all outputs", f"<b>Step 2 · every output</b>: the same for each of the {n_out:,} columns of W, "
-                                   f"a band at a time: {product.shape_text}. <code>{product.y_name}</code>")]
+                                   f"a band at a time: {product.shape_text}. <code>{product.hook_text}</code>")]
     if product.post is not None:
         steps.append(Step("3 GELU", "<b>Step 3 · GELU</b>: each output through GELU(y) = ½·y·(1 + tanh(√(2/π)·(y + "
                                     f"0.044715·y³))), elementwise. <code>{product.post_name}</code>"))

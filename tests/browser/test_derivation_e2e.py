@@ -11,13 +11,20 @@ test-artifacts/derivation/ (1440 and 390 px wide).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from app_server import hover, open_app, wait_js
+from app_server import free_port, hover, open_app, wait_js
+from bokeh.application import Application
+from bokeh.application.handlers.function import FunctionHandler
+from bokeh.server.server import Server
+from tornado.ioloop import IOLoop
 
 from viz.common import DIVERGING, MASKED_COLOUR
 from viz.derivation import AttentionDerivationView
@@ -250,7 +257,7 @@ def test_skip_replay_back_and_next(browser, pages, derivation, trace):
     wait_js(page, "() => window.__te_find('derivation-play').active")
     frame, playing = player(page, "derivation")
     assert frame < 5 and playing
-    wait_js(page, f"(start) => window.__te_find('derivation-player').value > start", frame)
+    wait_js(page, "(start) => window.__te_find('derivation-player').value > start", frame)
     assert page.te_errors == []
 
 
@@ -320,6 +327,71 @@ def test_popover_plays_pauses_and_names_the_hook_on_hover(browser, pages, popove
     button(page, "❚❚ Pause").click()
     wait_js(page, "() => !window.__te_find('popover-play').active")
     assert page.te_errors == []
+
+
+# -- served: Python drives the view through a Bokeh server ------------------------------------------------------
+
+@pytest.fixture()
+def served_derivation(trace):
+    """A Bokeh server in a thread showing one AttentionDerivationView; yields (url, {"view", ...}, run_in_server)."""
+    made, ready = {}, threading.Event()
+
+    def make_document(document):
+        made["view"], made["document"] = AttentionDerivationView(trace, LAYER, HEAD), document
+        document.add_root(made["view"].layout)
+
+    def serve():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        made["loop"] = IOLoop.current()
+        made["server"] = Server({"/": Application(FunctionHandler(make_document))}, port=port,
+                                io_loop=made["loop"], allow_websocket_origin=[f"127.0.0.1:{port}"])
+        made["server"].start()
+        ready.set()
+        made["loop"].start()
+
+    def run_in_server(function):
+        made["loop"].add_callback(lambda: made["document"].add_next_tick_callback(function))
+
+    port = free_port()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    yield f"http://127.0.0.1:{port}/", made, run_in_server
+    made["loop"].add_callback(made["server"].stop)
+    made["loop"].add_callback(made["loop"].stop)
+    thread.join(10)
+
+
+def test_served_python_starts_it_and_updates_it_in_place(browser, served_derivation, small_random_model):
+    url, made, run_in_server = served_derivation
+    page = open_app(browser, url, wait_for="derivation-player")
+    view = made["view"]
+    run_in_server(view.play_from_start)  # as the app does when the student opens the derivation
+    wait_js(page, "() => window.__te_find('derivation-player').value >= 3")
+    assert player(page, "derivation")[1] is True
+    other = small_random_model.run_with_trace("Hello world, again")
+    run_in_server(lambda: view.update(other, 0, 7))  # another prompt, layer and head while it plays
+    n = other.n_tokens
+    wait_js(page, f"() => window.__te_find('derivation-cells').data.raw.length === {n * n} && "
+                  "window.__te_find('derivation-player').value === 0 && !window.__te_find('derivation-play').active")
+    want = derivation_values_of(other, 0, 7)
+    for frame, shown in zip([view.last_frame_of(3), view.last_frame_of(5)],
+                            show_frames(page, "derivation", [view.last_frame_of(3), view.last_frame_of(5)],
+                                        DERIVATION_SOURCES)):
+        s = as_float32(shown["derivation-cells.shown"]).reshape(n, n)
+        np.testing.assert_array_equal(s, want["attn_scores"] if frame == view.last_frame_of(3) else want["pattern"])
+    np.testing.assert_array_equal(as_float32(shown["derivation-z-source.image"]).reshape(n, -1), want["z"])
+    deadline = time.monotonic() + 10
+    while view.player.slider.value != view.last_frame_of(5) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the page's frame reaches the server
+    assert view.player.slider.value == view.last_frame_of(5)
+    assert page.te_errors == []
+
+
+def derivation_values_of(trace, layer, head) -> dict:
+    attn = f"blocks.{layer}.attn"
+    return {"attn_scores": trace[f"{attn}.hook_attn_scores"][head], "pattern": trace[f"{attn}.hook_pattern"][head],
+            "z": trace[f"{attn}.hook_z"][:, head]}
 
 
 # -- screenshots ----------------------------------------------------------------------------------------------------
