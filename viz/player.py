@@ -9,6 +9,10 @@ frame's own change has got, for cells fading in). The player calls it
   the same in the served app and in the static site), moving on when a frame's duration has passed;
 - once, with ``t = 1``, whenever the frame is set any other way: the scrubber, the buttons, the step pills, a test.
 
+Within a frame only what the view draws on the plot's overlay layer should change (a fading veil, a glowing
+outline): the overlay has its own canvas, so the ticks between frames repaint almost nothing. New frames from
+Python (``set_frames``: another prompt, layer or head) reset the page to frame 0, paused.
+
 What a page or a test drives (``<prefix>`` is the view's, e.g. ``derivation``):
 
 - ``<prefix>-player``: a ``Slider`` whose ``value`` is the frame shown. Setting it shows that frame (and pauses);
@@ -17,6 +21,9 @@ What a page or a test drives (``<prefix>`` is the view's, e.g. ``derivation``):
 - ``<prefix>-steps``: a ``RadioButtonGroup``, one pill per step, the current one active; a click plays that step;
 - ``<prefix>-step``: a ``Div`` saying which step is shown and its formula (text written here, never user text);
 - ``<prefix>-frames``: the frames' ``ColumnDataSource``.
+
+The drawing lands a microtask after the change (Bokeh runs callbacks asynchronously); the player notes the last one
+on the slider's JavaScript object, ``slider.__te_player.drawn == "<frame>:<t>"``, which a test can wait for.
 
 Python starts it with ``play_from_start()`` (e.g. when the app opens the view): a property change the browser
 acts on, in served and static mode alike.
