@@ -108,6 +108,9 @@ class ExplainerState(param.Parameterized):
         self.runtime = runtime
         config = runtime.config
         self.traced_prompt: str | None = None  # the prompt ``trace`` is of: ``prompt`` unless that one failed
+        # The token ids of a prompt the model extended (Next token, Generate), with its text: the model's own ids
+        # are kept, never re-tokenized (a byte-level token decodes to "�", which encodes as other ids).
+        self._model_ids: tuple[str, list[int]] | None = None
         self._problems: dict[str, str] = {}  # what ``error`` says, by where it comes from
         self._valid = {"top_k": 0, "seed": 42}  # the last valid value of each box kept as typed
         self._stop_requested = False
@@ -169,7 +172,7 @@ class ExplainerState(param.Parameterized):
                                   f"{self.runtime.config.n_ctx} tokens. Shorten it.")
             return
         try:
-            ids = self.runtime.encode(self.prompt)
+            ids = self.prompt_ids()
             trace = self.runtime.trace(ids, self.ablated_heads)
         except GPT2CoreError as error:
             self.report("prompt", str(error))
@@ -177,6 +180,8 @@ class ExplainerState(param.Parameterized):
         invalid = self._invalid_ablations()
         for source in ("prompt", "link", "action"):  # what a link or an earlier click got wrong is past
             self._problems.pop(source, None)
+        if not self.generating and self._model_ids is None:
+            self.status = ""  # a new prompt: "Generated 12 tokens." was about the previous one
         self.report("ablation", f"Ignored ablation entries {', '.join(map(quoted, invalid))}: each must be "
                                 f"'layer.head' with layer < {self.runtime.config.n_layer} and head < "
                                 f"{self.runtime.config.n_head}." if invalid else "")
@@ -186,6 +191,22 @@ class ExplainerState(param.Parameterized):
             self.trace = trace
             self.traced_prompt = self.prompt
             self.probabilities, self.sampled_id = probabilities, sampled
+
+    def prompt_ids(self) -> list[int]:
+        """The prompt's token ids: the model's own where it extended this very text, else the tokenizer's."""
+        if self._model_ids is not None and self._model_ids[0] == self.prompt:
+            return list(self._model_ids[1])
+        self._model_ids = None
+        return self.runtime.encode(self.prompt)
+
+    def _extend_with(self, ids: list[int]) -> None:
+        """The prompt becomes ``ids`` (the shown ones and the model's new ones), its text their decoding."""
+        text = self.runtime.decode(ids)
+        self._model_ids = (text, list(ids))
+        if text == self.prompt:
+            self.retrace()  # the same text (param would not call it): the ids may still differ
+        else:
+            self.prompt = text
 
     @param.depends("temperature", "top_p", watch=True)
     def resample(self) -> None:
@@ -250,8 +271,13 @@ class ExplainerState(param.Parameterized):
         if refusal:
             self.report("action", refusal)
             return
+        n_ctx = self.runtime.config.n_ctx
+        if self.token_count >= n_ctx:
+            self.report("action", f"Next token did nothing: the prompt already fills the model's context of "
+                                  f"{n_ctx} tokens.")
+            return
         self.report("action")
-        self.prompt = self.prompt + self.runtime.decode([self.sampled_id])
+        self._extend_with([*self.trace.token_ids, self.sampled_id])
 
     def toggle_ablation(self, layer: int, head: int) -> None:
         heads = set(self.ablated_heads)
@@ -260,6 +286,12 @@ class ExplainerState(param.Parameterized):
 
     def stop(self) -> None:
         self._stop_requested = True
+
+    def _shown_tokens(self, ids: list[int], last: int = 12) -> str:
+        """The newest tokens as the views show them (␣ for a space, <0xE2> for part of a character), never raw
+        escapes; the earlier ones as a count."""
+        shown = "".join(self.runtime.display(token_id) for token_id in ids[-last:])
+        return (f"…{shown}" if len(ids) > last else shown)
 
     def _count_problem(self, count, room: int) -> str:
         if not is_whole_number(count) or count < 1:
@@ -286,6 +318,7 @@ class ExplainerState(param.Parameterized):
             self.report("action", refusal)
             return
         self.report("action")
+        fills_context = int(count) >= room
         count = min(int(count), room)
         self._stop_requested = False
         self.generating = True
@@ -297,7 +330,7 @@ class ExplainerState(param.Parameterized):
                                            **self.sampling_settings())
             async for step in steps:
                 new_ids.append(step.token_id)
-                self.status = f"Generated {len(new_ids)} of {count}: {self.runtime.decode(new_ids)!r}"
+                self.status = f"Generated {len(new_ids)} of {count}: {self._shown_tokens(new_ids)}"
                 await asyncio.sleep(0)  # let the page update and the stop button be heard
                 if self._stop_requested:
                     break
@@ -311,9 +344,11 @@ class ExplainerState(param.Parameterized):
                 failure = failure or (f"The prompt changed while generating, so the {made} generated for the "
                                       f"previous prompt were not added to it.")
             else:
-                self.status = f"Generated {made}." if new_ids else ""
+                full = fills_context and len(new_ids) == count
+                self.status = (f"Generated {made}" + (f": the model's context of {n_ctx} tokens is now full."
+                                                      if full else ".")) if new_ids else ""
                 if new_ids:
-                    self.prompt = text + self.runtime.decode(new_ids)  # traced: clears earlier problems
+                    self._extend_with(ids + new_ids)  # traced: clears earlier problems
             if failure:
                 self.report("action", failure)
 

@@ -137,15 +137,36 @@ def test_stop_ends_generation_early(state, runtime):
     assert start < len(state.trace.token_ids) < start + 50
 
 
-def test_generation_is_clamped_to_the_context(state, tiny_model):
+def test_generation_stops_at_the_context_and_says_so(state, tiny_model):
     state.temperature = 0
     state.prompt = "word " * 120
-    n, n_ctx = state.trace.n_tokens, tiny_model.config.n_ctx
-    assert n_ctx - n < 50
-    expected = [s.token_id for s in tiny_model.generate(state.trace.token_ids, n_ctx - n, temperature=0)]
+    ids, n_ctx = list(state.trace.token_ids), tiny_model.config.n_ctx
+    assert n_ctx - len(ids) < 50
+    expected = [s.token_id for s in tiny_model.generate(ids, n_ctx - len(ids), temperature=0)]
     run_async(state.generate(50))  # more than the context has room for
-    assert state.prompt == "word " * 120 + tiny_model.tokenizer.decode(expected)
-    assert state.status == f"Generated {n_ctx - n} tokens."
+    assert list(state.trace.token_ids) == ids + expected and state.trace.n_tokens == n_ctx
+    assert state.prompt == tiny_model.tokenizer.decode(ids + expected)
+    assert state.status == f"Generated {n_ctx - len(ids)} tokens: the model's context of {n_ctx} tokens is now full."
+    assert state.error == ""  # the page shows the prompt it made, and does not refuse its own output
+    state.append_sampled_token()
+    assert state.error == f"Next token did nothing: the prompt already fills the model's context of {n_ctx} tokens."
+
+
+def test_generated_and_next_tokens_are_kept_as_the_models_ids_never_re_tokenized(state, tiny_model):
+    """A byte-level token (part of a character) decodes to "�", which would encode as other ids: the state keeps
+    the model's ids, so the views show exactly the tokens it chose."""
+    state.param.update(prompt="Hello", temperature=1.5, seed=0)
+    ids = list(state.trace.token_ids)
+    generated = [step.token_id for step in tiny_model.generate(ids, 20, temperature=1.5, seed=0)]
+    assert tiny_model.encode(tiny_model.tokenizer.decode(ids + generated)) != ids + generated  # the trap is real
+    run_async(state.generate(20))
+    assert list(state.trace.token_ids) == ids + generated
+    before = list(state.trace.token_ids)
+    sampled = state.sampled_id
+    state.append_sampled_token()
+    assert list(state.trace.token_ids) == before + [sampled]
+    state.prompt = state.prompt + " typed"  # the student edits the text: the tokenizer's ids again
+    assert list(state.trace.token_ids) == tiny_model.encode(state.prompt)
 
 
 def test_with_the_onnx_fast_path_generation_gives_the_numpy_models_tokens(tiny_model, tmp_path):
