@@ -30,6 +30,7 @@ from viz.residual import ResidualView
 
 from .examples import EXAMPLE_PROMPTS
 from .panel_fixes import parse_links_tolerantly, send_stranded_writes
+from .picture_panel import PicturePanel
 from .explanations import EXPLANATIONS
 from .runtime import ModelRuntime, beside_the_event_loop
 from .safe_html import TextBox, escape, token_chips
@@ -39,6 +40,10 @@ URL_PARAMETERS = {"prompt": "prompt", "temperature": "t", "top_k": "k", "top_p":
                   "layer": "layer", "head": "head", "position": "pos", "ablated": "ablate", "expanded": "expand"}
 
 # Panel renders each pane in its own shadow DOM: each pane gets the rules it needs.
+HEADER_CSS = """
+h1 { display: inline; font-size: 22px; margin: 0 12px 0 0; }
+p { display: inline; margin: 0; color: #333; }
+"""
 TOKEN_CHIP_CSS = """
 .te-token { display: inline-block; margin: 2px; padding: 1px 6px; border-radius: 4px; background: #efe9fb;
             border: 1px solid #d5c8f2; font-family: ui-monospace, monospace; font-size: 13px; white-space: pre; }
@@ -133,7 +138,7 @@ class Section:
     """One expandable part of the model: explanation, formula, "show the code", controls, and views."""
 
     def __init__(self, key: str, state: ExplainerState, build: Callable[[], list], update: Callable[[], None],
-                 controls: list | None = None):
+                 controls: list | None = None, start_open: bool = False):
         self.key, self.state, self._build, self._update = key, state, build, update
         explanation = EXPLANATIONS[key]
         self.views_column = pn.Column(sizing_mode="stretch_width")
@@ -147,7 +152,7 @@ class Section:
             code,
             *(controls and [pn.FlexBox(*controls, sizing_mode="stretch_width")] or []),
             self.views_column,
-            title=explanation.title, collapsed=state.view != key, sizing_mode="stretch_width",
+            title=explanation.title, collapsed=state.view != key and not start_open, sizing_mode="stretch_width",
             name=f"section-{key}", css_classes=[f"te-section-{key}"],
         )
         self.built = False
@@ -199,6 +204,8 @@ class ExplainerApp:
         self._tap_callbacks: list[tuple[object, Callable]] = []  # (selection model, callback): removed by close()
         self._make_controls()
         self._make_sections()
+        self.picture = PicturePanel(self.state, runtime, on_tap=self._on_tap,
+                                    open_section=lambda key: setattr(self.state, "view", key))
         self.state.param.watch(self._on_derived, ["trace", "lens_logits", "probabilities", "sampled_id"])
         self.state.param.watch(self._on_selection, ["layer", "head", "position", "expanded"])
         self.state.param.watch(self._on_view, ["view"])
@@ -216,6 +223,7 @@ class ExplainerApp:
         for selection, callback in self._tap_callbacks:
             selection.remove_on_change("indices", callback)
         self._tap_callbacks.clear()
+        self.picture.close()
         self.views.clear()
 
     def _on_tap(self, selection, callback: Callable) -> None:
@@ -257,15 +265,13 @@ class ExplainerApp:
                                              css_classes=["te-stop", "te-control"])
         self.stop_button.on_click(lambda event: state.stop())
 
-        self.temperature = pn.widgets.FloatSlider.from_param(state.param.temperature, label="Temperature (0 = greedy)",
-                                                             width=260, css_classes=["te-temperature", "te-control"])
         self.top_k = WholeNumberBox.from_param(state.param.top_k, label="Top-k (0 = off)", width=120,
                                                css_classes=["te-top-k", "te-control"])
         self.top_p = pn.widgets.FloatSlider.from_param(state.param.top_p, label="Top-p (1 = off)", width=200,
                                                        css_classes=["te-top-p", "te-control"])
         self.seed = WholeNumberBox.from_param(state.param.seed, label="Seed", width=110,
                                               css_classes=["te-seed", "te-control"])
-        for slider in (self.temperature, self.top_p):
+        for slider in (self.top_p,):
             slider._debounce = 0  # re-sampling takes milliseconds: answer a move now (Panel waits 50 ms by default)
 
         self.error_box = text_box("error", visible=False, css_classes=["te-error"])
@@ -374,7 +380,9 @@ class ExplainerApp:
         self.ablation_note = TextBox(sizing_mode="stretch_width", css_classes=["te-ablation-note"])
 
         self.sections = {
-            "overview": Section("overview", state, self._build_overview, self._update_overview, [self.expand_toggle]),
+            # The Sankey overview is open below the picture from the start (not "the open section" of a link).
+            "overview": Section("overview", state, self._build_overview, self._update_overview, [self.expand_toggle],
+                                start_open=True),
             "embedding": Section("embedding", state, self._build_embedding, self._update_embedding),
             "block": Section("block", state, self._build_block, self._update_block,
                              [self.layer_sliders["block"], self.position_selects["block"]]),
@@ -387,7 +395,6 @@ class ExplainerApp:
             "output": Section("output", state, self._build_output, self._update_output),
             "lens": Section("lens", state, self._build_lens, self._update_lens),
         }
-        self.sections["overview"].card.collapsed = False  # the overview is always where a student starts
 
     def _build_overview(self):
         s = self.state
@@ -494,8 +501,10 @@ class ExplainerApp:
         """A new trace refreshes every section; new sampling settings only the overview and the output."""
         if {event.name for event in events} & {"trace", "lens_logits"}:
             self._show_tokens()
+            self.picture.refresh()
             self._stale(*self.sections)
         else:
+            self.picture.refresh_probabilities()
             self._stale("overview", "output")
 
     def _on_selection(self, *events) -> None:
@@ -504,6 +513,8 @@ class ExplainerApp:
             self._stale("overview")
         if "position" in names:
             self._show_position()  # a token tapped in the overview, or a link: the pickers follow
+        if names & {"layer", "head", "position"}:
+            self.picture.refresh()
         if names & {"layer", "position"}:
             self._stale("block", "mlp", "attention")
         if "head" in names:
@@ -552,19 +563,20 @@ class ExplainerApp:
         header = pn.pane.HTML(  # HTML, not Markdown: a model's name is a file's text, and Markdown would format it
             f"<h1>Transformer Explainer</h1><p>See how <b>{escape(display_name(self.runtime.model.name))}</b> "
             f"({config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide) predicts the next token — "
-            f"with its real numbers at every step.</p>", sizing_mode="stretch_width", css_classes=["te-header"])
+            f"with its real numbers at every step.</p>", sizing_mode="stretch_width", css_classes=["te-header"],
+            stylesheets=[HEADER_CSS])
         prompt_row = pn.Row(self.prompt_input, self.run_button, sizing_mode="stretch_width")
+        # One row of controls (it wraps on a narrow screen): the temperature slider sits beside the bars.
         actions = pn.FlexBox(self.examples, self.next_button, self.generate_count, self.generate_button,
-                             self.stop_button, align_items="end", sizing_mode="stretch_width")
-        sampling = pn.FlexBox(self.temperature, self.top_k, self.top_p, self.seed, align_items="end",
-                              sizing_mode="stretch_width")
-        controls = pn.Column(prompt_row, self.token_count, self.tokens_html, self.error_box, actions, sampling,
+                             self.stop_button, self.top_k, self.top_p, self.seed, *self.picture.pickers,
+                             align_items="end", sizing_mode="stretch_width", styles={"column-gap": "6px"})
+        controls = pn.Column(prompt_row, self.token_count, self.tokens_html, self.error_box, actions,
                              self.status_box, sizing_mode="stretch_width")
         sections = [self.sections[key].card for key in
                     ("overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens")]
-        page = pn.Column(self.offline_box, header, self.notice_box, controls, *sections, sizing_mode="stretch_width",
-                         max_width=1280, styles={"margin": "0 auto"})
-        if self.state.view != "overview":
+        page = pn.Column(self.offline_box, header, self.notice_box, controls, self.picture.layout, *sections,
+                         sizing_mode="stretch_width", max_width=1400, styles={"margin": "0 auto"})
+        if self.state.view in self.sections:
             self.sections[self.state.view].open()
         for section in self.sections.values():
             section.refresh()

@@ -26,7 +26,7 @@ from gpt2_core import GPT2CoreError, sampling
 from .examples import EXAMPLE_PROMPTS
 from .runtime import ModelRuntime
 
-VIEWS = ["overview", "embedding", "block", "attention", "mlp", "output", "lens", "heads"]
+VIEWS = ["picture", "overview", "embedding", "block", "attention", "mlp", "output", "lens", "heads"]
 ABLATION_PATTERN = re.compile(r"^\s*(\d+)\.(\d+)\s*$")
 MAX_PROMPT_CHARACTERS = 20_000  # far beyond any context; stops pathological pastes before tokenizing
 MAX_QUOTED_CHARACTERS = 60  # a message quotes at most this much of what was typed
@@ -88,7 +88,8 @@ class ExplainerState(param.Parameterized):
     top_p = Number(default=1.0, bounds=(0.01, 1.0), step=0.01, doc="keep the top tokens up to this mass")
     seed = param.Parameter(default=42, doc="makes sampling repeatable: a whole number from 0 to 2**63 - 1. Kept "
                                            "as typed: anything else is reported, and the last valid seed used")
-    view = param.Selector(default="overview", objects=VIEWS, doc="the detail that is open")
+    view = param.Selector(default="picture", objects=VIEWS, doc="the detail section that is open ('picture': none, "
+                                                               "only the picture)")
     layer = Integer(default=0, bounds=(0, None))
     head = Integer(default=0, bounds=(0, None))
     position = Integer(default=-1, doc="the token the per-token views show; -1 = the last")

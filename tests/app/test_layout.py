@@ -23,7 +23,8 @@ def open_all(app):
         section.open()
 
 
-def test_only_the_overview_is_built_at_first_and_others_build_when_opened(app):
+def test_the_picture_and_the_overview_are_built_at_first_and_other_sections_when_opened(app):
+    assert app.state.view == "picture" and app.picture.shows()[0] is app.state.trace
     assert app.sections["overview"].built
     assert not any(section.built for key, section in app.sections.items() if key != "overview")
     app.sections["attention"].open()

@@ -203,16 +203,16 @@ def test_generate_appends_the_models_tokens_and_stop_ends_a_long_run_early(open_
     # Generate 6 tokens greedily: the prompt grows by exactly the text gpt2_core generates.
     set_generate_count(page, 6)
     find(page, ".te-generate button").click()
-    new_ids = [step.token_id for step in tiny_model.generate(tiny_model.encode(prompt), 6, temperature=0.0,
-                                                              seed=DEFAULT_SEED)]
-    grown = prompt + tiny_model.tokenizer.decode(new_ids)
+    prompt_ids = tiny_model.encode(prompt)
+    new_ids = [step.token_id for step in tiny_model.generate(prompt_ids, 6, temperature=0.0, seed=DEFAULT_SEED)]
+    ids = prompt_ids + new_ids  # the model's own ids: the chips show exactly these, never a re-tokenized text
+    grown = tiny_model.tokenizer.decode(ids)
     expect(find(page, ".te-prompt textarea")).to_have_value(grown, timeout=WAIT_MS)
     expect(find(page, ".te-status pre")).to_have_text("Generated 6 tokens.")
     expect(find(page, ".te-stop button")).to_be_disabled()
-    wait_for_chips(page, tiny_model.tokenizer.display_tokens(tiny_model.encode(grown)))
+    wait_for_chips(page, tiny_model.tokenizer.display_tokens(ids))
 
     # A long run, stopped as soon as the Stop button is enabled: it ends early, and Stop is disabled again.
-    ids = tiny_model.encode(grown)
     room = 128 - len(ids)
     set_generate_count(page, room)
     page.evaluate(CLICK_STOP_WHEN_ENABLED_JS)
@@ -227,7 +227,8 @@ def test_generate_appends_the_models_tokens_and_stop_ends_a_long_run_early(open_
     made = int(match[1])
     assert 0 < made < room, f"Stop did not end the run early: {made} of {room} tokens"
     full = [step.token_id for step in tiny_model.generate(ids, room, temperature=0.0, seed=DEFAULT_SEED)]
-    expect(find(page, ".te-prompt textarea")).to_have_value(grown + tiny_model.tokenizer.decode(full[:made]))
+    expect(find(page, ".te-prompt textarea")).to_have_value(tiny_model.tokenizer.decode(ids + full[:made]))
+    wait_for_chips(page, tiny_model.tokenizer.display_tokens(ids + full[:made]))
     expect(find(page, ".te-prompt textarea")).to_be_enabled()
 
 

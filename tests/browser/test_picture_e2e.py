@@ -1,0 +1,180 @@
+"""The first screen's picture in the served app, driven in headless Chromium as a student would: it shows the
+prompt's real numbers, taps open the derivation in the matrix's place and the weight popovers under it, the head
+cards and the block picker redraw it, the temperature beside the bars re-samples them, and Next token appends
+exactly the model's token id, a byte-level one included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+import pytest
+from app_server import AppServer, find, open_app, source_data, tap, type_prompt, wait_for_column, wait_js
+
+from gpt2_core import sampling
+from gpt2_core.interventions import zero_ablate_heads
+
+expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "picture-app"
+DEFAULT_TEMPERATURE = 0.8
+
+
+@pytest.fixture(scope="module")
+def server(tiny_checkpoint):
+    app_server = AppServer(tiny_checkpoint)
+    yield app_server
+    app_server.stop()
+
+
+@pytest.fixture
+def open_page(browser, server):
+    pages = []
+
+    def opener(query: dict | None = None, width: int = 1440, height: int = 900):
+        url = server.url + (f"?{urlencode(query)}" if query else "")
+        page = open_app(browser, url, width=width, height=height, wait_for="picture-token-source")
+        pages.append(page)
+        return page
+
+    yield opener
+    errors = [error for page in pages for error in page.te_errors]
+    for page in pages:
+        page.close()
+    assert errors == [], f"errors in the page: {errors}"
+
+
+def trace_of(model, ids_or_text):
+    ids = model.encode(ids_or_text) if isinstance(ids_or_text, str) else list(ids_or_text)
+    return model.run_with_trace(ids, head_results=True, hooks=zero_ablate_heads([]))
+
+
+def values(column) -> list:
+    return column["values"] if isinstance(column, dict) else column
+
+
+def stage_centre(page, stage: str) -> tuple[float, float]:
+    data = source_data(page, "picture-stage-source", ["stage", "left", "right", "top", "bottom"])
+    i = values(data["stage"]).index(stage)
+    left, right, top, bottom = (values(data[k])[i] for k in ("left", "right", "top", "bottom"))
+    return (left + right) / 2, top + 0.6 * (bottom - top)
+
+
+def tap_stage(page, stage: str) -> None:
+    figure = "picture-output-figure" if stage == "output" else "picture-figure"
+    x, y = stage_centre(page, stage)
+    tap(page, figure, x, y)
+
+
+def shown_ids(page) -> list[int]:
+    data = source_data(page, "picture-token-source", ["token_id", "position"])
+    return [int(i) for i, p in zip(values(data["token_id"]), values(data["position"])) if p == p and p >= 0]
+
+
+def wait_for_bars(page, logits, temperature: float) -> None:
+    probabilities = sampling.probabilities(logits, temperature)
+    top = [int(i) for i in np.argsort(-np.asarray(logits), kind="stable")[:3]]
+    page.wait_for_function("""([ids, expected]) => {
+        const d = window.__te_data('picture-probability-source', ['token_id', 'probability']);
+        if (d === null) return false;
+        const shown = window.__te_array(d.token_id), p = window.__te_array(d.probability);
+        return ids.every((id, k) => { const i = shown.indexOf(id);
+                                      return i >= 0 && Math.abs(p[i] - expected[k]) <= 1e-6 + 1e-4 * expected[k]; });
+    }""", arg=[top, probabilities[top].tolist()], timeout=20_000)
+
+
+def test_the_picture_shows_the_prompts_tokens_and_its_bars_follow_the_temperature_beside_them(open_page, tiny_model):
+    page = open_page({"prompt": "The cat sat on the mat"})
+    ids = tiny_model.encode("The cat sat on the mat")
+    assert shown_ids(page) == ids[-16:]
+    trace = trace_of(tiny_model, ids)
+    wait_for_bars(page, trace.logits, DEFAULT_TEMPERATURE)
+    page.evaluate("""() => { for (const m of Bokeh.documents[0]._all_models.values())
+                             if (m.name === 'picture-temperature') m.value = 2.5; }""")
+    wait_for_bars(page, trace.logits, 2.5)
+    page.wait_for_function("() => location.search.includes('t=2.5')")  # the link follows the slider
+
+
+def test_tapping_the_matrix_opens_the_derivation_in_its_place_and_back_returns(open_page, tiny_model):
+    page = open_page({"prompt": "The quick brown fox", "layer": 1, "head": 2})
+    tap_stage(page, "attention")
+    wait_js(page, "() => window.__te_find('derivation-player') !== null", timeout=20_000)
+    expect(find(page, ".te-picture-back button")).to_be_visible()
+    trace = trace_of(tiny_model, "The quick brown fox")
+    # The derivation draws this block and head: its final softmax step equals hook_pattern[2] of block 1.
+    page.evaluate("""() => { for (const m of Bokeh.documents[0]._all_models.values())
+                             if (m.name === 'derivation-player') m.value = m.end; }""")
+    pattern = trace["blocks.1.attn.hook_pattern"][2]
+    n = trace.n_tokens
+    page.wait_for_function("""(n) => { const d = window.__te_data('derivation-cells', ['shown', 'row', 'col']);
+        return d !== null && window.__te_array(d.shown).filter((v) => v === v).length >= n * n; }""", arg=n,
+                           timeout=20_000)
+    cells = source_data(page, "derivation-cells", ["shown", "row", "col"])
+    shown = np.full((n, n), np.nan)
+    for value, row, col in zip(values(cells["shown"]), values(cells["row"]), values(cells["col"])):
+        shown[int(row), int(col)] = value
+    np.testing.assert_allclose(shown, pattern, atol=1e-5)  # the head the picture drew, block 1 head 2
+    page.screenshot(path=str(_artifact("derivation_1440.png")))
+    find(page, ".te-picture-back button").click()
+    wait_js(page, "() => { const f = window.__te_find('picture-figure'); "
+                  "return f !== null && Bokeh.index.find_one_by_id(f.id) != null; }", timeout=20_000)
+
+
+def test_tapping_the_mlp_opens_its_popover_with_the_real_product(open_page, tiny_model):
+    page = open_page({"prompt": "The quick brown fox", "layer": 1})
+    tap_stage(page, "mlp")
+    wait_js(page, "() => window.__te_find('popover-result-source') !== null", timeout=20_000)
+    trace = trace_of(tiny_model, "The quick brown fox")
+    final = source_data(page, "popover-result-source", ["final"])["final"]
+    final = np.asarray(values(final[0]) if isinstance(final, list) else values(final), dtype=np.float32).ravel()
+    expected = trace["blocks.1.mlp.hook_pre"][-1]
+    np.testing.assert_allclose(final[:expected.size], expected, atol=1e-4)
+    page.screenshot(path=str(_artifact("popover_1440.png")))
+    find(page, ".te-popover-close button").click()
+    expect(find(page, ".te-popover")).to_be_hidden()
+
+
+def test_a_head_card_and_the_block_picker_redraw_the_picture(open_page, tiny_model):
+    page = open_page({"prompt": "The quick brown fox"})
+    wait_js(page, "() => { const d = window.__te_data('picture-head-source', ['head']); return d !== null; }")
+    data = source_data(page, "picture-head-source", ["head", "left", "right", "top", "bottom"])
+    heads = values(data["head"])
+    i = heads.index(3)
+    x = (values(data["left"])[i] + values(data["right"])[i]) / 2
+    y = (values(data["top"])[i] + values(data["bottom"])[i]) / 2
+    tap(page, "picture-figure", x, y)
+    page.wait_for_function("() => location.search.includes('head=3')")
+    tap_stage(page, "blocks")
+    page.wait_for_function("() => location.search.includes('layer=1')")
+
+
+def test_next_token_at_temperature_0_appends_exactly_the_greedy_id_even_a_byte_level_one(open_page, tiny_model):
+    tokenizer = tiny_model.tokenizer
+    for prompt in ("Hello", "The cat", "Data visualization", "Once upon a time", "a b c", "xyz", "Quick"):
+        ids = tiny_model.encode(prompt)
+        greedy = int(np.argmax(tiny_model.forward(ids)[-1]))
+        if tiny_model.encode(tokenizer.decode(ids + [greedy])) != ids + [greedy]:
+            break  # decoding and re-encoding would change the ids: the case the app used to get wrong
+    else:
+        pytest.skip("none of the prompts has a greedy next token that re-tokenizes differently")
+    page = open_page({"prompt": prompt, "t": 0})
+    find(page, ".te-next button").click()
+    wait_for_column(page, "overview-token-source", "token_id", (ids + [greedy])[-16:], timeout=20_000)
+    assert shown_ids(page) == (ids + [greedy])[-16:]
+
+
+@pytest.mark.parametrize("width", [1440, 390], ids=["laptop", "phone"])
+def test_screenshots_of_the_first_screen(open_page, width):
+    page = open_page({"prompt": "The quick brown fox jumps over the lazy dog"}, width=width,
+                     height=900 if width > 600 else 844)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(_artifact(f"first_screen_{width}.png")))
+    scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert scroll_width <= width + 1, f"the page is {scroll_width} px wide on a {width} px screen"
+
+
+def _artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / name
