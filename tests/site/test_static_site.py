@@ -386,3 +386,13 @@ def test_an_int8_site_says_it_is_quantized_and_shows_its_own_numbers(open_site, 
         wait_for_output(page, app_trace(model, prompt).logits, DEFAULT_TEMPERATURE)
     finally:
         server.stop()
+
+
+def test_our_wheel_holds_every_python_package_of_the_checkout(site_dir):
+    import zipfile
+
+    wheel = next((site_dir / "wheels").glob("transformer_explainer-*.whl"))
+    inside = {Path(name).parent.as_posix() for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".py")}
+    packages = {path.parent.relative_to(REPO_ROOT).as_posix() for path in REPO_ROOT.glob("*/**/__init__.py")
+                if path.parts[len(REPO_ROOT.parts)] in {"gpt2_core", "viz", "app", "transformer_explainer"}}
+    assert packages and packages <= inside, f"missing from the site's wheel: {sorted(packages - inside)}"
