@@ -36,6 +36,7 @@ from .runtime import ModelRuntime, beside_the_event_loop
 from .safe_html import TextBox, escape, token_chips
 from .state import MAX_PROMPT_CHARACTERS, ExplainerState
 
+EXAMPLE_PLACEHOLDER = "(choose an example)"
 URL_PARAMETERS = {"prompt": "prompt", "temperature": "t", "top_k": "k", "top_p": "p", "seed": "seed", "view": "view",
                   "layer": "layer", "head": "head", "position": "pos", "ablated": "ablate", "expanded": "expand"}
 
@@ -79,6 +80,24 @@ for (const model of cb_obj.all_models) {
   else if (classes.includes('te-prompt')) model.disabled = false;
   else if (classes.includes('te-control')) model.disabled = true;
 }
+"""
+# Ctrl+Enter (Cmd+Enter on a Mac) in the prompt box runs it, as Run does (Enter alone starts a new line). BokehJS's
+# text area sends no key events to Python, so a listener is added in the page: when the document is ready, and on
+# the first keystroke in the box (whichever comes first; adding it twice is refused).
+RUN_ON_CTRL_ENTER_JS = """
+const doc = cb_obj.all_models !== undefined ? cb_obj : cb_obj.document;
+const find = (cls) => { for (const m of doc.all_models) if ((m.css_classes || []).includes(cls)) return m; return null; };
+const box = find('te-prompt'), run = find('te-run');
+const view = box == null ? null : Bokeh.index.find_one_by_id(box.id);
+if (view == null || run == null || view.__te_ctrl_enter) return;
+view.__te_ctrl_enter = true;
+view.input_el.addEventListener('keydown', (event) => {
+  if (event.key !== 'Enter' || !(event.ctrlKey || event.metaKey)) return;
+  event.preventDefault();
+  box.value_input = view.input_el.value;
+  const button = Bokeh.index.find_one_by_id(run.id);
+  if (button != null) button.button_el.click();
+});
 """
 # The Reload button (``source``, in a Panel callback): the link as it is (Panel keeps the URL up to date with the
 # settings), with the prompt as the box shows it now, so that text typed after the last Run is not lost.
@@ -236,7 +255,8 @@ class ExplainerApp:
         state = self.state
         self.prompt_input = pn.widgets.TextAreaInput.from_param(
             state.param.prompt, label="Your prompt", auto_grow=True, rows=2, max_rows=8, sizing_mode="stretch_width",
-            placeholder="Type any text; GPT-2 will predict what comes next", css_classes=["te-prompt", "te-control"],
+            placeholder="Type any text; GPT-2 will predict what comes next (Ctrl+Enter runs it)",
+            css_classes=["te-prompt", "te-control"],
             max_length=10 * MAX_PROMPT_CHARACTERS)  # the browser would cut a longer paste silently; the state says why
         self.run_button = pn.widgets.Button(label="Run ▶", color="primary", width=90, align="end",
                                             css_classes=["te-run", "te-control"])
@@ -247,7 +267,8 @@ class ExplainerApp:
         self.run_button.on_click(lambda event: setattr(state, "prompt", self.prompt_input.value_input or ""))
         self.token_count = TextBox(sizing_mode="stretch_width", css_classes=["te-token-count"])
         self.prompt_input.param.watch(self._count_tokens, "value_input")
-        self.examples = pn.widgets.Select(label="Examples", options=["(choose an example)", *EXAMPLE_PROMPTS], width=300,
+        self.prompt_input.jscallback(value_input=RUN_ON_CTRL_ENTER_JS)
+        self.examples = pn.widgets.Select(label="Examples", options=[EXAMPLE_PLACEHOLDER, *EXAMPLE_PROMPTS], width=300,
                                           css_classes=["te-examples", "te-control"])
         self.examples.param.watch(self._pick_example, "value")
         self.tokens_html = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[TOKEN_CHIP_CSS],
@@ -308,6 +329,12 @@ class ExplainerApp:
         if event.new in EXAMPLE_PROMPTS:
             self.state.prompt = event.new
 
+    def _show_example(self) -> None:
+        """The menu names the example only while the prompt is that example (not after it was edited)."""
+        shown = self.state.prompt if self.state.prompt in EXAMPLE_PROMPTS else EXAMPLE_PLACEHOLDER
+        if self.examples.value != shown:
+            self.examples.value = shown
+
     async def _generate(self, event) -> None:
         await self.state.generate(self.generate_count.value)
 
@@ -366,8 +393,9 @@ class ExplainerApp:
         for select in self.position_selects.values():
             select.param.watch(self._pick_position, "value")
         self.position_select = self.position_selects["block"]
-        self.expand_toggle = pn.widgets.Checkbox.from_param(state.param.expanded, label="Show every block",
-                                                            css_classes=["te-control"])
+        # ``name`` is the checkbox's own label (clicking it toggles); Panel's ``label`` is a separate one, which does not
+        self.expand_toggle = pn.widgets.Checkbox.from_param(state.param.expanded, name="Show every block",
+                                                            css_classes=["te-expand", "te-control"])
         self.click_mode = pn.widgets.RadioButtonGroup(options={"Click a head to open it": "inspect",
                                                                "Click a head to ablate it": "ablate"},
                                                       value="inspect", color="light",
@@ -501,6 +529,7 @@ class ExplainerApp:
         """A new trace refreshes every section; new sampling settings only the overview and the output."""
         if {event.name for event in events} & {"trace", "lens_logits"}:
             self._show_tokens()
+            self._show_example()
             self.picture.refresh()
             self._stale(*self.sections)
         else:
@@ -531,6 +560,9 @@ class ExplainerApp:
         source = self.views["overview"].stage_source
         stage, layer = source.data["stage"][new[0]], int(source.data["layer"][new[0]])
         source.selected.indices = []  # so that tapping the same stage again is heard
+        if stage == "block" and layer < 0:  # the "× N blocks" node says "tap to expand": it does
+            self.state.expanded = True
+            return
         if layer >= 0:
             self.state.layer = layer
         if stage in self.sections:
@@ -596,6 +628,7 @@ def build_app(runtime: ModelRuntime) -> pn.viewable.Viewable:
     document = pn.state.curdoc
     if document is not None:
         document.js_on_event("connection_lost", CustomJS(code=CONNECTION_LOST_JS))
+        document.js_on_event("document_ready", CustomJS(code=RUN_ON_CTRL_ENTER_JS))
         pn.state.on_session_destroyed(lambda session_context: app.close())
     return app.layout()
 

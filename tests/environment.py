@@ -37,6 +37,14 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def run_in_own_thread(function, *args):
+    """``function(*args)`` in a thread of its own (see run_async): for code that runs an event loop itself."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(function, *args).result()
+
+
 def run_async(coroutine):
     """``asyncio.run(coroutine)`` in a thread of its own: once a browser test has started Playwright's sync API,
     this thread holds its running event loop, and ``asyncio.run`` here would refuse."""

@@ -52,6 +52,17 @@ def top_candidates(logits: np.ndarray, n: int) -> np.ndarray:
     return best[np.lexsort((best, -logits[best]))]
 
 
+def shown_candidates(candidates: np.ndarray, n_top: int, sampled_id: int | None) -> np.ndarray:
+    """The chart's rows: the ``n_top`` most likely tokens, then the sampled one if it is not among them, else the
+    next most likely. Always ``n_top + 1`` rows (while the vocabulary has them): a chart whose number of rows
+    changed as the sampled token moved in or out of the top would make BokehJS read past a column's end while
+    it swaps the columns ("Offset is outside the bounds of the DataView")."""
+    top = candidates[:n_top]
+    if sampled_id is not None and int(sampled_id) not in top:
+        return np.append(top, int(sampled_id))
+    return candidates[:n_top + 1]
+
+
 def cutoff_text(kept_by_top_k: bool, kept_by_top_p: bool) -> str:
     if not kept_by_top_k:
         return "cut by top-k"
@@ -101,15 +112,13 @@ class OutputView:
     def _candidates_for(self, logits: np.ndarray) -> np.ndarray:
         if self._logits is None or self._logits.shape != logits.shape or not np.array_equal(self._logits, logits):
             self._logits = np.array(logits, copy=True)
-            self._candidates = top_candidates(logits, self.n_top)
+            self._candidates = top_candidates(logits, self.n_top + 1)
         return self._candidates
 
     def _rows(self, logits, temperature, top_k, top_p, sampled_id) -> dict:
         logits = np.asarray(logits)
         steps = self.steps = sampling_steps(logits, temperature, top_k, top_p)
-        ids = self._candidates_for(logits)
-        if sampled_id is not None and int(sampled_id) not in ids:
-            ids = np.append(ids, int(sampled_id))
+        ids = shown_candidates(self._candidates_for(logits), self.n_top, sampled_id)
         n = ids.size
         probabilities = steps.probabilities[ids]
         kept_k, kept_p = steps.kept_by_top_k[ids], steps.kept_by_top_p[ids]

@@ -87,10 +87,9 @@ def sampled_token(probabilities: np.ndarray, temperature: float, seed: int = DEF
 def output_rows(logits, temperature: float, top_k=None, top_p=None) -> tuple[list[int], np.ndarray]:
     """(token ids, probabilities) of the output chart's rows: the top-10 logits, plus the sampled token."""
     probabilities = sampling.probabilities(logits, temperature, top_k, top_p)
-    ids = [int(i) for i in top_candidates(np.asarray(logits), N_TOP_BARS)]
+    ids = [int(i) for i in top_candidates(np.asarray(logits), N_TOP_BARS + 1)]
     sampled = sampled_token(probabilities, temperature)
-    if sampled not in ids:
-        ids.append(sampled)
+    ids = ids[:N_TOP_BARS] + [sampled] if sampled not in ids[:N_TOP_BARS] else ids  # always 11 rows
     return ids, probabilities[ids]
 
 

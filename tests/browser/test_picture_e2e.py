@@ -178,3 +178,26 @@ def test_screenshots_of_the_first_screen(open_page, width):
 def _artifact(name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / name
+
+
+def test_ctrl_enter_in_the_prompt_runs_it_and_the_examples_menu_forgets_an_edited_example(open_page, tiny_model):
+    from app_server import wait_for_chips
+
+    page = open_page({"prompt": "Some text"})
+    box = find(page, ".te-prompt textarea")
+    box.click()
+    box.press("Control+a")
+    box.type("A brand new prompt")
+    box.press("Control+Enter")
+    wait_for_chips(page, tiny_model.tokenizer.display_tokens(tiny_model.encode("A brand new prompt")))
+    assert box.input_value() == "A brand new prompt"  # Ctrl+Enter ran it and added no newline
+
+    page.locator(".te-examples select").select_option(index=3)
+    example = page.locator(".te-examples select").input_value()
+    expect(box).to_have_value(example)
+    box.click()
+    box.press("End")
+    box.type(" and more")
+    box.press("Control+Enter")
+    page.wait_for_function("() => location.search.includes('and+more') || location.search.includes('and%20more')")
+    expect(page.locator(".te-examples select")).to_have_value("(choose an example)")

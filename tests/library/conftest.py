@@ -8,19 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from environment import CHROMIUM_ARGS
 from library_helpers import HF_KINDS, need_transformers, softmax
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    """Headless Chromium for one module, stopped at its end: Playwright's sync API keeps an event loop running in
-    this thread while it is open, and later tests that call asyncio.run() (tests/app) would then fail."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")

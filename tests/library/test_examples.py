@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from library_helpers import SENTENCE, need_transformers, reference_outputs
-from environment import REPO_ROOT
+from environment import REPO_ROOT, run_in_own_thread
 
 pytestmark = pytest.mark.torch
 EXAMPLES = REPO_ROOT / "examples"
@@ -45,8 +45,9 @@ def executed_notebook(tmp_path_factory):
     notebook.cells.append(nbformat.v4.new_code_cell(
         "custom_heatmap = custom.show_attention('x').view.heatmap.values"))
     notebook.cells.append(nbformat.v4.new_code_cell(DUMP_CELL))
-    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(folder)}}).execute()
+    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(folder)}})
+    run_in_own_thread(client.execute)  # nbclient runs an event loop; a browser test may hold this thread's one
     facts = json.loads((folder / "widgets.json").read_text())
     _, attentions, hidden = reference_outputs(facts["folder"], "bert", SENTENCE)
     return [cell for cell in notebook.cells if cell.cell_type == "code"], folder, facts, attentions, hidden

@@ -9,24 +9,15 @@ browser context (its own Cache Storage: a first visit) unless a test passes one;
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from environment import IN_CI, REPO_ROOT, SHARED_DIR
+from environment import IN_CI
+from site_support import PYODIDE_DIR, SiteServer, build_site, wait_until_live
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))  # the page helpers of app_server.py
-
-PYODIDE_DIR = SHARED_DIR / "pyodide"
-LIVE_TIMEOUT_MS = 120_000
-
-
-def build_site(model: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO_ROOT / "build.py"), "--model", str(model), "--out", str(out),
-                           *extra], capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
 
 
 @pytest.fixture(scope="session")
@@ -53,22 +44,6 @@ def site_model(site_dir):
     from gpt2_core import load_model_from_shards
 
     return load_model_from_shards(site_dir / "model")
-
-
-class SiteServer:
-    """``python build.py serve``'s server on a free port, in a thread."""
-
-    def __init__(self, directory: Path):
-        from app.site_server import make_server
-
-        self.directory = directory
-        self.server = make_server(directory, 0)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -142,8 +117,3 @@ def open_site(browser):
     assert errors == [], f"errors in the page: {errors}"
 
 
-def wait_until_live(page, timeout: int = LIVE_TIMEOUT_MS) -> None:
-    page.wait_for_function("() => document.body.dataset.live === 'true' || !!(window.__te_site || {}).error",
-                           timeout=timeout)
-    error = page.evaluate("() => window.__te_site.error")
-    assert error is None, f"the live app did not start: {error}"

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from app_server import (bokeh_widget_value, chip_tokens, find, open_section, section_open, source_data, tap,
                         type_prompt, wait_for_chips, wait_for_column, wait_js)
-from conftest import LIVE_TIMEOUT_MS, build_site, wait_until_live
+from site_support import LIVE_TIMEOUT_MS, PYODIDE_DIR, SiteServer, build_site, wait_until_live
 
 from environment import REPO_ROOT
 from gpt2_core import sampling
@@ -55,11 +55,10 @@ def values(shown) -> list:
 def output_rows(logits, temperature: float, top_k=None, top_p=None, seed: int = DEFAULT_SEED):
     """(token ids, probabilities) of the output chart: the top-10 logits, plus the sampled token."""
     probabilities = sampling.probabilities(logits, temperature, top_k, top_p)
-    ids = [int(i) for i in top_candidates(np.asarray(logits), N_TOP_BARS)]
+    ids = [int(i) for i in top_candidates(np.asarray(logits), N_TOP_BARS + 1)]
     sampled = int(np.argmax(probabilities)) if temperature == 0 else sampling.sample(
         probabilities, np.random.default_rng(seed))
-    if sampled not in ids:
-        ids.append(sampled)
+    ids = ids[:N_TOP_BARS] + [sampled] if sampled not in ids[:N_TOP_BARS] else ids  # always 11 rows
     return ids, probabilities[ids]
 
 
@@ -365,8 +364,6 @@ def test_a_hostile_link_to_the_site_runs_nothing_and_shows_the_text_as_text(open
 
 
 def test_an_int8_site_says_it_is_quantized_and_shows_its_own_numbers(open_site, tiny_checkpoint, tmp_path, site_dir):
-    from conftest import PYODIDE_DIR, SiteServer
-
     from gpt2_core import load_model_from_shards
 
     out = tmp_path / "int8-site"

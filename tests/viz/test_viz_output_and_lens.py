@@ -31,7 +31,7 @@ def test_the_step_by_step_distribution_is_the_one_sampling_uses(trace, temperatu
 def test_candidates_are_the_top_logits_in_order_with_logit_and_scaled_logit(trace, display):
     view = OutputView(trace.logits, display, 0.5, None, None, None, n_top=7)
     data = view.source.data
-    expected_ids = np.argsort(-trace.logits, kind="stable")[:7]
+    expected_ids = np.argsort(-trace.logits, kind="stable")[:8]  # the top 7, and the next as the last row
     assert list(data["token_id"]) == list(expected_ids)
     assert list(data["token"]) == [display(int(i)) for i in expected_ids]
     np.testing.assert_array_equal(data["logit"], trace.logits[expected_ids])
@@ -66,6 +66,16 @@ def test_a_sampled_token_outside_the_top_candidates_is_added_as_a_row(trace, dis
     data = view.source.data
     assert len(data["token_id"]) == 6 and data["token_id"][-1] == unlikely and data["is_sampled"][-1]
     assert view.bars_figure.y_range.start == 6
+
+
+def test_the_chart_keeps_its_number_of_rows_as_the_sampled_token_moves_in_and_out_of_the_top(trace, display):
+    candidates = top_candidates(trace.logits, 11)
+    unlikely = int(np.argmin(trace.logits))
+    view = OutputView(trace.logits, display, 1.0, None, None, int(candidates[2]))
+    assert list(view.source.data["token_id"]) == list(candidates)  # sampled in the top 10: the 11th follows
+    view.update(trace.logits, 1.0, None, None, unlikely)
+    assert list(view.source.data["token_id"]) == [*candidates[:10], unlikely]
+    assert view.source.data["is_sampled"][-1] and len(view.source.data["token_id"]) == 11
 
 
 def test_cutoffs_are_shown_per_candidate(trace, display):
