@@ -351,16 +351,27 @@ def test_a_device_with_too_little_memory_is_told_so_and_may_try_anyway(open_site
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
 
-def test_a_hostile_link_to_the_site_runs_nothing_and_shows_the_text_as_text(open_site, site_server, site_model):
-    from urllib.parse import quote
+def test_a_link_whose_every_setting_is_hostile_runs_nothing_on_the_site_and_shows_the_text_as_text(
+        open_site, site_server, site_model):
+    """Every setting of the link carries script: the live app in the worker names what it ignored, quotes the
+    ablation as text, and nothing runs (open_site fails the test on any dialog). Then hostile text and numbers
+    typed into the boxes: the same."""
+    from urllib.parse import urlencode
 
-    page = open_site(site_server.url, f"?prompt={quote(HOSTILE)}&ablate={quote(HOSTILE)}&t={quote(HOSTILE)}")
+    from app.layout import URL_PARAMETERS
+
+    page = open_site(site_server.url, "?" + urlencode({key: HOSTILE for key in URL_PARAMETERS.values()}))
     expect(find(page, ".te-prompt textarea")).to_have_value(HOSTILE)
     wait_for_chips(page, site_model.tokenizer.display_tokens(site_model.encode(HOSTILE)), timeout=30_000)
     expect(find(page, ".te-error pre")).to_contain_text(f"Ignored ablation entries {HOSTILE!r}")
-    expect(find(page, ".te-error pre")).to_contain_text("invalid and were ignored: temperature")
-    assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
-    # open_site fails the test on any dialog: an alert would mean the link's script ran
+    expect(find(page, ".te-error pre")).to_contain_text("invalid and were ignored: ")
+    for box, typed in ((".te-seed input", "-1"), (".te-top-k input", "1e23"), (".te-generate-count input", "-5")):
+        find(page, box).fill(typed)
+        find(page, box).press("Enter")
+    expect(find(page, ".te-error pre")).to_contain_text("The seed is -1")
+    type_prompt(page, "<svg onload=alert(3)> ＆ 💥")
+    for selector in ("img[src='x']", "svg[onload]"):
+        assert page.evaluate("(s) => document.querySelectorAll(s).length", selector) == 0
 
 
 def test_an_int8_site_says_it_is_quantized_and_shows_its_own_numbers(open_site, tiny_checkpoint, tmp_path, site_dir):
