@@ -41,6 +41,11 @@ URL_PARAMETERS = {"prompt": "prompt", "temperature": "t", "top_k": "k", "top_p":
                   "layer": "layer", "head": "head", "position": "pos", "ablated": "ablate", "expanded": "expand"}
 
 # Panel renders each pane in its own shadow DOM: each pane gets the rules it needs.
+# A visible keyboard focus on a section's header (it opens and closes with Enter or Space).
+FOCUS_CSS = """
+.card-header:focus-visible, .card-button:focus-visible, button:focus-visible { outline: 3px solid #f0b400;
+                                                                              outline-offset: 2px; }
+"""
 HEADER_CSS = """
 h1 { display: inline; font-size: 22px; margin: 0 12px 0 0; }
 p { display: inline; margin: 0; color: #333; }
@@ -172,7 +177,7 @@ class Section:
             *(controls and [pn.FlexBox(*controls, sizing_mode="stretch_width")] or []),
             self.views_column,
             title=explanation.title, collapsed=state.view != key and not start_open, sizing_mode="stretch_width",
-            name=f"section-{key}", css_classes=[f"te-section-{key}"],
+            name=f"section-{key}", css_classes=[f"te-section-{key}"], stylesheets=[FOCUS_CSS],
         )
         self.built = False
         self.stale = True
