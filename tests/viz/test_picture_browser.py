@@ -90,7 +90,12 @@ def move_to(page, plot, x: float, y: float) -> None:
     page.wait_for_timeout(120)
 
 
+DOUBLE_TAP_WINDOW_MS = 300  # BokehJS reads a second tap within this time as a double tap, not a tap
+
+
 def click(page, plot, x: float, y: float) -> None:
+    """One tap: waits out BokehJS's double-tap window first, so two taps in a row are two taps."""
+    page.wait_for_timeout(DOUBLE_TAP_WINDOW_MS + 150)
     page.mouse.click(*page.evaluate(DATA_TO_PAGE_JS, [plot.id, x, y]))
 
 
