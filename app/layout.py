@@ -38,7 +38,8 @@ from .state import MAX_PROMPT_CHARACTERS, ExplainerState
 
 EXAMPLE_PLACEHOLDER = "(choose an example)"
 URL_PARAMETERS = {"prompt": "prompt", "temperature": "t", "top_k": "k", "top_p": "p", "seed": "seed", "view": "view",
-                  "layer": "layer", "head": "head", "position": "pos", "ablated": "ablate", "expanded": "expand"}
+                  "layer": "layer", "head": "head", "position": "pos", "ablated": "ablate", "expanded": "expand",
+                  "lang": "lang", "tour": "tour"}
 
 # Panel renders each pane in its own shadow DOM: each pane gets the rules it needs.
 # A visible keyboard focus on a section's header (it opens and closes with Enter or Space).

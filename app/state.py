@@ -23,6 +23,8 @@ import param
 
 from gpt2_core import GPT2CoreError, sampling
 
+from viz.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
 from .examples import EXAMPLE_PROMPTS
 from .runtime import ModelRuntime
 
@@ -95,6 +97,9 @@ class ExplainerState(param.Parameterized):
     position = Integer(default=-1, doc="the token the per-token views show; -1 = the last")
     ablated = Text(default="", doc="silenced heads as 'layer.head' pairs, e.g. '0.3,5.1'")
     expanded = param.Boolean(default=False, doc="show every block in the overview")
+    lang = param.Selector(default=DEFAULT_LANGUAGE, objects=list(LANGUAGES),
+                          doc="the language of every word shown (viz/i18n.py): 'en' or 'zh'")
+    tour = Integer(default=0, bounds=(0, None), doc="the guided tour's step, from 1; 0 = no tour (app/tour.py)")
 
     # -- derived (read-only for views) ----------------------------------------------------------------
     trace = param.Parameter(default=None, doc="the traced forward pass of ``traced_prompt``")
