@@ -57,9 +57,7 @@ BOKEH_SCRIPTS = ["bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables"]
 ORT_FILES = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",  # wasm
              "ort.jspi.min.mjs", "ort-wasm-simd-threaded.jspi.mjs", "ort-wasm-simd-threaded.jspi.wasm",  # WebGPU
              "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm"]
-OUR_SCRIPTS = ["site.mjs", "worker.mjs", "downloads.mjs", "site.css"]
-STEP_LABELS = {"title": "Loading the live model in your browser…", "weights": "Model weights",
-               "python": "Python (Pyodide)", "packages": "Python packages", "app": "Starting the app"}
+OUR_SCRIPTS = ["site.mjs", "worker.mjs", "downloads.mjs", "words.mjs", "site.css"]
 # Hosts named inside the third-party files the site copies, each reviewed: none is fetched by this site. A library
 # upgrade that names a new host fails the build (check_site) until someone reads why and adds it here.
 REVIEWED_THIRD_PARTY_HOSTS = {
@@ -130,10 +128,11 @@ def write_model(site: Site, model, dtype: str) -> None:
     weights = total_shard_bytes(manifest)
     from app.layout import display_name
 
-    notice = ("Demo model: random weights (not GPT-2). Every number is a real computation of this small model."
-              if model.name == "demo" else "")
+    from viz.i18n import in_every_language, joined
+
+    notice = in_every_language("notice.demo") if model.name == "demo" else {}
     if dtype == "int8":
-        notice = " ".join(filter(None, [notice, quantization_notice(model, folder)]))
+        notice = joined(notice, quantization_notice(model, folder))
     site.config["model"] = {
         "name": display_name(model.name), "folder": "model", "files": files, "graph": graph.name, "dtype": dtype,
         "manifest_sha256": manifest_sha256((folder / "manifest.json").read_bytes()),
@@ -144,7 +143,7 @@ def write_model(site: Site, model, dtype: str) -> None:
     log(f"2. model files: {len(files)} ({sum(f['bytes'] for f in files) / 1e6:.1f} MB, weights {dtype})")
 
 
-def quantization_notice(model, folder: Path) -> str:
+def quantization_notice(model, folder: Path) -> dict[str, str]:
     """What int8 storage costs, measured here on the example prompts against the float32 model: printed by the
     build and said on the page."""
     from app.examples import EXAMPLE_PROMPTS
@@ -155,10 +154,9 @@ def quantization_notice(model, folder: Path) -> str:
     log(f"   int8 against float32 on the {len(EXAMPLE_PROMPTS)} example prompts ({cost['positions']} positions): "
         f"top-1 agreement {cost['top1_agreement']:.1%}, largest logit error {cost['max_logit_error']:.3f}, "
         f"largest probability error {cost['max_probability_error']:.4f}")
-    return (f"Quantized model: its weights are stored as 8-bit integers (one scale per row) for a smaller download, "
-            f"so its numbers differ slightly from the original's: measured on the example prompts, the most likely "
-            f"next token agrees at {cost['top1_agreement']:.0%} of positions and logits differ by at most "
-            f"{cost['max_logit_error']:.2f}.")
+    from viz.i18n import in_every_language
+
+    return in_every_language("notice.quantized", agreement=cost["top1_agreement"], error=cost["max_logit_error"])
 
 
 # -- 3. gather the wheels ----------------------------------------------------------------------------------
@@ -320,20 +318,26 @@ def precompute_example(site: Site) -> None:
     from app.runtime import ModelRuntime
     from gpt2_core import load_model_from_shards
 
-    model = load_model_from_shards(site.out / "model")
-    app = ExplainerApp(ModelRuntime(model, None, site.config["model"]["notice"]))
-    layout = app.layout()
-    for widget in layout.select(pn.widgets.Widget):
-        widget.disabled = True
-    document = Document()
-    layout.server_doc(document)
-    docs_json, render_items = standalone_docs_json_and_render_items(document.roots, suppress_callback_warning=True)
-    text = json.dumps({"docs_json": docs_json, "render_items": [item.to_json() for item in render_items],
-                       "root_ids": [root.id for root in document.roots], "prompt": EXAMPLE_PROMPTS[0]})
-    text = relocated_panel_urls(text, CDN_DIST, JS_VERSION)
-    site.path("examples/precomputed.json").write_text(text, encoding="utf-8")
-    site.config["precomputed"] = {"doc": "examples/precomputed.json", "prompt": EXAMPLE_PROMPTS[0]}
-    log(f"6. precomputed example: {EXAMPLE_PROMPTS[0]!r} ({len(text) / 1e3:.0f} kB)")
+    from app.state import ExplainerState
+    from viz.i18n import LANGUAGES
+
+    runtime = ModelRuntime(load_model_from_shards(site.out / "model"), None, site.config["model"]["notice"])
+    docs, sizes = {}, []
+    for lang in LANGUAGES:  # one page per language: the page shows the one it speaks
+        layout = ExplainerApp(runtime, ExplainerState(runtime, lang=lang)).layout()
+        for widget in layout.select(pn.widgets.Widget):
+            widget.disabled = True
+        document = Document()
+        layout.server_doc(document)
+        docs_json, render_items = standalone_docs_json_and_render_items(document.roots, suppress_callback_warning=True)
+        text = json.dumps({"docs_json": docs_json, "render_items": [item.to_json() for item in render_items],
+                           "root_ids": [root.id for root in document.roots], "prompt": EXAMPLE_PROMPTS[0]})
+        text = relocated_panel_urls(text, CDN_DIST, JS_VERSION)
+        docs[lang] = f"examples/precomputed.{lang}.json"
+        site.path(docs[lang]).write_text(text, encoding="utf-8")
+        sizes.append(f"{lang} {len(text) / 1e3:.0f} kB")
+    site.config["precomputed"] = {"docs": docs, "prompt": EXAMPLE_PROMPTS[0]}
+    log(f"6. precomputed example: {EXAMPLE_PROMPTS[0]!r} ({', '.join(sizes)})")
 
 
 def relocated_panel_urls(text: str, cdn_dist: str, version: str) -> str:
@@ -347,16 +351,24 @@ def relocated_panel_urls(text: str, cdn_dist: str, version: str) -> str:
 # -- 7. write the page -------------------------------------------------------------------------------------
 
 def write_page(site: Site) -> None:
-    config = {**site.config, "labels": STEP_LABELS}
+    from viz.i18n import LANGUAGES, catalogue, text
+
+    # The page's own words (before Python runs) in every language: site.mjs shows the one the page speaks.
+    words = {lang: {key: value for key, value in catalogue(lang).items() if key.startswith("site.")}
+             for lang in LANGUAGES}
+    config = {**site.config, "words": words}
     scripts = "\n".join(f'  <script src="{src}"></script>' for src in config.pop("scripts"))
-    steps = "\n".join(f'      <li data-step="{step}">{label}</li>' for step, label in STEP_LABELS.items()
-                      if step != "title")
-    model = site.config["model"]
-    note = (f"Precomputed example — “{site.config['precomputed']['prompt']}”: real numbers from {model['name']}, "
-            f"computed when this site was built. Typing and buttons work once the live model has loaded.")
+    steps = "\n".join(f'      <li data-step="{step}">{html_text(text("en", key))}</li>' for step, key in
+                      (("weights", "site.step.weights"), ("python", "site.step.python"),
+                       ("packages", "site.step.packages"), ("app", "site.step.app")))
+    note = text("en", "site.precomputed_note", prompt=site.config["precomputed"]["prompt"],
+                model=site.config["model"]["name"])
     page = string.Template((SITE_ASSETS / "index.html").read_text(encoding="utf-8")).substitute(
-        stylesheets="", scripts=scripts, config=json.dumps(config).replace("<", "\\u003c"),
-        title=STEP_LABELS["title"], steps=steps, precomputed_note=html_text(note))
+        stylesheets="", scripts=scripts, config=json.dumps(config, ensure_ascii=False).replace("<", "\\u003c"),
+        title=html_text(text("en", "site.title")), steps=steps, precomputed_note=html_text(note),
+        retry=html_text(text("en", "site.retry")), needs_javascript=html_text(text("en", "site.needs_javascript")),
+        loading_label=html_text(text("en", "site.loading_label")),
+        progress_label=html_text(text("en", "site.progress_label")))
     site.path("index.html").write_text(page, encoding="utf-8")
     log("7. page: index.html")
 

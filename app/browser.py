@@ -40,7 +40,7 @@ def prepare_panel(location_json: str) -> None:
         state.location.param.update({key: value for key, value in location.items() if key in state.location.param})
 
 
-def runtime_from_files(files, notice: str = "", expected_manifest_sha256: str | None = None) -> ModelRuntime:
+def runtime_from_files(files, notice: str | dict = "", expected_manifest_sha256: str | None = None) -> ModelRuntime:
     """The NumPy model from the bytes the worker fetched (a JS Map: file name -> Uint8Array), each shard's
     sha256 checked there already; the manifest is checked here against the hash the build published."""
     from gpt2_core import load_model_from_shards
@@ -68,7 +68,7 @@ async def start(files, options_json: str, load_fast_generator=None) -> tuple[str
     runtime = runtime_from_files(files, options.get("notice", ""), options.get("manifest_sha256"))
     runtime.load_fast_generator = load_fast_generator
     _app["runtime"] = runtime
-    build_app(runtime).servable(title="Transformer Explainer")
+    build_app(runtime, browser_language=options.get("language")).servable(title="Transformer Explainer")
     return await write_doc()
 
 

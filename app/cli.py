@@ -24,6 +24,7 @@ from pathlib import Path
 
 from gpt2_core import DEFAULT_MODEL, GPT2CoreError
 from gpt2_core.sampling import SEED_LIMIT
+from viz.i18n import LANGUAGES
 
 MODEL_HELP = (f"a Hugging Face id ({DEFAULT_MODEL}, distilgpt2, gpt2-medium, ...), a local checkpoint directory, "
               f"or 'demo' for a tiny random model that needs no download")
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--layer", type=whole_number(0), default=0, help="the layer to show, from 0")
     report.add_argument("--head", type=whole_number(0), default=0, help="the head to show, from 0")
     report.add_argument("--temperature", type=temperature, default=1.0, help="0 = always the most likely token")
+    report.add_argument("--lang", choices=sorted(LANGUAGES), default="en", help="the report's language (zh: Chinese)")
     report.set_defaults(run=run_report)
 
     generate = commands.add_parser(
@@ -215,7 +217,7 @@ def run_report(args) -> None:
     model = load(args)
     try:
         path = write_report(model, args.prompt, args.out, layer=args.layer, head=args.head,
-                            temperature=args.temperature)
+                            temperature=args.temperature, lang=args.lang)
     except OSError as error:
         raise cannot_write(args.out, error, "--out") from None
     print(f"wrote {path}")

@@ -19,6 +19,8 @@ from bokeh.models import CustomJS
 
 from gpt2_core import GPT2CoreError
 
+from viz.i18n import LANGUAGES, language_from, plural, said_in, translator
+
 from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
 from viz.embedding import EmbeddingView
 from viz.layer_norm import LayerNormView
@@ -36,7 +38,6 @@ from .runtime import ModelRuntime, beside_the_event_loop
 from .safe_html import TextBox, escape, token_chips
 from .state import MAX_PROMPT_CHARACTERS, ExplainerState
 
-EXAMPLE_PLACEHOLDER = "(choose an example)"
 URL_PARAMETERS = {"prompt": "prompt", "temperature": "t", "top_k": "k", "top_p": "p", "seed": "seed", "view": "view",
                   "layer": "layer", "head": "head", "position": "pos", "ablated": "ablate", "expanded": "expand",
                   "lang": "lang", "tour": "tour"}
@@ -67,9 +68,6 @@ MESSAGE_CSS = {
     "offline": "pre { color: #fff; margin: 0; white-space: pre-wrap; font-family: inherit; font-size: 15px; } "
                "@media (max-width: 600px) { pre { font-size: 13px; } }",
 }
-OFFLINE_MESSAGE = ("The connection to the server was lost: this page cannot run the model any more, so its buttons and "
-                   "sliders are off, and a generation in progress stopped where it was. Reload once the server runs "
-                   "again; the link keeps your prompt and settings.")
 
 # Run in the browser when the page's connection to the server is lost (a Bokeh document event). Bokeh does not
 # reconnect (the server may have restarted and forgotten this session), so the page becomes a snapshot: the lost
@@ -115,6 +113,31 @@ for (const model of source.document.all_models)
 if (typed != null && typed !== url.searchParams.get('prompt')) url.searchParams.set('prompt', typed);
 window.location.assign(url.href);
 """
+
+
+# The page's fonts (Bokeh's and Panel's widgets read ``--base-font``): Latin first, then a Simplified Chinese
+# font on each system (Debian's fonts-noto-cjk, macOS, Windows), so CJK text is drawn, not boxes.
+PAGE_FONTS = ('-apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans CJK SC", '
+              '"Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif')
+
+
+class PageLanguage(pn.custom.JSComponent):
+    """Tells the browser the page's language (``<html lang>``): screen readers pronounce by it, and the browser
+    picks the CJK glyph forms for Chinese by it; and sets the page's font stack. Draws nothing."""
+
+    lang = param.String(default="en")
+    fonts = param.String(default=PAGE_FONTS)
+    _esm = """
+    export function render({ model }) {
+      const apply = () => {
+        document.documentElement.lang = model.lang === "zh" ? "zh-Hans" : model.lang;
+        document.documentElement.style.setProperty("--base-font", model.fonts);
+        document.body.style.fontFamily = model.fonts;
+      };
+      apply();
+      model.on("lang", apply);
+    }
+    """
 
 
 class WholeNumberBox(pn.widgets.IntInput):
@@ -165,19 +188,19 @@ class Section:
     def __init__(self, key: str, state: ExplainerState, build: Callable[[], list], update: Callable[[], None],
                  controls: list | None = None, start_open: bool = False):
         self.key, self.state, self._build, self._update = key, state, build, update
-        explanation = EXPLANATIONS[key]
+        explanation, words = EXPLANATIONS[key], translator(state.lang)
         self.views_column = pn.Column(sizing_mode="stretch_width")
-        show_code = pn.widgets.Toggle(label="Show the code", color="light", width=140, css_classes=["te-control"])
+        show_code = pn.widgets.Toggle(label=words("app.show_code"), color="light", width=140, css_classes=["te-control"])
         code = pn.pane.Markdown(f"```python\n{explanation.source()}\n```", visible=False, sizing_mode="stretch_width")
         show_code.link(code, value="visible")
         self.card = pn.Card(
-            pn.pane.Markdown(explanation.text, sizing_mode="stretch_width"),
+            pn.pane.Markdown(explanation.text(words), sizing_mode="stretch_width"),
             pn.Row(text_box("formula", explanation.formula),
                    show_code, sizing_mode="stretch_width"),
             code,
             *(controls and [pn.FlexBox(*controls, sizing_mode="stretch_width")] or []),
             self.views_column,
-            title=explanation.title, collapsed=state.view != key and not start_open, sizing_mode="stretch_width",
+            title=explanation.title(words), collapsed=state.view != key and not start_open, sizing_mode="stretch_width",
             name=f"section-{key}", css_classes=[f"te-section-{key}"], stylesheets=[FOCUS_CSS],
         )
         self.built = False
@@ -225,6 +248,8 @@ class ExplainerApp:
     def __init__(self, runtime: ModelRuntime, state: ExplainerState | None = None):
         self.runtime = runtime
         self.state = state or ExplainerState(runtime)
+        self.words = translator(self.state.lang)
+        watching_before = set(map(id, all_watchers(self.state)))
         self.views: dict[str, object] = {}
         self._tap_callbacks: list[tuple[object, Callable]] = []  # (selection model, callback): removed by close()
         self._make_controls()
@@ -235,8 +260,25 @@ class ExplainerApp:
         self.state.param.watch(self._on_selection, ["layer", "head", "position", "expanded"])
         self.state.param.watch(self._on_view, ["view"])
         self.state.param.watch(self._on_messages, ["error", "status", "generating"])
+        # What this page added to the state (its widgets' links, the watchers above): ``detach`` takes them back.
+        self._watchers = [w for w in all_watchers(self.state) if id(w) not in watching_before]
         self._on_messages()
         self._show_tokens()
+
+    def detach(self) -> None:
+        """This page gives way to another on the same state (the language changed): its watchers and tap
+        callbacks go, the state's own reactions and the URL's stay."""
+        for watcher in self._watchers:
+            self.state.param.unwatch(watcher)
+        self._watchers.clear()
+        self._release_views()
+
+    def _release_views(self) -> None:
+        for selection, callback in self._tap_callbacks:
+            selection.remove_on_change("indices", callback)
+        self._tap_callbacks.clear()
+        self.picture.close()
+        self.views.clear()
 
     def close(self) -> None:
         """The page is gone (its session was destroyed): end a generation after its current token, and let go
@@ -245,11 +287,7 @@ class ExplainerApp:
         garbage collection, and nothing runs for a page nobody sees."""
         self.state.stop()
         self.state.param.watchers = {}
-        for selection, callback in self._tap_callbacks:
-            selection.remove_on_change("indices", callback)
-        self._tap_callbacks.clear()
-        self.picture.close()
-        self.views.clear()
+        self._release_views()
 
     def _on_tap(self, selection, callback: Callable) -> None:
         selection.on_change("indices", callback)
@@ -258,13 +296,13 @@ class ExplainerApp:
     # -- controls -----------------------------------------------------------------------------------
 
     def _make_controls(self) -> None:
-        state = self.state
+        state, words = self.state, self.words
         self.prompt_input = pn.widgets.TextAreaInput.from_param(
-            state.param.prompt, label="Your prompt", auto_grow=True, rows=2, max_rows=8, sizing_mode="stretch_width",
-            placeholder="Type any text; GPT-2 will predict what comes next (Ctrl+Enter runs it)",
+            state.param.prompt, label=words("app.prompt_label"), description=None, auto_grow=True, rows=2, max_rows=8, sizing_mode="stretch_width",
+            placeholder=words("app.prompt_placeholder"),
             css_classes=["te-prompt", "te-control"],
             max_length=10 * MAX_PROMPT_CHARACTERS)  # the browser would cut a longer paste silently; the state says why
-        self.run_button = pn.widgets.Button(label="Run ▶", color="primary", width=90, align="end",
+        self.run_button = pn.widgets.Button(label=words("app.run"), color="primary", width=90, align="end",
                                             css_classes=["te-run", "te-control"])
         # Run reads what is typed (value_input, sent on every key); Panel fills it only on typing, so a prompt
         # from a link, an example or a generation is copied into it, or Run would empty the box.
@@ -274,42 +312,49 @@ class ExplainerApp:
         self.token_count = TextBox(sizing_mode="stretch_width", css_classes=["te-token-count"])
         self.prompt_input.param.watch(self._count_tokens, "value_input")
         self.prompt_input.jscallback(value_input=RUN_ON_CTRL_ENTER_JS)
-        self.examples = pn.widgets.Select(label="Examples", options=[EXAMPLE_PLACEHOLDER, *EXAMPLE_PROMPTS], width=300,
+        self.examples = pn.widgets.Select(label=words("app.examples"),
+                                          options=[words("app.examples_placeholder"), *EXAMPLE_PROMPTS], width=300,
                                           css_classes=["te-examples", "te-control"])
         self.examples.param.watch(self._pick_example, "value")
         self.tokens_html = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[TOKEN_CHIP_CSS],
                                         css_classes=["te-tokens"])
 
-        self.next_button = pn.widgets.Button(label="Next token ▶", color="success", width=130,
+        self.next_button = pn.widgets.Button(label=words("app.next_token"), color="success", width=130,
                                              css_classes=["te-next", "te-control"])
         self.next_button.on_click(lambda event: state.append_sampled_token())
-        self.generate_count = WholeNumberBox(label="Tokens", value=10, width=90,
+        self.generate_count = WholeNumberBox(label=words("app.tokens"), value=10, width=90,
                                              css_classes=["te-generate-count", "te-control"])
-        self.generate_button = pn.widgets.Button(label="Generate", color="primary", width=100,
+        self.generate_button = pn.widgets.Button(label=words("app.generate"), color="primary", width=100,
                                                  css_classes=["te-generate", "te-control"])
         self.generate_button.on_click(self._generate)
-        self.stop_button = pn.widgets.Button(label="Stop ■", color="danger", width=80, disabled=True,
+        self.stop_button = pn.widgets.Button(label=words("app.stop"), color="danger", width=80, disabled=True,
                                              css_classes=["te-stop", "te-control"])
         self.stop_button.on_click(lambda event: state.stop())
 
-        self.top_k = WholeNumberBox.from_param(state.param.top_k, label="Top-k (0 = off)", width=120,
+        self.top_k = WholeNumberBox.from_param(state.param.top_k, label=words("app.top_k"),
+                                               description=words("app.top_k_hint"), width=120,
                                                css_classes=["te-top-k", "te-control"])
-        self.top_p = pn.widgets.FloatSlider.from_param(state.param.top_p, label="Top-p (1 = off)", width=200,
+        self.top_p = pn.widgets.FloatSlider.from_param(state.param.top_p, label=words("app.top_p"), width=200,
                                                        css_classes=["te-top-p", "te-control"])
-        self.seed = WholeNumberBox.from_param(state.param.seed, label="Seed", width=110,
+        self.seed = WholeNumberBox.from_param(state.param.seed, label=words("app.seed"), description=words("app.seed_hint"), width=110,
                                               css_classes=["te-seed", "te-control"])
         for slider in (self.top_p,):
             slider._debounce = 0  # re-sampling takes milliseconds: answer a move now (Panel waits 50 ms by default)
 
         self.error_box = text_box("error", visible=False, css_classes=["te-error"])
         self.status_box = text_box("status", css_classes=["te-status"])
-        self.notice_box = text_box("notice", self.runtime.notice, visible=bool(self.runtime.notice))
-        self.reload_button = pn.widgets.Button(label="Reload ⟳", color="light", width=110, css_classes=["te-reload"])
+        notice = said_in(self.runtime.notice, self.state.lang)
+        self.notice_box = text_box("notice", notice, visible=bool(notice))
+        # Each language named in its own words, so that a reader of either finds the way back.
+        self.language = pn.widgets.Select.from_param(state.param.lang, label=words("app.language"), description=None,
+                                                     options={name: lang for lang, name in LANGUAGES.items()},
+                                                     width=110, css_classes=["te-language", "te-control"])
+        self.reload_button = pn.widgets.Button(label=words("app.reload"), color="light", width=110, css_classes=["te-reload"])
         # No args: Panel keeps a callback's args alive for as long as its source, so a widget passed here would
         # keep the whole page alive after its session ends. RELOAD_JS finds the prompt box in the page instead.
         self.reload_button.js_on_click(code=RELOAD_JS)
         # Sticky: the message stays in view wherever the student had scrolled to when the connection went.
-        self.offline_box = pn.Column(text_box("offline", OFFLINE_MESSAGE), self.reload_button, visible=False,
+        self.offline_box = pn.Column(text_box("offline", words("app.offline")), self.reload_button, visible=False,
                                      css_classes=["te-offline"], sizing_mode="stretch_width",
                                      styles={"position": "sticky", "top": "0", "z-index": "10", "background": "#8a1c12",
                                              "border-radius": "6px", "padding": "6px 8px"})
@@ -320,8 +365,8 @@ class ExplainerApp:
         so one page's long paste never stalls the other pages the server holds."""
         text, limit = event.new or "", self.runtime.config.n_ctx
         if len(text) > MAX_PROMPT_CHARACTERS:
-            self.token_count.plain_text = (f"{len(text):,} characters — too long (at most {MAX_PROMPT_CHARACTERS:,} "
-                                           f"characters, {limit} tokens)")
+            self.token_count.plain_text = self.words("app.too_many_characters", n=len(text),
+                                                     limit=MAX_PROMPT_CHARACTERS, n_ctx=limit)
             return
         try:
             n = len(await beside_the_event_loop(self.runtime.encode, text))
@@ -329,7 +374,10 @@ class ExplainerApp:
             return
         if (self.prompt_input.value_input or "") != text:
             return  # the student typed on: that text's count is on its way
-        self.token_count.plain_text = f"{n} token{'s' * (n != 1)} of at most {limit}" + (" — too long" if n > limit else "")
+        self.token_count.plain_text = self._token_count(n) + (self.words("app.too_long") if n > limit else "")
+
+    def _token_count(self, n: int) -> str:
+        return plural(self.words, n, "app.token_count.one", "app.token_count.other", limit=self.runtime.config.n_ctx)
 
     def _pick_example(self, event) -> None:
         if event.new in EXAMPLE_PROMPTS:
@@ -337,7 +385,7 @@ class ExplainerApp:
 
     def _show_example(self) -> None:
         """The menu names the example only while the prompt is that example (not after it was edited)."""
-        shown = self.state.prompt if self.state.prompt in EXAMPLE_PROMPTS else EXAMPLE_PLACEHOLDER
+        shown = self.state.prompt if self.state.prompt in EXAMPLE_PROMPTS else self.words("app.examples_placeholder")
         if self.examples.value != shown:
             self.examples.value = shown
 
@@ -358,8 +406,7 @@ class ExplainerApp:
         if trace is None:
             return
         self.tokens_html.object = token_chips(trace.tokens, trace.token_ids)
-        limit = self.runtime.config.n_ctx
-        self.token_count.plain_text = f"{trace.n_tokens} token{'s' * (trace.n_tokens != 1)} of at most {limit}"
+        self.token_count.plain_text = self._token_count(trace.n_tokens)
         self._show_position()
 
     def _show_position(self) -> None:
@@ -383,33 +430,33 @@ class ExplainerApp:
     # -- sections -----------------------------------------------------------------------------------
 
     def _make_sections(self) -> None:
-        state = self.state
+        state, words = self.state, self.words
         # One widget per place it is shown: a Panel widget placed in two sections keeps only one of its
         # browser views in sync (the other would show a stale layer or token).
-        self.layer_sliders = {key: pn.widgets.IntSlider.from_param(state.param.layer, label="Layer", width=220,
+        self.layer_sliders = {key: pn.widgets.IntSlider.from_param(state.param.layer, label=words("app.layer"), width=220,
                                                                    css_classes=["te-layer", "te-control"])
                               for key in ("block", "attention", "mlp")}
         self.layer_slider = self.layer_sliders["attention"]
-        self.head_slider = pn.widgets.IntSlider.from_param(state.param.head, label="Head", width=220,
+        self.head_slider = pn.widgets.IntSlider.from_param(state.param.head, label=words("app.head"), width=220,
                                                            css_classes=["te-head", "te-control"])
         self._showing_position = False
-        self.position_selects = {key: pn.widgets.Select(label="Token", options={}, width=220,
+        self.position_selects = {key: pn.widgets.Select(label=words("app.token"), options={}, width=220,
                                                         css_classes=["te-position", "te-control"])
                                  for key in ("block", "mlp")}
         for select in self.position_selects.values():
             select.param.watch(self._pick_position, "value")
         self.position_select = self.position_selects["block"]
         # ``name`` is the checkbox's own label (clicking it toggles); Panel's ``label`` is a separate one, which does not
-        self.expand_toggle = pn.widgets.Checkbox.from_param(state.param.expanded, name="Show every block",
+        self.expand_toggle = pn.widgets.Checkbox.from_param(state.param.expanded, name=words("app.show_every_block"),
                                                             css_classes=["te-expand", "te-control"])
-        self.click_mode = pn.widgets.RadioButtonGroup(options={"Click a head to open it": "inspect",
-                                                               "Click a head to ablate it": "ablate"},
+        self.click_mode = pn.widgets.RadioButtonGroup(options={words("app.click_to_open"): "inspect",
+                                                               words("app.click_to_ablate"): "ablate"},
                                                       value="inspect", color="light",
                                                       css_classes=["te-click-mode", "te-control"])
         # Panel applies a widget change 50 ms late, but a tap in the grid at once: a tap right after switching to
         # "ablate" would still open the head. Apply the switch at once, so the two stay in order.
         self.click_mode._debounce = 0
-        self.reset_ablation = pn.widgets.Button(label="Restore all heads", width=160, css_classes=["te-control"])
+        self.reset_ablation = pn.widgets.Button(label=words("app.restore_heads"), width=160, css_classes=["te-control"])
         self.reset_ablation.on_click(lambda event: setattr(state, "ablated", ""))
         self.ablation_note = TextBox(sizing_mode="stretch_width", css_classes=["te-ablation-note"])
 
@@ -494,8 +541,10 @@ class ExplainerApp:
 
     def _note_ablation(self):
         heads = self.state.ablated_heads
-        self.ablation_note.plain_text = (f"Silenced: {', '.join(f'layer {l} head {h}' for l, h in heads)}" if heads
-                                     else "All heads active.")
+        words = self.words
+        self.ablation_note.plain_text = (
+            words("app.silenced", heads=", ".join(words("app.silenced_head", layer=l, head=h) for l, h in heads))
+            if heads else words("app.all_heads_active"))
 
     def _build_mlp(self):
         trace, layer, position = self._block_views()
@@ -599,10 +648,11 @@ class ExplainerApp:
     def layout(self) -> pn.viewable.Viewable:
         config = self.runtime.config
         header = pn.pane.HTML(  # HTML, not Markdown: a model's name is a file's text, and Markdown would format it
-            f"<h1>Transformer Explainer</h1><p>See how <b>{escape(display_name(self.runtime.model.name))}</b> "
-            f"({config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide) predicts the next token — "
-            f"with its real numbers at every step.</p>", sizing_mode="stretch_width", css_classes=["te-header"],
-            stylesheets=[HEADER_CSS])
+            f"<h1>{self.words('app.title')}</h1><p>"
+            + self.words("app.header", model=escape(display_name(self.runtime.model.name)), n_layer=config.n_layer,
+                         n_head=config.n_head, n_embd=config.n_embd) + "</p>", sizing_mode="stretch_width",
+            css_classes=["te-header"], stylesheets=[HEADER_CSS])
+        header_row = pn.Row(header, self.language, sizing_mode="stretch_width")
         prompt_row = pn.Row(self.prompt_input, self.run_button, sizing_mode="stretch_width")
         # One row of controls (it wraps on a narrow screen): the temperature slider sits beside the bars.
         actions = pn.FlexBox(self.examples, self.next_button, self.generate_count, self.generate_button,
@@ -612,7 +662,8 @@ class ExplainerApp:
                              self.status_box, sizing_mode="stretch_width")
         sections = [self.sections[key].card for key in
                     ("overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens")]
-        page = pn.Column(self.offline_box, header, self.notice_box, controls, self.picture.layout, *sections,
+        page_language = PageLanguage(lang=self.state.lang, height=0, width=0, margin=0)
+        page = pn.Column(page_language, self.offline_box, header_row, self.notice_box, controls, self.picture.layout, *sections,
                          sizing_mode="stretch_width", max_width=1400, styles={"margin": "0 auto"})
         if self.state.view in self.sections:
             self.sections[self.state.view].open()
@@ -621,22 +672,43 @@ class ExplainerApp:
         return page
 
 
-def build_app(runtime: ModelRuntime) -> pn.viewable.Viewable:
-    """A new page for one browser session, its state synced with the URL's query string. When the session's
-    connection is lost the page says so and offers a reload; when the session is destroyed the app lets go."""
+def all_watchers(state: ExplainerState) -> list:
+    """Every watcher on the state's parameters (param keeps them by parameter and by what they watch)."""
+    return [watcher for by_what in state.param.watchers.values() for watchers in by_what.values()
+            for watcher in watchers]
+
+
+def build_app(runtime: ModelRuntime, browser_language: str | None = None) -> pn.viewable.Viewable:
+    """A new page for one browser session, its state synced with the URL's query string, in the language the
+    link names (``lang``), else the one the browser prefers (its Accept-Language header, or ``browser_language``
+    from the static site's page). A language picked in the page redraws it in that language on the same state.
+    When the session's connection is lost the page says so and offers a reload; when the session is destroyed
+    the app lets go."""
     send_stranded_writes()
     parse_links_tolerantly()
-    app = ExplainerApp(runtime)
+    headers = pn.state.headers if pn.state.curdoc is not None else {}
+    preferred = language_from(browser_language or (headers or {}).get("Accept-Language"))
+    state = ExplainerState(runtime, lang=preferred)
+    app = ExplainerApp(runtime, state)
+    page = pn.Column(app.layout(), sizing_mode="stretch_width", css_classes=["te-page"])
+    shown = {"app": app}
+
+    def redraw_in_language(event) -> None:
+        shown["app"].detach()
+        shown["app"] = ExplainerApp(runtime, state)
+        page.objects = [shown["app"].layout()]
+
+    state.param.watch(redraw_in_language, "lang")
     if pn.state.location is not None:
         location = pn.state.location
-        location.sync(app.state, URL_PARAMETERS,
-                      on_error=lambda values: apply_link_settings(app.state, values, location.search))
+        location.sync(state, URL_PARAMETERS,
+                      on_error=lambda values: apply_link_settings(state, values, location.search))
     document = pn.state.curdoc
     if document is not None:
         document.js_on_event("connection_lost", CustomJS(code=CONNECTION_LOST_JS))
         document.js_on_event("document_ready", CustomJS(code=RUN_ON_CTRL_ENTER_JS))
-        pn.state.on_session_destroyed(lambda session_context: app.close())
-    return app.layout()
+        pn.state.on_session_destroyed(lambda session_context: shown["app"].close())
+    return page
 
 
 def apply_link_settings(state: ExplainerState, values: dict, search: str = "") -> None:
@@ -654,4 +726,4 @@ def apply_link_settings(state: ExplainerState, values: dict, search: str = "") -
         except Exception:  # noqa: BLE001 - any value param refuses (out of bounds, wrong type) is reported
             invalid.append(name)
     if invalid:  # beside what the settings that did apply have to say (an ignored ablation entry, a bad seed)
-        state.report("link", f"Some settings in the link were invalid and were ignored: {', '.join(sorted(invalid))}")
+        state.report("link", translator(state.lang)("app.invalid_link", names=", ".join(sorted(invalid))))

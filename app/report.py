@@ -14,6 +14,7 @@ from bokeh.models import Div
 from gpt2_core import GPT2, sampling
 from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
 from viz.embedding import EmbeddingView
+from viz.i18n import Translator, translator
 from viz.layer_norm import LayerNormView
 from viz.logit_lens import LogitLensView
 from viz.mlp import MlpView
@@ -25,21 +26,22 @@ from viz.standalone import standalone_html
 from .explanations import EXPLANATIONS
 
 
-def heading(key: str) -> Div:
+def heading(key: str, words: Translator) -> Div:
     """A section's title, explanation and formula: our own text; Bokeh's TeX reading is turned off."""
     explanation = EXPLANATIONS[key]
-    text = html.escape(explanation.text).replace("**", "")
-    return Div(text=f"<h2>{html.escape(explanation.title)}</h2><p>{text}</p>"
+    text = html.escape(explanation.text(words)).replace("**", "")
+    return Div(text=f"<h2>{html.escape(explanation.title(words))}</h2><p>{text}</p>"
                     f"<pre>{html.escape(explanation.formula)}</pre>", disable_math=True, sizing_mode="stretch_width")
 
 
 def write_report(model: GPT2, prompt: str, path: str | Path, *, layer: int = 0, head: int = 0,
                  temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                 seed: int = 0) -> Path:
-    """Trace ``prompt`` and write every view to ``path`` (an .html file). Returns the path written."""
+                 seed: int = 0, lang: str = "en") -> Path:
+    """Trace ``prompt`` and write every view to ``path`` (an .html file), its words in ``lang`` ('en' or 'zh').
+    Returns the path written."""
     import numpy as np
 
-    config = model.config
+    config, words = model.config, translator(lang)
     if not 0 <= layer < config.n_layer or not 0 <= head < config.n_head:
         from gpt2_core import PromptError
         raise PromptError(f"layer must be in 0..{config.n_layer - 1} and head in 0..{config.n_head - 1}, "
@@ -51,20 +53,21 @@ def write_report(model: GPT2, prompt: str, path: str | Path, *, layer: int = 0, 
     params = model.params
     position = trace.n_tokens - 1
     views = [
-        Div(text=f"<h1>Transformer Explainer report</h1><p>Model <b>{html.escape(model.name)}</b> "
-                 f"({config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide). Prompt "
-                 f"({trace.n_tokens} tokens): <code>{html.escape(prompt)}</code></p>",
+        Div(text=f"<h1>{html.escape(words('report.title'))}</h1><p>"
+                 + words("report.about", model=f"<b>{html.escape(model.name)}</b>", n_layer=config.n_layer,
+                         n_head=config.n_head, n_embd=config.n_embd, n_tokens=trace.n_tokens,
+                         prompt=f"<code>{html.escape(prompt)}</code>") + "</p>",
             disable_math=True, sizing_mode="stretch_width"),
-        heading("overview"), OverviewView(trace, probabilities, sampled, display).layout,
-        heading("embedding"), EmbeddingView(trace).layout,
-        heading("block"),
+        heading("overview", words), OverviewView(trace, probabilities, sampled, display).layout,
+        heading("embedding", words), EmbeddingView(trace).layout,
+        heading("block", words),
         LayerNormView(trace, layer, "ln1", params["blocks"][layer]["ln_1"]["g"], params["blocks"][layer]["ln_1"]["b"]).layout,
         ResidualView(trace, layer, position).layout,
-        heading("attention"), AttentionHeadView(trace, layer, head).layout, ConcatProjectionView(trace, layer).layout,
-        heading("heads"), HeadGridView(trace).layout,
-        heading("mlp"), MlpView(trace, layer, position).layout,
-        heading("output"), OutputView(trace.logits, display, temperature, top_k, top_p, sampled).layout,
-        heading("lens"), LogitLensView(model.logit_lens(trace), display, trace.tokens).layout,
+        heading("attention", words), AttentionHeadView(trace, layer, head).layout, ConcatProjectionView(trace, layer).layout,
+        heading("heads", words), HeadGridView(trace).layout,
+        heading("mlp", words), MlpView(trace, layer, position).layout,
+        heading("output", words), OutputView(trace.logits, display, temperature, top_k, top_p, sampled).layout,
+        heading("lens", words), LogitLensView(model.logit_lens(trace), display, trace.tokens).layout,
     ]
     path = Path(path)
     path.write_text(standalone_html(column(*views, sizing_mode="stretch_width"),

@@ -20,6 +20,7 @@ import numpy as np
 from gpt2_core import DEFAULT_MODEL, GPT2, GPT2Config, GPT2CoreError, Trace, load_model
 from gpt2_core.generation import GenerationStep
 from gpt2_core.interventions import zero_ablate_heads
+from viz.i18n import in_every_language
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,9 @@ DEMO_MODEL = "demo"  # a tiny random GPT-2 written on the fly: no download, obvi
 class ModelRuntime:
     model: GPT2
     fast_generator: object | None = None  # an OnnxGPT2 when asked for (serve --onnx) and onnxruntime is there
-    notice: str = ""  # shown as a banner, e.g. why this is the demo model and not GPT-2
+    # Shown as a banner, e.g. why this is the demo model and not GPT-2: a text in each language (viz/i18n.py
+    # in_every_language), or one plain text for every language.
+    notice: str | dict[str, str] = ""
     # The static site's: called once, at the first Generate, to load onnxruntime-web in the background (most
     # visitors never generate more than a few tokens, which the NumPy model does well; the fast path costs a
     # 3.7 MB download and a second copy of the weights in memory). That first generation runs on NumPy.
@@ -143,14 +146,13 @@ def load_runtime(source: str | None, revision: str | None = None, use_onnx: bool
     notice = ""
     if source == DEMO_MODEL:
         model = demo_model()
-        notice = "Demo model: random weights (not GPT-2). Every number is a real computation of this small model."
+        notice = in_every_language("notice.demo")
     elif source is None:
         model, reason = default_model(revision)
         if model is None:
             log.warning("%s", reason)
             model = demo_model()
-            notice = (f"GPT-2 could not be loaded, so this is a small demo model with random weights: every number is "
-                      f"a real computation, but the predictions are not GPT-2's. Reason: {reason}")
+            notice = in_every_language("notice.fallback", reason=reason)
     else:
         model = load_model(source, revision=revision)
     fast = fast_generator_for(model, onnx_dir) if use_onnx else None

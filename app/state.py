@@ -23,7 +23,7 @@ import param
 
 from gpt2_core import GPT2CoreError, sampling
 
-from viz.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from viz.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, plural, translator
 
 from .examples import EXAMPLE_PROMPTS
 from .runtime import ModelRuntime
@@ -35,17 +35,18 @@ MAX_QUOTED_CHARACTERS = 60  # a message quotes at most this much of what was typ
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a Python str, every surrogate is a lone one
 
 
-def quoted(value) -> str:
+def quoted(value, words: Translator = translator()) -> str:
     """``value`` as a message quotes it: text in quotes (at most MAX_QUOTED_CHARACTERS of it), numbers as typed
     (-1, not -1.0: the URL parser reads "-1" as a float), an empty box as such."""
     if value is None:
-        return "an empty box"
+        return words("state.empty_box")
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return str(int(value))
     if isinstance(value, str) and len(value) > MAX_QUOTED_CHARACTERS:
-        return f"{value[:MAX_QUOTED_CHARACTERS]!r}… ({len(value):,} characters)"
+        return words("state.quoted_long", start=repr(value[:MAX_QUOTED_CHARACTERS]), n=len(value))
     text = repr(value)
-    return text if len(text) <= MAX_QUOTED_CHARACTERS else f"{text[:MAX_QUOTED_CHARACTERS]}… ({len(text):,} characters)"
+    return text if len(text) <= MAX_QUOTED_CHARACTERS else words("state.quoted_long", start=text[:MAX_QUOTED_CHARACTERS],
+                                                               n=len(text))
 
 
 class Text(param.String):
@@ -128,6 +129,44 @@ class ExplainerState(param.Parameterized):
         self.param.watch(lambda *events: self.resample(), ["top_k", "seed"], onlychanged=False)
         self.retrace()
 
+    # -- words and problems -------------------------------------------------------------------------
+
+    @property
+    def words(self) -> Translator:
+        """The catalogue of the language shown (viz/i18n.py): every message below is in it."""
+        return translator(self.lang)
+
+    def _quoted(self, value) -> str:
+        return quoted(value, self.words)
+
+    def _prompt_problem(self, error: GPT2CoreError) -> str:
+        """What the model's refusal of the prompt says, in the language shown: the library's own English words
+        in English; in another language the usual refusals in its words, any other with the library's detail."""
+        if self.lang == DEFAULT_LANGUAGE:
+            return str(error)
+        surrogate = LONE_SURROGATE.search(self.prompt)
+        if surrogate is not None:
+            return self.words("state.prompt_not_unicode", index=surrogate.start())
+        if not self.prompt:
+            return self.words("state.prompt_empty")
+        try:
+            n = len(self.prompt_ids())
+        except GPT2CoreError:
+            n = 0
+        if n > self.runtime.config.n_ctx:
+            return self.words("state.prompt_too_long", n=n, n_ctx=self.runtime.config.n_ctx)
+        return self.words("state.prompt_failed", detail=str(error))
+
+    @param.depends("lang", watch=True)
+    def _say_again(self) -> None:
+        """The language changed: every message is said again in it (the checks run again; what was about an
+        earlier click or link is past), and the status is cleared."""
+        self.status = ""
+        if self._problems:  # else nothing is said: no need to trace again (every view would redraw)
+            self._problems.clear()
+            self.retrace()
+            self._check_boxes()  # said by retrace only when the prompt runs
+
     # -- problems -----------------------------------------------------------------------------------
 
     def report(self, source: str, message: str = "") -> None:
@@ -174,23 +213,23 @@ class ExplainerState(param.Parameterized):
     def retrace(self) -> None:
         """Tokenize and trace the prompt. Bad input sets ``error`` and keeps the last good trace on screen."""
         if len(self.prompt) > MAX_PROMPT_CHARACTERS:
-            self.report("prompt", f"The prompt has {len(self.prompt):,} characters; this model reads at most "
-                                  f"{self.runtime.config.n_ctx} tokens. Shorten it.")
+            self.report("prompt", self.words("state.prompt_too_many_characters", n=len(self.prompt),
+                                             n_ctx=self.runtime.config.n_ctx))
             return
         try:
             ids = self.prompt_ids()
             trace = self.runtime.trace(ids, self.ablated_heads)
         except GPT2CoreError as error:
-            self.report("prompt", str(error))
+            self.report("prompt", self._prompt_problem(error))
             return
         invalid = self._invalid_ablations()
         for source in ("prompt", "link", "action"):  # what a link or an earlier click got wrong is past
             self._problems.pop(source, None)
         if not self.generating and self._model_ids is None:
             self.status = ""  # a new prompt: "Generated 12 tokens." was about the previous one
-        self.report("ablation", f"Ignored ablation entries {', '.join(map(quoted, invalid))}: each must be "
-                                f"'layer.head' with layer < {self.runtime.config.n_layer} and head < "
-                                f"{self.runtime.config.n_head}." if invalid else "")
+        self.report("ablation", self.words("state.ignored_ablation", entries=", ".join(self._quoted(v) for v in invalid),
+                                           n_layer=self.runtime.config.n_layer, n_head=self.runtime.config.n_head)
+                    if invalid else "")
         probabilities, sampled = self._sample(trace)
         with param.parameterized.batch_call_watchers(self):  # the views hear of all four changes at once
             self.lens_logits = self.runtime.logit_lens(trace)
@@ -236,17 +275,15 @@ class ExplainerState(param.Parameterized):
         if is_whole_number(self.top_k) and self.top_k >= 0:
             self._valid["top_k"] = int(self.top_k)
         else:
-            problems.append(f"Top-k is {quoted(self.top_k)}: it must be a whole number, 0 (no cutoff) or more. "
-                            f"The chart still uses top-k {self._valid['top_k']}.")
+            problems.append(self.words("state.bad_top_k", value=self._quoted(self.top_k), used=self._valid["top_k"]))
         try:
             if self.seed is None:
                 raise sampling.SamplingError("empty")
             sampling.check_seed(self.seed)  # the one rule for seeds, shared with the library
             self._valid["seed"] = int(self.seed)
         except sampling.SamplingError:
-            problems.append(f"The seed is {quoted(self.seed)}: it must be a whole number from 0 to "
-                            f"{sampling.SEED_LIMIT - 1:,}. The highlighted token is still drawn with seed "
-                            f"{self._valid['seed']}.")
+            problems.append(self.words("state.bad_seed", value=self._quoted(self.seed), limit=sampling.SEED_LIMIT - 1,
+                                       used=self._valid["seed"]))
         if not problems:
             self._problems.pop("action", None)  # a refusal for want of valid settings is past
         self.report("sampling", "\n".join(problems))
@@ -261,26 +298,24 @@ class ExplainerState(param.Parameterized):
     def _refusal(self, action: str) -> str:
         """Why ``action`` (Next token, Generate) cannot continue the prompt now, or ''."""
         if self.trace is None:
-            return f"{action} needs a prompt that runs: fix the prompt above and press Run."
+            return self.words("state.needs_prompt", action=action)
         if not self.shows_prompt:
-            return (f"{action} did nothing: the prompt in the box could not be run (see above), and the page still "
-                    f"shows the previous one. Fix the prompt and press Run first.")
+            return self.words("state.stale_prompt", action=action)
         if "sampling" in self._problems:
-            return f"{action} did nothing: fix the sampling settings named above first."
+            return self.words("state.fix_sampling", action=action)
         return ""
 
     def append_sampled_token(self) -> None:
         """'Next token': the highlighted token joins the prompt, and the new prompt is traced."""
         if self.generating:
             return  # the button is disabled meanwhile; the generation will move the prompt on
-        refusal = self._refusal("Next token")
+        refusal = self._refusal(self.words("state.action.next_token"))
         if refusal:
             self.report("action", refusal)
             return
         n_ctx = self.runtime.config.n_ctx
         if self.token_count >= n_ctx:
-            self.report("action", f"Next token did nothing: the prompt already fills the model's context of "
-                                  f"{n_ctx} tokens.")
+            self.report("action", self.words("state.next_token_full", n_ctx=n_ctx))
             return
         self.report("action")
         self._extend_with([*self.trace.token_ids, self.sampled_id])
@@ -301,8 +336,7 @@ class ExplainerState(param.Parameterized):
 
     def _count_problem(self, count, room: int) -> str:
         if not is_whole_number(count) or count < 1:
-            return (f"Tokens is {quoted(count)}: type how many tokens to generate, a whole number from 1 to "
-                    f"{room} (the room left in the model's context).")
+            return self.words("state.bad_count", value=self._quoted(count), room=room)
         return ""
 
     async def generate(self, count) -> None:
@@ -314,11 +348,11 @@ class ExplainerState(param.Parameterized):
         (an example picked), the new tokens are not added to it."""
         if self.generating:
             return
-        refusal = self._refusal("Generate")
+        refusal = self._refusal(self.words("state.action.generate"))
         n_ctx = self.runtime.config.n_ctx
         room = n_ctx - self.token_count
         if not refusal and room < 1:
-            refusal = f"The prompt already fills the model's context of {n_ctx} tokens."
+            refusal = self.words("state.context_full", n_ctx=n_ctx)
         refusal = refusal or self._count_problem(count, room)
         if refusal:
             self.report("action", refusal)
@@ -336,7 +370,8 @@ class ExplainerState(param.Parameterized):
                                            **self.sampling_settings())
             async for step in steps:
                 new_ids.append(step.token_id)
-                self.status = f"Generated {len(new_ids)} of {count}: {self._shown_tokens(new_ids)}"
+                self.status = self.words("state.generating", n=len(new_ids), count=count,
+                                         tokens=self._shown_tokens(new_ids))
                 await asyncio.sleep(0)  # let the page update and the stop button be heard
                 if self._stop_requested:
                     break
@@ -344,15 +379,14 @@ class ExplainerState(param.Parameterized):
             failure = str(error)
         finally:
             self.generating = False
-            made = f"{len(new_ids)} token{'s' * (len(new_ids) != 1)}"
+            made = plural(self.words, len(new_ids), "state.made.one", "state.made.other")
             if new_ids and self.prompt != text:
                 self.status = ""
-                failure = failure or (f"The prompt changed while generating, so the {made} generated for the "
-                                      f"previous prompt were not added to it.")
+                failure = failure or self.words("state.prompt_changed", made=made)
             else:
                 full = fills_context and len(new_ids) == count
-                self.status = (f"Generated {made}" + (f": the model's context of {n_ctx} tokens is now full."
-                                                      if full else ".")) if new_ids else ""
+                self.status = (self.words("state.generated_full", made=made, n_ctx=n_ctx) if full else
+                               self.words("state.generated", made=made)) if new_ids else ""
                 if new_ids:
                     self._extend_with(ids + new_ids)  # traced: clears earlier problems
             if failure:

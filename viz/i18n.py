@@ -35,7 +35,7 @@ def catalogue(lang: str) -> dict[str, str]:
     return json.loads((LOCALES / f"{lang}.json").read_text(encoding="utf-8"))
 
 
-def text(lang: str, key: str, **values) -> str:
+def text(lang: str, key: str, /, **values) -> str:
     """The text of ``key`` in ``lang``, its fields filled in. A key missing from ``lang`` falls back to English
     (a test keeps that from happening); a key missing from English is a bug and raises KeyError."""
     templates = catalogue(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
@@ -49,7 +49,7 @@ def translator(lang: str = DEFAULT_LANGUAGE) -> Translator:
     """``text`` bound to one language: ``words = translator(lang); words("controls.run")``."""
     lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
-    def words(key: str, **values) -> str:
+    def words(key: str, /, **values) -> str:
         return text(lang, key, **values)
 
     words.lang = lang
@@ -76,7 +76,24 @@ def language_from(preferences: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
-def plural(words: Translator, n: int, one: str, other: str, **values) -> str:
+def plural(words: Translator, n: int, one: str, other: str, /, **values) -> str:
     """English says "1 token", "2 tokens": ``one`` and ``other`` are the two keys (Chinese has one form, so both
     hold the same text there). ``n`` is filled in as ``{n}``."""
     return words(one if n == 1 else other, n=n, **values)
+
+
+def in_every_language(key: str, /, **values) -> dict[str, str]:
+    """``key`` said in every language, for a text made before anyone picks one (a notice the build writes)."""
+    return {lang: text(lang, key, **values) for lang in LANGUAGES}
+
+
+def said_in(texts: str | dict[str, str], lang: str) -> str:
+    """A text made by ``in_every_language`` (or by joining such texts) in ``lang``; a plain str is as it is."""
+    if isinstance(texts, str):
+        return texts
+    return texts.get(lang) or texts.get(DEFAULT_LANGUAGE, "")
+
+
+def joined(*texts: dict[str, str]) -> dict[str, str]:
+    """Texts in every language joined with a space, language by language (empty ones left out)."""
+    return {lang: " ".join(filter(None, (t.get(lang, "") for t in texts))) for lang in LANGUAGES}

@@ -38,37 +38,28 @@ async function openCache(cacheName) {
   }
 }
 
-async function verified(entry, bytes) {
+async function verified(entry, bytes, say) {
   if (bytes.byteLength !== entry.bytes) {
     throw new DownloadError(
-      `${entry.name} has ${bytes.byteLength} bytes, the site's manifest says ${entry.bytes}: ` +
-        'the file on the server is truncated or from another build',
-      entry.name,
-    );
+      say('site.download.truncated', { name: entry.name, got: bytes.byteLength, expected: entry.bytes }), entry.name);
   }
   if ((await sha256Hex(bytes)) !== entry.sha256) {
-    throw new DownloadError(
-      `${entry.name} does not match its sha256 in the site's manifest: the file on the server is corrupt ` +
-        'or from another build',
-      entry.name,
-    );
+    throw new DownloadError(say('site.download.corrupt', { name: entry.name }), entry.name);
   }
   return bytes;
 }
 
-async function download(entry, onBytes) {
+async function download(entry, onBytes, say) {
   let response;
   try {
     response = await fetch(entry.url, { cache: 'no-store' }); // Cache Storage is the cache; no second copy
   } catch (error) {
-    throw new DownloadError(`cannot download ${entry.name}: ${error.message} (is the network up?)`, entry.name);
+    throw new DownloadError(say('site.download.network', { name: entry.name, detail: error.message }), entry.name);
   }
   if (!response.ok) {
-    const missing = response.status === 404 ? ': the file is missing from the site' : '';
-    throw new DownloadError(
-      `cannot download ${entry.name}: the server answered ${response.status} ${response.statusText}${missing}`,
-      entry.name,
-    );
+    const status = `${response.status} ${response.statusText}`.trim();
+    const key = response.status === 404 ? 'site.download.missing' : 'site.download.status';
+    throw new DownloadError(say(key, { name: entry.name, status }), entry.name);
   }
   const bytes = new Uint8Array(entry.bytes);
   let received = 0;
@@ -79,34 +70,31 @@ async function download(entry, onBytes) {
       chunk = await reader.read();
     } catch (error) {
       onBytes(-received);
-      throw new DownloadError(`the download of ${entry.name} broke off after ${received} bytes`, entry.name);
+      throw new DownloadError(say('site.download.broke_off', { name: entry.name, got: received }), entry.name);
     }
     if (chunk.done) break;
     if (received + chunk.value.byteLength > entry.bytes) {
       onBytes(-received);
-      throw new DownloadError(
-        `${entry.name} is larger than the ${entry.bytes} bytes the site's manifest says: it is from another build`,
-        entry.name,
-      );
+      throw new DownloadError(say('site.download.too_large', { name: entry.name, expected: entry.bytes }), entry.name);
     }
     bytes.set(chunk.value, received);
     received += chunk.value.byteLength;
     onBytes(chunk.value.byteLength);
   }
   try {
-    return await verified(entry, bytes.subarray(0, received));
+    return await verified(entry, bytes.subarray(0, received), say);
   } catch (error) {
     onBytes(-received); // a failed file does not count as done
     throw error;
   }
 }
 
-async function cachedOrDownloaded(entry, cache, onBytes, stats) {
+async function cachedOrDownloaded(entry, cache, onBytes, stats, say) {
   if (cache) {
     const hit = await cache.match(cacheKey(entry));
     if (hit) {
       try {
-        const bytes = await verified(entry, new Uint8Array(await hit.arrayBuffer()));
+        const bytes = await verified(entry, new Uint8Array(await hit.arrayBuffer()), say);
         onBytes(bytes.byteLength);
         stats.fromCache += bytes.byteLength;
         return bytes;
@@ -115,7 +103,7 @@ async function cachedOrDownloaded(entry, cache, onBytes, stats) {
       }
     }
   }
-  const bytes = await download(entry, onBytes);
+  const bytes = await download(entry, onBytes, say);
   stats.downloaded += bytes.byteLength;
   if (cache) {
     try {
@@ -130,9 +118,10 @@ async function cachedOrDownloaded(entry, cache, onBytes, stats) {
 /**
  * Every entry's verified bytes, fetched (or read from Cache Storage) in parallel.
  * onBytes(delta) is called as bytes arrive; the sum of deltas is the bytes done.
+ * say(key, values) words a failure in the page's language (words.mjs sayer: the "site.download.*" keys).
  * Returns a Map name -> Uint8Array, with `stats` = { downloaded, fromCache } in bytes.
  */
-export async function fetchAll(entries, { onBytes = () => {}, cacheName = null } = {}) {
+export async function fetchAll(entries, { onBytes = () => {}, cacheName = null, say } = {}) {
   const cache = await openCache(cacheName);
   const stats = { downloaded: 0, fromCache: 0 };
   const files = new Map();
@@ -142,7 +131,7 @@ export async function fetchAll(entries, { onBytes = () => {}, cacheName = null }
     while (next < entries.length && failed === null) {
       const entry = entries[next++];
       try {
-        files.set(entry.name, await cachedOrDownloaded(entry, cache, onBytes, stats));
+        files.set(entry.name, await cachedOrDownloaded(entry, cache, onBytes, stats, say));
       } catch (error) {
         failed ??= error;
       }

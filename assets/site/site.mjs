@@ -4,7 +4,14 @@
 //
 // Every message shown here is text (textContent), never HTML.
 
+import { pickLanguage, sayer } from './words.mjs';
+
 const config = JSON.parse(document.getElementById('te-site-config').textContent);
+// The page's language: the link's ?lang=, else the browser's (the app in the worker follows the same rule).
+const language = pickLanguage(config.words, window.location.search, navigator.languages ?? [navigator.language]);
+const say = sayer(config.words, language);
+const STEP_KEYS = { weights: 'site.step.weights', python: 'site.step.python', packages: 'site.step.packages',
+  app: 'site.step.app' };
 const STEPS = ['weights', 'python', 'packages', 'app'];
 const $ = (selector) => document.querySelector(selector);
 const boot = {
@@ -31,10 +38,10 @@ function megabytes(bytes) {
 
 function browserProblem() {
   if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') {
-    return 'This browser cannot run the model: it has no WebAssembly. Use a recent Chrome, Edge, Firefox or Safari.';
+    return say('site.no_wasm');
   }
   if (typeof Worker !== 'function') {
-    return 'This browser cannot run the model: it has no Web Workers. Use a recent Chrome, Edge, Firefox or Safari.';
+    return say('site.no_workers');
   }
   return null;
 }
@@ -42,8 +49,7 @@ function browserProblem() {
 function memoryProblem() {
   const needed = config.memory_gb;
   if (navigator.deviceMemory !== undefined && needed && navigator.deviceMemory < needed) {
-    return `This device reports ${navigator.deviceMemory} GB of memory; the model needs about ${needed} GB, so the ` +
-      'page may stop while it loads. Close other tabs, use a computer with more memory, or try anyway.';
+    return say('site.low_memory', { have: navigator.deviceMemory, need: needed });
   }
   return null;
 }
@@ -58,8 +64,8 @@ function showProgress() {
   const fraction = total ? 0.85 * (doneBytes / total) + 0.15 * (doneSteps / STEPS.length) : doneSteps / STEPS.length;
   boot.bar.style.width = `${(100 * Math.min(1, fraction)).toFixed(1)}%`;
   boot.bar.parentElement.setAttribute('aria-valuenow', String(Math.round(100 * fraction)));
-  const running = STEPS.filter((step) => state.steps[step] === 'running').map((step) => config.labels[step]);
-  const bytes = total ? `${megabytes(doneBytes)} of ${megabytes(total)}` : '';
+  const running = STEPS.filter((step) => state.steps[step] === 'running').map((step) => say(STEP_KEYS[step]));
+  const bytes = total ? say('site.bytes', { done: megabytes(doneBytes), total: megabytes(total) }) : '';
   boot.detail.textContent = [bytes, running.length ? running.join(' · ') : ''].filter(Boolean).join(' — ');
   for (const step of STEPS) {
     const item = document.querySelector(`[data-step="${step}"]`);
@@ -67,9 +73,9 @@ function showProgress() {
   }
 }
 
-function showError(message, retry, retryLabel = 'Retry') {
+function showError(message, retry, retryLabel = say('site.retry')) {
   boot.panel.dataset.state = 'failed';
-  boot.title.textContent = 'The live model could not start';
+  boot.title.textContent = say('site.failed');
   boot.errorText.textContent = message;
   boot.error.hidden = false;
   boot.retry.hidden = !retry;
@@ -97,7 +103,7 @@ async function embed(docsJson, renderItems, rootIds, container) {
 
 async function showPrecomputed() {
   try {
-    const response = await fetch(config.precomputed.doc);
+    const response = await fetch(config.precomputed.docs[language] ?? config.precomputed.docs.en);
     if (!response.ok) return;
     const { docs_json, render_items, root_ids } = await response.json();
     if (state.live) return;
@@ -169,7 +175,23 @@ async function goLive(worker, message) {
 
 // -- start --------------------------------------------------------------------------------------------------
 
+// The page's own words in its language (the build wrote them in English into index.html).
+function showWords() {
+  document.documentElement.lang = language === 'zh' ? 'zh-Hans' : language;
+  boot.title.textContent = say('site.title');
+  boot.panel.setAttribute('aria-label', say('site.loading_label'));
+  boot.bar.parentElement.setAttribute('aria-label', say('site.progress_label'));
+  boot.retry.textContent = say('site.retry');
+  for (const [step, key] of Object.entries(STEP_KEYS)) {
+    const item = document.querySelector(`[data-step="${step}"]`);
+    if (item) item.textContent = say(key);
+  }
+  const note = config.precomputed;
+  if (note) $('#te-precomputed-note').textContent = say('site.precomputed_note', { prompt: note.prompt, model: config.model.name });
+}
+
 function start() {
+  showWords();
   const problem = browserProblem();
   if (problem) {
     showError(problem, false);
@@ -178,7 +200,7 @@ function start() {
   const memory = memoryProblem();
   if (memory && !state.memoryAccepted) {
     showPrecomputed();
-    showError(memory, true, 'Try anyway');
+    showError(memory, true, say('site.try_anyway'));
     boot.retry.addEventListener('click', () => {
       state.memoryAccepted = true;
       resetError();
@@ -193,7 +215,7 @@ function start() {
 function resetError() {
   boot.error.hidden = true;
   boot.panel.dataset.state = 'loading';
-  boot.title.textContent = config.labels.title;
+  boot.title.textContent = say('site.title');
   state.error = null;
 }
 
@@ -234,7 +256,7 @@ function startWorker() {
       document.body.dataset.fast = message.provider ?? 'none';
     }
   };
-  worker.onerror = (event) => showError(`The page's worker stopped: ${event.message ?? 'unknown error'}`, false);
+  worker.onerror = (event) => showError(say('site.worker_stopped', { detail: event.message ?? say('site.unknown_error') }), false);
   boot.retry.addEventListener('click', () => {
     resetError();
     worker.postMessage({ type: 'retry' });
@@ -245,7 +267,7 @@ function startWorker() {
     state.benchmarks.set(id, resolve);
     worker.postMessage({ type: 'benchmark', id, request });
   });
-  worker.postMessage({ type: 'start', config: workerConfig, location });
+  worker.postMessage({ type: 'start', config: workerConfig, location, language });
 }
 
 start();

@@ -10,18 +10,21 @@
 //                Generate (that first generation runs on the NumPy model); later ones run on it
 // A failed step reports a clear message; "retry" from the page runs the failed steps again (done ones stay done).
 //
-// Messages in:  start {config, location}, retry, patch {patch}, rendered, benchmark {id, request}
+// Messages in:  start {config, location, language}, retry, patch {patch}, rendered, benchmark {id, request}
 // Messages out: progress {step, state, done, total, detail}, render {docs_json, render_items, root_ids},
 //               patch {patch, buffers}, idle, error {step, message, retry}, fast {provider} | fast {error},
 //               benchmark {id, result}
 
 import { fetchAll, forgetOtherBuilds } from './downloads.mjs';
+import { sayer } from './words.mjs';
 
 const CACHE_NAME = 'transformer-explainer-files';
 const siteUrl = (path) => new URL(path, new URL('./', self.location.href)).href;
 
 let config = null;
 let location = null;
+let language = 'en';
+let say = sayer({}, 'en'); // the page's language, set by 'start'
 const done = {}; // step name -> its result, once it succeeded
 let pyodide = null;
 
@@ -47,6 +50,7 @@ async function fetchWeights() {
   progress('weights', 'running', { done: 0, total });
   const files = await fetchAll(entries, {
     cacheName: CACHE_NAME,
+    say,
     onBytes: (delta) => {
       received += delta;
       progress('weights', 'running', { done: received, total });
@@ -83,6 +87,7 @@ async function installPackages() {
   const [files] = await Promise.all([
     fetchAll(wheels, {
       cacheName: CACHE_NAME,
+      say,
       onBytes: (delta) => {
         received += delta;
         progress('packages', 'running', { done: received, total });
@@ -108,7 +113,8 @@ async function startApp(weights) {
   progress('app', 'running');
   const browser = pyodide.pyimport('app.browser');
   browser.prepare_panel(JSON.stringify(location));
-  const options = JSON.stringify({ notice: config.model.notice ?? '', manifest_sha256: config.model.manifest_sha256 });
+  const options = JSON.stringify({ notice: config.model.notice ?? '', manifest_sha256: config.model.manifest_sha256,
+    language });
   const loadFastPath = config.model.graph && config.runtime !== 'numpy' ? () => startFastPath(weights) : null;
   const result = await browser.start(weights, options, loadFastPath);
   const [docsJson, renderItems, rootIds] = result.toJs();
@@ -175,8 +181,7 @@ async function run() {
     const stepName = failure.step ?? error.step;
     let message = stepName === 'app' ? pythonMessage(failure) : failure.message;
     if (/out of memory|allocation failed|cannot allocate|Aborted\(OOM\)/i.test(message)) {
-      message = `The browser ran out of memory while loading the model (it needs about ${config.memory_gb} GB). ` +
-        'Close other tabs and retry, or use a computer with more memory.';
+      message = say('site.out_of_memory', { need: config.memory_gb });
     }
     post({ type: 'error', step: stepName, message, retry: true });
   }
@@ -187,6 +192,8 @@ self.onmessage = async (event) => {
   if (message.type === 'start') {
     config = message.config;
     location = message.location;
+    language = message.language ?? 'en';
+    say = sayer(config.words ?? {}, language);
     run();
   } else if (message.type === 'retry') {
     run();

@@ -3,6 +3,7 @@
 import html
 
 import numpy as np
+import panel as pn
 import pytest
 
 from environment import run_async
@@ -108,7 +109,7 @@ def test_generated_and_typed_text_in_the_status_and_header_is_escaped(app, hosti
     app.state.status = f"Generated 1 of 1: {hostile!r}"
     assert "<" not in app.status_box.object[len("<pre>"):-len("</pre>")]
     monkeypatch.setattr(app.runtime.model, "name", hostile)
-    header = next(pane for pane in app.layout() if "te-header" in pane.css_classes).object
+    header = next(pane for pane in app.layout().select(pn.pane.HTML) if "te-header" in pane.css_classes).object
     assert hostile not in header and html.escape(hostile) in header
 
 

@@ -11,7 +11,7 @@ from gpt2_core import ModelNotAvailableError
 
 def test_the_demo_model_says_it_is_not_gpt2():
     runtime = load_runtime(DEMO_MODEL)
-    assert runtime.is_demo and "not GPT-2" in runtime.notice
+    assert runtime.is_demo and "not GPT-2" in runtime.notice["en"] and "不是 GPT-2" in runtime.notice["zh"]
     assert runtime.fast_generator is None
 
 
@@ -38,7 +38,8 @@ def test_without_a_cached_gpt2_and_no_hub_the_app_starts_the_demo_and_says_why(m
     monkeypatch.setattr(runtime_module, "hub_unreachable", lambda: "huggingface.co: Name or service not known")
     runtime = load_runtime(None)
     assert runtime.is_demo
-    assert "Name or service not known" in runtime.notice and "--model ./gpt2" in runtime.notice
+    assert "Name or service not known" in runtime.notice["en"] and "--model ./gpt2" in runtime.notice["en"]
+    assert "--model ./gpt2" in runtime.notice["zh"], "the reason is quoted in Chinese too"
     assert asked == [{"revision": None, "local_files_only": True, "progress": False}]  # no slow download attempt
 
 

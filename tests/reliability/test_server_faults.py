@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from app_server import AppServer, find, open_app
 
-from app.layout import OFFLINE_MESSAGE
+from viz.i18n import text
+
+OFFLINE_MESSAGE = text("en", "app.offline")
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 pytestmark = [pytest.mark.reliability, pytest.mark.browser]
