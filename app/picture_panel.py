@@ -20,10 +20,12 @@ from bokeh.models import Slider
 
 from viz.derivation import AttentionDerivationView
 from viz.picture import PictureView
+from viz.picture.keyboard import PictureKeyboard
 from viz.popover import WeightPopoverView
 
 from .runtime import ModelRuntime
 from .state import ExplainerState
+from .summaries import ScreenReaderText, picture_text
 
 # A part that opens appears with a short fade and zoom, and its place keeps its height meanwhile: no jump.
 APPEAR_CSS = """
@@ -76,8 +78,12 @@ class PicturePanel:
         self.popover_area = pn.Column(visible=False, sizing_mode="stretch_width", css_classes=["te-popover"],
                                       stylesheets=[APPEAR_CSS])
         self.pickers = [self.block_slider, self.head_slider]  # placed with the page's other controls
-        self.layout = pn.Column(self.area, self.popover_area, sizing_mode="stretch_width", name="picture",
-                                css_classes=["te-picture"])
+        # Without a mouse: a keyboard cursor over the picture, and what it shows in words (a screen reader's).
+        self.keyboard = PictureKeyboard(self.view, s.lang)
+        self.keyboard.attach(pn.state.curdoc)
+        self.summary = ScreenReaderText(picture_text(s, runtime), css_classes=["te-picture-summary"])
+        self.layout = pn.Column(self.summary, self.area, self.popover_area, sizing_mode="stretch_width",
+                                name="picture", css_classes=["te-picture"])
 
     def shows(self) -> tuple:
         """(trace, layer, head) the picture draws now."""
@@ -98,6 +104,7 @@ class PicturePanel:
                 self.view.update(s.trace, s.layer, s.head, s.probabilities, s.sampled_id,
                                  selected_position=self._position(), ablated_heads=s.ablated_heads)
             self._shows = (s.trace, s.layer, s.head)
+            self.summary.plain_text = picture_text(s, self.runtime)
             if self.derivation is not None:
                 self.derivation.update(s.trace, s.layer, s.head, s.trace.tokens)
             if self.popover is not None:
@@ -109,6 +116,7 @@ class PicturePanel:
         s = self.state
         with pn.io.unlocked():
             self.view.update_probabilities(s.probabilities, s.sampled_id)
+            self.summary.plain_text = picture_text(s, self.runtime)
             if self.temperature.value != s.temperature:
                 self.temperature.value = float(s.temperature)
 

@@ -42,7 +42,8 @@ KINDS = ("qkv", "mlp_up", "mlp_down", "output")
 PREFIX = "popover"
 PENDING_COLOUR = "#f1f1f1"
 HIGHLIGHT_COLOUR = "#f58518"
-PART_COLOURS = {"q": "#4c78a8", "k": "#e45756", "v": "#54a24b"}
+# Okabe–Ito blue, orange, bluish green, as the picture's ribbons (viz/picture/ribbons.py): no red against green
+PART_COLOURS = {"q": "#0072b2", "k": "#e69f00", "v": "#009e73"}
 
 MAX_IMAGE_ROWS, MAX_IMAGE_COLS = 192, 576  # W is drawn at most this many cells (about a pixel each)
 MAX_STRIP = 4096  # a longer y (the vocabulary) is drawn a block of elements per cell
