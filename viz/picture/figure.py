@@ -38,6 +38,7 @@ from .output import OutputStage
 from .qkv import QkvStage
 from .residual import ResidualStage
 from .ribbons import ribbon_data
+from .spotlight import Spotlight
 from .strips import HoverKit
 
 HIGHLIGHT_ALPHA, DIM_FACTOR = 0.85, 0.2
@@ -178,6 +179,8 @@ class PictureView:
         self.label_source = ColumnDataSource(column_label_data(), name="picture-label-source")
         self.note_source = ColumnDataSource(name="picture-note-source")
         self.caption_source = ColumnDataSource(caption_data(), name="picture-caption-source")
+        self.spotlit = Spotlight()  # a tour step's outline round one stage (viz/picture/spotlight.py)
+        self.spotlight_source = self.spotlit.source
 
         self.figure = Plot(name="picture-figure", width=MAIN_WIDTH, height=HEIGHT, x_range=Range1d(0, MAIN_WIDTH),
                            y_range=Range1d(HEIGHT, 0), toolbar_location=None, min_border=0,
@@ -195,6 +198,7 @@ class PictureView:
         # On a narrow screen the picture keeps its size and scrolls inside this box; the page does not widen.
         self.layout = Column(children=[self.row], name="picture-layout", sizing_mode="stretch_width",
                              styles={"overflow-x": "auto", "overflow-y": "hidden"})
+        self.spotlit.scroll_into_view(self.layout)  # on a phone, the lit stage scrolls into the box
 
     # -- the sources, by stage ---------------------------------------------------------------------------------
 
@@ -259,6 +263,10 @@ class PictureView:
         self._fill_block(state["trace"], rows, layer, head, selected_slot)
         self.highlight_source.data = {"slot": [-1], "position": [-1]}
 
+    def spotlight(self, stage: str | None) -> None:
+        """Outline one stage (a name of ``stage_source.data["stage"]``, or "tokens"); None: none."""
+        self.spotlit.show(stage, self.stage_source.data)
+
     def set_ablated(self, ablated_heads) -> None:
         """Mark ablated heads (pairs (layer, head)) on the cards."""
         self._state["ablated"] = normalize_ablated(ablated_heads)
@@ -301,6 +309,7 @@ class PictureView:
         self.group_source.data = group_data(layer, head, self.n_head, self.n_layer, self.d_model, self.d_head,
                                             self.d_mlp)
         self.stage_source.data = stage_data(rows, layer, head, self.n_layer, self.matrix.kt_extent(rows)[1])
+        self.spotlit.follow(self.stage_source.data)
 
     # -- drawing -------------------------------------------------------------------------------------------------
 
@@ -333,6 +342,7 @@ class PictureView:
         self.ln_final.draw(plot, kit)
         self.output.draw(kit)
         self._draw_words(plot)
+        self.spotlit.draw(plot, self.output_figure)
 
         strips = [s.renderer for s in (self.embedding.strip, self.ln1.strip, *self.qkv.strips.values(),
                                        self.attention_output.z, self.attention_output.out, self.residual.mid,

@@ -1,0 +1,157 @@
+"""The guided tour in the served app, in headless Chromium as a teacher would use it: a link opens it at a step,
+Next and Back walk every step (each outlining its stage, each formula showing the prompt's real numbers), Esc
+closes it and the link forgets it, in English and in Chinese; screenshots of three steps at two sizes.
+
+The page is served by tests/browser/serve_with_tour.py: ``transformer-explainer serve`` with the tour attached
+(app/tour.py ``attach_tour``) where app/layout.py does not attach it yet.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from app_server import AppServer, find, open_app, wait_js
+
+from app.runtime import ModelRuntime
+from app.state import ExplainerState
+from app.tour import N_STEPS, TOUR_STEPS, step_formula
+from viz import i18n
+
+expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "tour"
+SERVE_WITH_TOUR = Path(__file__).with_name("serve_with_tour.py")
+PROMPT = "The quick brown fox jumps over"
+SETTINGS = {"prompt": PROMPT, "layer": 1, "head": 2}
+SCREENSHOT_STEPS = (1, 7, 15)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_checkpoint):
+    app_server = AppServer(tiny_checkpoint, command=[sys.executable, str(SERVE_WITH_TOUR), "serve", "--model",
+                                                     str(tiny_checkpoint)])
+    yield app_server
+    app_server.stop()
+
+
+@pytest.fixture
+def open_page(browser, server):
+    pages = []
+
+    def opener(query: dict, width: int = 1440, height: int = 900):
+        page = open_app(browser, f"{server.url}?{urlencode(query)}", width=width, height=height,
+                        wait_for="picture-spotlight-source")
+        pages.append(page)
+        return page
+
+    yield opener
+    errors = [error for page in pages for error in page.te_errors]
+    for page in pages:
+        page.close()
+    assert errors == [], f"errors in the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def expected(tiny_model):
+    """What each step's formula says for SETTINGS, per language: the same state as the page's, worked out here."""
+    state = ExplainerState(ModelRuntime(tiny_model), prompt=PROMPT, layer=1, head=2)
+    return {lang: [step_formula(step, state, i18n.translator(lang)) for step in TOUR_STEPS] for lang in i18n.LANGUAGES}
+
+
+def values(column) -> list:
+    return column["values"] if isinstance(column, dict) else column
+
+
+def wait_for_step(page, step: int, lang: str, expected: dict) -> None:
+    """The card shows step ``step`` (its progress line, title and formula) and the picture outlines its stage."""
+    words = i18n.translator(lang)
+    card = find(page, ".te-tour")
+    expect(card.locator(".te-tour-progress")).to_have_text(words("tour.progress", step=step, n=N_STEPS))
+    expect(card.locator(".te-tour-title")).to_have_text(words(TOUR_STEPS[step - 1].title))
+    expect(card.locator(".te-tour-formula")).to_have_text(expected[lang][step - 1])
+    wait_js(page, """(stage) => { const d = window.__te_data('picture-spotlight-source', ['stage']);
+                                  const shown = window.__te_array(d.stage);
+                                  return shown.length > 0 && shown.every((s) => s === stage); }""",
+            TOUR_STEPS[step - 1].stage)
+
+
+def click(page, css: str) -> None:
+    button = find(page, f"{css} button")
+    button.scroll_into_view_if_needed()
+    button.click()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    find(page, ".te-tour").scroll_into_view_if_needed()
+    page.wait_for_timeout(200)
+    page.screenshot(path=str(ARTIFACTS / name))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_next_walks_every_step_to_the_end_back_returns_and_esc_closes(open_page, expected, lang):
+    page = open_page({**SETTINGS, "tour": 1, "lang": lang})
+    expect(find(page, ".te-tour")).to_be_visible()
+    expect(find(page, ".te-tour-next button")).to_have_text(i18n.text(lang, "tour.next"))
+    for step in range(1, N_STEPS + 1):
+        wait_for_step(page, step, lang, expected)
+        assert f"tour={step}" in page.evaluate("() => location.search")
+        if step < N_STEPS:
+            click(page, ".te-tour-next")
+    expect(find(page, ".te-tour-next button")).to_be_disabled()
+    click(page, ".te-tour-back")
+    wait_for_step(page, N_STEPS - 1, lang, expected)
+    page.keyboard.press("Escape")
+    expect(find(page, ".te-tour")).to_be_hidden()
+    page.wait_for_function("() => !location.search.includes('tour=')")
+    wait_js(page, "() => window.__te_array(window.__te_data('picture-spotlight-source', ['stage']).stage).length === 0")
+    click(page, ".te-tour-start")  # and the start button opens it again, at the first step
+    wait_for_step(page, 1, lang, expected)
+
+
+def test_a_link_opens_its_step_and_one_past_the_end_opens_the_last_saying_why(open_page, expected):
+    page = open_page({**SETTINGS, "tour": 7})
+    wait_for_step(page, 7, "en", expected)
+    assert TOUR_STEPS[6].name == "scaling"
+    page = open_page({**SETTINGS, "tour": 99})
+    wait_for_step(page, N_STEPS, "en", expected)
+    expect(find(page, ".te-tour-note")).to_contain_text("There is no step 99")
+    page.wait_for_function(f"() => location.search.includes('tour={N_STEPS}')")
+
+
+def test_the_tour_works_from_the_keyboard_with_a_visible_focus(open_page, expected):
+    page = open_page({**SETTINGS, "tour": 2})
+    wait_for_step(page, 2, "en", expected)
+    next_button = find(page, ".te-tour-next button")
+    next_button.focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")  # focus by keyboard: the focus ring shows
+    outline = next_button.evaluate("(el) => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).outlineWidth")
+    assert outline.startswith("solid") and not outline.endswith(" 0px"), outline
+    page.keyboard.press("Enter")
+    wait_for_step(page, 3, "en", expected)
+    find(page, ".te-tour-glossary-toggle button").focus()
+    page.keyboard.press("Enter")
+    expect(find(page, ".te-tour-glossary")).to_contain_text(i18n.text("en", "tour.glossary.causal_mask"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("width, height", [(1440, 900), (390, 844)], ids=["laptop", "phone"])
+def test_screenshots_of_three_steps(open_page, expected, lang, width, height):
+    page = open_page({**SETTINGS, "tour": SCREENSHOT_STEPS[0], "lang": lang}, width=width, height=height)
+    for step in SCREENSHOT_STEPS:
+        while int(page.evaluate("() => new URLSearchParams(location.search).get('tour')")) < step:
+            current = int(page.evaluate("() => new URLSearchParams(location.search).get('tour')"))
+            click(page, ".te-tour-next")
+            page.wait_for_function("(n) => new URLSearchParams(location.search).get('tour') === String(n)",
+                                   arg=current + 1)
+        wait_for_step(page, step, lang, expected)
+        if width < 600 and TOUR_STEPS[step - 1].stage == "attention":  # the lit stage scrolled into the box
+            wait_js(page, """() => { const box = Bokeh.index.find_one_by_id(window.__te_find('picture-layout').id).el;
+                                     return box.scrollLeft > 100; }""")
+        screenshot(page, f"step{step:02d}_{lang}_{width}.png")
+    scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert scroll_width <= width + 1, f"the page is {scroll_width} px wide on a {width} px screen"

@@ -1,0 +1,86 @@
+"""The spotlight: an outlined box round the stage of the picture a guided tour's step talks about (app/tour.py).
+
+It only draws: no tool lists its renderer, so it takes no hover and no tap, and the stages under it stay tappable.
+Its source (picture-spotlight-source) has one row per box, with the ``stage`` it lights (every box of that stage:
+"blocks" can have two) and its ``left``, ``right``, ``top``, ``bottom``; no stage lit: no rows. Its boxes follow
+the stage boxes (``stage_source``), which move when the prompt's number of tokens changes.
+
+Stages are those of the stage source (embedding, ln1, qkv, attention, attention_output, residual_mid, ln2, mlp,
+residual_post, blocks, ln_final, output), plus ``tokens``: the token column, which has no stage box of its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from bokeh.models import ColumnDataSource, CustomJS, Quad
+
+from .layout import COLUMNS, LABEL_Y, ROWS_TOP
+
+SPOTLIGHT_COLOUR = "#f0b400"  # the page's focus colour: the same amber says "here"
+PADDING = 3.0  # outside the stage's own box, so the outline does not cover the stage's hover outline
+
+SCROLL_JS = """
+const left = cb_obj.data.left, right = cb_obj.data.right;
+if (left.length === 0) return;
+const view = Bokeh.index.find_one_by_id(scroller.id);
+if (view == null) return;
+const el = view.el, from = Math.min(...left), to = Math.max(...right);
+if (from >= el.scrollLeft && to <= el.scrollLeft + el.clientWidth) return;
+const reduce = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+el.scrollTo({left: Math.max(0, from - 12), behavior: reduce ? 'auto' : 'smooth'});
+"""
+
+
+def tokens_box(stage_data: dict) -> tuple[float, float, float, float]:
+    """(left, right, top, bottom) of the token column, as tall as the stage boxes."""
+    bottoms = [b for b, stage in zip(stage_data.get("bottom", ()), stage_data.get("stage", ())) if stage]
+    bottom = float(np.nanmax(bottoms)) if bottoms else ROWS_TOP + 60.0
+    left, right = COLUMNS["tokens"]
+    return left + 1.0, right + 3.0, LABEL_Y - 8.0, bottom
+
+
+def spotlight_data(stage_data: dict, stage: str | None) -> dict:
+    """The boxes that light ``stage`` (none for None or a stage the picture does not draw)."""
+    boxes = []
+    if stage == "tokens":
+        boxes.append(tokens_box(stage_data))
+    elif stage:
+        for i, name in enumerate(stage_data.get("stage", ())):
+            if name == stage:
+                box = tuple(float(stage_data[key][i]) for key in ("left", "right", "top", "bottom"))
+                if all(np.isfinite(box)):
+                    boxes.append(box)
+    left, right, top, bottom = (np.array(c, dtype=float) for c in zip(*boxes)) if boxes else ([], [], [], [])
+    return {"stage": [stage] * len(boxes), "left": np.asarray(left, dtype=float) - PADDING,
+            "right": np.asarray(right, dtype=float) + PADDING, "top": np.asarray(top, dtype=float) - PADDING,
+            "bottom": np.asarray(bottom, dtype=float) + PADDING}
+
+
+class Spotlight:
+    """The spotlight's source and glyph; ``show(stage, stage_data)`` lights a stage, ``follow`` keeps it lit."""
+
+    def __init__(self):
+        self.stage: str | None = None
+        self.source = ColumnDataSource(spotlight_data({}, None), name="picture-spotlight-source")
+
+    def show(self, stage: str | None, stage_data: dict) -> None:
+        self.stage = stage or None
+        self.source.data = spotlight_data(stage_data, self.stage)
+
+    def follow(self, stage_data: dict) -> None:
+        """The stage boxes moved (another prompt, another block): the lit stage's boxes move with them."""
+        if self.stage is not None:
+            self.source.data = spotlight_data(stage_data, self.stage)
+
+    def scroll_into_view(self, scroller) -> None:
+        """When a stage is lit, scroll ``scroller`` (the picture's box, which scrolls sideways on a narrow screen) so
+        that the stage is in view. The picture is drawn in pixels from its left edge, so x is a scroll offset."""
+        self.source.js_on_change("data", CustomJS(args=dict(scroller=scroller), code=SCROLL_JS))
+
+    def draw(self, *plots) -> None:
+        """Draw the boxes on each plot (the main figure and the output figure share one coordinate system)."""
+        glyph = Quad(left="left", right="right", top="top", bottom="bottom", fill_color=SPOTLIGHT_COLOUR,
+                     fill_alpha=0.07, line_color=SPOTLIGHT_COLOUR, line_width=3)
+        for plot in plots:
+            plot.add_glyph(self.source, glyph, nonselection_glyph=glyph, level="overlay")
+
