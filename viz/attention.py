@@ -20,6 +20,7 @@ from gpt2_core import Trace
 from .common import (MASKED_COLOUR, SAMPLED_COLOUR, SEQUENTIAL, check_head, check_layer, draw, head_colours,
                     new_figure, normalize_position, position_labels)
 from .heatmap import Heatmap, colour_mapper
+from .i18n import Translator, translator
 
 STRIP_WIDTH = 340  # Q, K, V and z: [tokens × d_head] strips, side by side on a laptop, stacked on a phone
 WRAP = {"flex-wrap": "wrap"}
@@ -43,16 +44,18 @@ def head_values(trace: Trace, layer: int, head: int) -> dict[str, np.ndarray]:
     }
 
 
-def head_titles(layer: int, head: int, d_head: int) -> dict[str, str]:
-    where = f"block {layer}, head {head}"
+def head_titles(layer: int, head: int, d_head: int, words: Translator | None = None) -> dict[str, str]:
+    words = words or translator()
+    where = words("attention.where", layer=layer, head=head)
     return {
-        "q": f"Q: queries ({where})", "k": "K: keys", "v": "V: values",
-        "raw": "1. q · kᵀ (raw scores)",
+        "q": words("attention.q_title", where=where), "k": words("attention.k_title"),
+        "v": words("attention.v_title"),
+        "raw": words("attention.raw_title"),
         "scaled": f"2. ÷ √d_head = ÷ {np.sqrt(d_head):.4g}",
-        "mask": "3. causal mask (−∞: later)",
-        "scores": "4. + mask = masked scores",
-        "pattern": "5. softmax: attention pattern",
-        "z": "z = pattern · V: weighted sum of values",
+        "mask": words("attention.mask_title"),
+        "scores": words("attention.scores_title"),
+        "pattern": words("attention.pattern_title"),
+        "z": words("attention.z_title"),
     }
 
 
@@ -63,13 +66,14 @@ class AttentionHeadView:
     VECTORS = ("q", "k", "v", "z")
     MATRICES = ("raw", "scaled", "mask", "scores", "pattern")
 
-    def __init__(self, trace: Trace, layer: int, head: int):
+    def __init__(self, trace: Trace, layer: int, head: int, lang: str = "en"):
+        self.lang, self.words = lang, translator(lang)
         layer, head = check_layer(layer, trace.config.n_layer), check_head(head, trace.config.n_head)
         values = head_values(trace, layer, head)
-        names = head_titles(layer, head, trace.config.d_head)
+        names = head_titles(layer, head, trace.config.d_head, self.words)
         self.heatmaps = {}
         for name in ("q", "k", "v", "raw", "scaled", "mask", "scores", "pattern", "z"):
-            self.heatmaps[name] = self._heatmap(name, values[name], names[name], trace.tokens)
+            self.heatmaps[name] = self._heatmap(name, values[name], names[name], trace.tokens, lang)
             # named so that browser tests can find them: "pattern-source", "pattern-figure", "q-source", ...
             self.heatmaps[name].source.name, self.heatmaps[name].figure.name = f"{name}-source", f"{name}-figure"
         h = self.heatmaps
@@ -79,14 +83,15 @@ class AttentionHeadView:
             h["z"].figure, sizing_mode="stretch_width")
 
     @classmethod
-    def _heatmap(cls, name: str, values: np.ndarray, title: str, tokens) -> Heatmap:
+    def _heatmap(cls, name: str, values: np.ndarray, title: str, tokens, lang: str = "en") -> Heatmap:
         labels = position_labels(tokens)
         if name in cls.VECTORS:
-            return Heatmap(values, title=title, row_labels=tokens, row_hover=labels, width=STRIP_WIDTH,
-                           col_name="dimension")
+            return Heatmap(values, title=title, row_labels=tokens, row_hover=labels, width=STRIP_WIDTH, lang=lang)
+        words = translator(lang)
         return Heatmap(values, title=title, kind="probability" if name == "pattern" else "signed",
                        row_labels=tokens, col_labels=tokens, row_hover=labels, col_hover=labels,
-                       row_name="query", col_name="key", square=True, colorbar=name != "mask", max_col_ticks=24)
+                       row_name=words("attention.query"), col_name=words("attention.key"), square=True,
+                       colorbar=name != "mask", max_col_ticks=24, lang=lang)
 
     @property
     def pattern_source(self) -> ColumnDataSource:
@@ -99,7 +104,7 @@ class AttentionHeadView:
     def update(self, trace: Trace, layer: int, head: int) -> None:
         layer, head = check_layer(layer, trace.config.n_layer), check_head(head, trace.config.n_head)
         values = head_values(trace, layer, head)
-        names = head_titles(layer, head, trace.config.d_head)
+        names = head_titles(layer, head, trace.config.d_head, self.words)
         labels = position_labels(trace.tokens)
         for name, heatmap in self.heatmaps.items():
             if name in self.VECTORS:
@@ -133,8 +138,9 @@ def head_band_data(n_head: int, d_head: int, header_rows: float, n_rows: int) ->
             "colour": head_colours(n_head), "label": [f"h{h}" for h in heads]}
 
 
-def share_row_labels(n_head: int) -> list[str]:
-    return [f"head {h}" for h in range(n_head)] + ["b_O (bias)", "= attn_out"]
+def share_row_labels(n_head: int, words: Translator | None = None) -> list[str]:
+    words = words or translator()
+    return [words("attention.head_n", head=h) for h in range(n_head)] + [words("attention.bias_row"), "= attn_out"]
 
 
 class ConcatProjectionView:
@@ -142,28 +148,32 @@ class ConcatProjectionView:
     ``attn_out`` heatmap (``hook_attn_out``); when the trace has ``hook_result``: ``shares`` (each head's share
     of attn_out at ``position``, plus the bias and the total) and ``share_norms`` (‖share‖ per token × head)."""
 
-    def __init__(self, trace: Trace, layer: int, position: int | None = None):
+    def __init__(self, trace: Trace, layer: int, position: int | None = None, lang: str = "en"):
+        self.words = words = translator(lang)
         layer = check_layer(layer, trace.config.n_layer)
         position = normalize_position(position, trace.n_tokens)
         config = trace.config
         values = concat_values(trace, layer, position)
-        rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens))
-        column_hover = [f"head {h}, dim {j}" for h in range(config.n_head) for j in range(config.d_head)]
+        rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens), lang=lang)
+        column_hover = [words("attention.head_dim", head=h, dim=j) for h in range(config.n_head)
+                        for j in range(config.d_head)]
         self.concat = Heatmap(values["concat"], title=self._concat_title(layer), col_hover=column_hover,
-                              col_name="column", header_px=16, **rows)
+                              col_name=words("attention.column"), header_px=16, **rows)
         self.head_band_source = ColumnDataSource(
             head_band_data(config.n_head, config.d_head, self.concat.header_rows(trace.n_tokens), trace.n_tokens))
         self._draw_head_bands(self.concat.figure, config.n_head, config.d_head)
-        self.attn_out = Heatmap(values["attn_out"], title="attn_out = concat · W_O + b_O (c_proj)", **rows)
+        self.attn_out = Heatmap(values["attn_out"], title=words("attention.attn_out_title"), **rows)
 
         n_head = config.n_head
         self.has_head_results = "shares" in values
         shares = values.get("shares", np.zeros((n_head + 2, config.n_embd), np.float32))
         norms = values.get("share_norms", np.zeros((trace.n_tokens, n_head), np.float32))
-        self.shares = Heatmap(shares, title=self._shares_title(position), row_labels=share_row_labels(n_head),
-                              row_name="part", max_row_ticks=n_head + 2, token_rows=False)
-        self.share_norms = Heatmap(norms, title="‖each head's share‖ per token",
-                                   kind="sequential", col_labels=[f"h{h}" for h in range(n_head)], col_name="head",
+        self.shares = Heatmap(shares, title=self._shares_title(position),
+                              row_labels=share_row_labels(n_head, words), row_name=words("attention.part"),
+                              max_row_ticks=n_head + 2, token_rows=False, lang=lang)
+        self.share_norms = Heatmap(norms, title=words("attention.share_norms_title"),
+                                   kind="sequential", col_labels=[f"h{h}" for h in range(n_head)],
+                                   col_name=words("attention.head"),
                                    width=max(260, 34 * n_head + 160), **rows)
         self.share_norms.figure.xaxis.major_label_orientation = "horizontal"
         self._show_shares(self.has_head_results)
@@ -172,13 +182,11 @@ class ConcatProjectionView:
         self.layout = column(self.concat.figure, self.attn_out.figure, self.shares.figure, self.share_norms.figure,
                              sizing_mode="stretch_width")
 
-    @staticmethod
-    def _concat_title(layer: int) -> str:
-        return f"block {layer}: concat of every head's z [tokens × n_head·d_head], one colour band per head"
+    def _concat_title(self, layer: int) -> str:
+        return self.words("attention.concat_title", layer=layer)
 
-    @staticmethod
-    def _shares_title(position: int) -> str:
-        return f"token #{position}: each head's share z_h · W_O[h] (rows add up to attn_out)"
+    def _shares_title(self, position: int) -> str:
+        return self.words("attention.shares_title", position=position)
 
     def _draw_head_bands(self, plot, n_head: int, d_head: int) -> None:
         source = self.head_band_source
@@ -243,12 +251,13 @@ def thumbnail_data(trace: Trace) -> dict:
             "dw": np.full(layers.size, size), "dh": np.full(layers.size, size)}
 
 
-def head_grid_data(n_layer: int, n_head: int, ablated) -> dict:
+def head_grid_data(n_layer: int, n_head: int, ablated, words: Translator | None = None) -> dict:
+    words = words or translator()
     layers = np.repeat(np.arange(n_layer), n_head)
     heads = np.tile(np.arange(n_head), n_layer)
     is_ablated = np.array([(int(l), int(h)) in ablated for l, h in zip(layers, heads)], dtype=bool)
     return {"layer": layers, "head": heads, "x": heads + 0.5, "y": layers + 0.5, "ablated": is_ablated,
-            "status": np.where(is_ablated, "ablated", "active"),
+            "status": np.where(is_ablated, words("attention.ablated"), words("attention.active")),
             "fill_alpha": np.where(is_ablated, 0.72, 0.0), "mark": np.where(is_ablated, "✕", "")}
 
 
@@ -261,19 +270,22 @@ class HeadGridView:
     (row ``layer * n_head + head``: layer, head, ablated). Tapping a head selects its row in
     ``head_source.selected.indices``; ablated heads are greyed and crossed."""
 
-    def __init__(self, trace: Trace, ablated=frozenset()):
+    def __init__(self, trace: Trace, ablated=frozenset(), lang: str = "en"):
+        self.words = translator(lang)
         n_layer, n_head = trace.config.n_layer, trace.config.n_head
         self.n_layer, self.n_head = n_layer, n_head
         self.ablated = normalize_ablated(ablated)
         self.thumbnail_source = ColumnDataSource(thumbnail_data(trace), name="head-thumbnail-source")
-        self.head_source = ColumnDataSource(head_grid_data(n_layer, n_head, self.ablated), name="head-grid-source")
+        self.head_source = ColumnDataSource(head_grid_data(n_layer, n_head, self.ablated, self.words),
+                                            name="head-grid-source")
         self.figure = self._figure()
         self.layout = self.figure
 
     def _figure(self):
         n_layer, n_head = self.n_layer, self.n_head
         cell = max(CELL_PX, GRID_MIN_PX // n_head)
-        plot = new_figure(title="every head's attention pattern (tap one)", name="head-grid-figure",
+        words = self.words
+        plot = new_figure(title=words("attention.grid_title"), name="head-grid-figure",
                           width=n_head * cell + 64, height=n_layer * cell + 74, x_range=Range1d(0, n_head),
                           y_range=Range1d(n_layer, 0), x_axis_location="above")
         mapper = colour_mapper(SEQUENTIAL, 0.0, 1.0, SEQUENTIAL[0], SEQUENTIAL[-1])
@@ -288,7 +300,8 @@ class HeadGridView:
         draw(plot, self.head_source, Text(x="x", y="y", text="mark", text_align="center", text_baseline="middle",
                                           text_font_size="22px", text_color="#b22222"))
         plot.add_tools(TapTool(renderers=[cells]),
-                       HoverTool(renderers=[cells], tooltips=[("layer", "@layer"), ("head", "@head"),
+                       HoverTool(renderers=[cells], tooltips=[(words("attention.layer"), "@layer"),
+                                                              (words("attention.head"), "@head"),
                                                               ("", "@status")]))
         plot.xaxis.ticker = FixedTicker(ticks=[h + 0.5 for h in range(n_head)], minor_ticks=[])
         plot.xaxis.major_label_overrides = {h + 0.5: f"H{h}" for h in range(n_head)}
@@ -296,7 +309,7 @@ class HeadGridView:
         plot.yaxis.major_label_overrides = {layer + 0.5: f"L{layer}" for layer in range(n_layer)}
         plot.axis.major_tick_line_color = None
         plot.axis.axis_line_color = None
-        plot.xaxis.axis_label, plot.yaxis.axis_label = "head", "layer"
+        plot.xaxis.axis_label, plot.yaxis.axis_label = words("attention.head"), words("attention.layer")
         return plot
 
     def index(self, layer: int, head: int) -> int:
@@ -313,7 +326,7 @@ class HeadGridView:
     def set_ablated(self, ablated) -> None:
         """Mark these (layer, head) pairs as ablated: a cheap update of ``head_source`` only."""
         self.ablated = normalize_ablated(ablated)
-        self.head_source.data = head_grid_data(self.n_layer, self.n_head, self.ablated)
+        self.head_source.data = head_grid_data(self.n_layer, self.n_head, self.ablated, self.words)
 
     def update(self, trace: Trace, ablated=None) -> None:
         """New patterns (a new prompt or an intervention); ``ablated`` None keeps the current marks."""

@@ -9,11 +9,14 @@ what a ``CustomJSHover`` returns) are HTML-escaped by Bokeh's tooltip templating
 
 from __future__ import annotations
 
+import json
 from typing import Sequence
 
 import numpy as np
 from bokeh.models import BoxZoomTool, CustomJSHover, FixedTicker, Grid, LinearAxis, PlainText, Plot, ResetTool
 from bokeh.palettes import Category10, Category20
+
+from .i18n import translator
 
 MASKED_COLOUR = "#9e9e9e"  # cells the causal mask removed (-inf): a neutral grey no palette uses
 TRANSPARENT = "rgba(0, 0, 0, 0)"
@@ -144,8 +147,14 @@ return labels.length > 0 ? String(labels[i]) : String(i);
 """
 
 
-def exact_number_formatter() -> CustomJSHover:
-    return CustomJSHover(code=EXACT_NUMBER_JS)
+def exact_number_js(lang: str = "en") -> str:
+    """``EXACT_NUMBER_JS`` with the word for a masked cell in ``lang`` (a JSON string literal: never user text)."""
+    masked = translator(lang)("common.masked")
+    return EXACT_NUMBER_JS.replace('"masked (\u2212\u221e)"', json.dumps(masked, ensure_ascii=False))
+
+
+def exact_number_formatter(lang: str = "en") -> CustomJSHover:
+    return CustomJSHover(code=EXACT_NUMBER_JS if lang == "en" else exact_number_js(lang))
 
 
 def cell_label_formatter(labels: Sequence[str] | None, n: int) -> CustomJSHover:

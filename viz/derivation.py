@@ -36,6 +36,7 @@ from gpt2_core import Trace
 from .common import (DIVERGING, MASKED_COLOUR, SEQUENTIAL, TEXT_COLOUR, check_head, check_layer, draw,
                      exact_number_formatter, label_axis, new_figure, position_labels, robust_limit)
 from .heatmap import colour_mapper
+from .i18n import Translator, translator
 from .player import MIN_SCALE, Player, Step, scroll_box
 
 PREFIX = "derivation"
@@ -126,24 +127,18 @@ def drawn_at(frames: dict, values: dict, frame: int) -> tuple[np.ndarray, np.nda
     return shown, z
 
 
-def step_texts(layer: int, head: int, d_head: int) -> tuple[str, list[Step]]:
+def step_texts(layer: int, head: int, d_head: int, words: Translator | None = None) -> tuple[str, list[Step]]:
     """The ready line and the five steps' pills and formulas (our own text: HTML is fine, no user strings)."""
+    words = words or translator()
     root = f"{np.sqrt(d_head):.4g}"
-    where = f"block {layer}, head {head}"
-    ready = (f"<b>Attention, {where}</b>: Q, K and V are this head's queries, keys and values "
-             f"(d<sub>head</sub> = {d_head}). Press ▶ to compute its attention step by step.")
+    where = words("derivation.where", layer=layer, head=head)
+    ready = words("derivation.ready", where=where, d_head=d_head)
     steps = [
-        Step("1 q·kᵀ", f"<b>Step 1 of 5 · dot products</b>: S[i, j] = q<sub>i</sub> · k<sub>j</sub> "
-                       f"= Σ over {d_head} dims: how well query i matches key j. "
-                       f"<code>hook_attn_raw</code>"),
-        Step("2 ÷√dₕ", f"<b>Step 2 of 5 · scale</b>: S ÷ √d<sub>head</sub> = S ÷ √{d_head} = S ÷ {root}, "
-                       f"so the softmax does not saturate as d<sub>head</sub> grows."),
-        Step("3 mask", "<b>Step 3 of 5 · causal mask</b>: S[i, j] = −∞ for j &gt; i: a token may look only at "
-                       "itself and earlier tokens. <code>hook_attn_scores</code>"),
-        Step("4 softmax", "<b>Step 4 of 5 · softmax</b>: P[i, j] = exp(S[i, j]) / Σ<sub>j′</sub> exp(S[i, j′]): "
-                          "each row becomes weights ≥ 0 that sum to 1 (−∞ → 0). <code>hook_pattern</code>"),
-        Step("5 × V", "<b>Step 5 of 5 · weighted sum of values</b>: z<sub>i</sub> = Σ<sub>j</sub> P[i, j] · "
-                      "v<sub>j</sub>: row i of P mixes the value rows. <code>hook_z</code>"),
+        Step("1 q·kᵀ", words("derivation.step.dot", d_head=d_head)),
+        Step("2 ÷√dₕ", words("derivation.step.scale", d_head=d_head, root=root)),
+        Step(words("derivation.pill.mask"), words("derivation.step.mask")),
+        Step("4 softmax", words("derivation.step.softmax")),
+        Step("5 × V", words("derivation.step.values")),
     ]
     return ready, steps
 
@@ -257,8 +252,17 @@ def detail_data(g: dict, text: str) -> dict:
     return {"x": [g["x_start"] + 0.1], "y": [g["y_top"] + 0.5], "text": [text]}
 
 
-def ready_detail(n: int, head: int) -> str:
-    return f"head {head}: {n} queries × {n} keys. Press ▶ Play, or Next › to go one computation at a time."
+def ready_detail(n: int, head: int, words: Translator | None = None) -> str:
+    return (words or translator())("derivation.ready_detail", head=head, n=n)
+
+
+def detail_templates(words: Translator) -> dict[str, str]:
+    """The detail line's templates, filled in the browser (``fill`` in RENDER_JS: one pass, so a token holding
+    braces stays as it is)."""
+    return {"cell": words("derivation.detail.cell"), "row": words("derivation.detail.row"),
+            "scale": words("derivation.detail.scale"), "mask": words("derivation.detail.mask"),
+            "mask_last": words("derivation.detail.mask_last"), "softmax": words("derivation.detail.softmax"),
+            "z": words("derivation.detail.z")}
 
 
 # The view's drawing code: frame -> what S, the weights column, Z, the outlines and the detail line show.
@@ -392,29 +396,33 @@ function draw_frame(frame) {
   else if (step >= 1 && step <= 4) cover(n / 2, row + 0.5, n, 1);
   else if (step === 5) cover(G.z_left[0] + G.z_width[0] / 2, row + 0.5, G.z_width[0], 1);
 
-  // the detail line (a text glyph: token strings are drawn as they are, never as HTML or TeX)
+  // the detail line (a text glyph: token strings are drawn as they are, never as HTML or TeX); ``texts`` holds
+  // its templates in the page's language, filled in one pass (a token's own braces are never read as fields)
   const token = (i) => C.query[i * n];
   const key_token = (j) => C.key[j];
+  const fill = (template, values) => template.replace(/\{(\w+)\}/g, (all, name) =>
+    Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all);
   let line = ready_line;
   if (step === 1 && col >= 0) {
     const k = row * n + col;
-    line = `S[${row}, ${col}] = q${row} · k${col} = ${fmt(C.raw[k])}     query ${token(row)}  ·  key ${key_token(col)}`;
+    line = fill(texts.cell, {row, col, value: fmt(C.raw[k]), query: token(row), key: key_token(col)});
   } else if (step === 1) {
-    line = `row ${row}: q${row} · every key     query ${token(row)}`;
+    line = fill(texts.row, {row, query: token(row)});
   } else if (step === 2) {
     const k = row * n + row;
-    line = `row ${row}: every score ÷ ${root}, e.g. S[${row}, ${row}] = ${fmt(C.raw[k])} ÷ ${root} = ${fmt(C.scaled[k])}`;
+    line = fill(texts.scale, {row, root, raw: fmt(C.raw[k]), scaled: fmt(C.scaled[k])});
   } else if (step === 3) {
-    line = row < n - 1 ? `row ${row}: keys ${row + 1}…${n - 1} come after query ${token(row)}: their scores become −∞`
-                       : `row ${row}: the last token may look at every key: nothing to mask`;
+    line = row < n - 1 ? fill(texts.mask, {row, first: row + 1, last: n - 1, query: token(row)})
+                       : fill(texts.mask_last, {row});
   } else if (step === 4) {
     let best = 0;
     for (let j = 1; j < n; j++) if (C.pattern[row * n + j] > C.pattern[row * n + best]) best = j;
-    line = `row ${row}: softmax → weights that sum to 1; the largest, ${fmt(C.pattern[row * n + best])}, on key ${key_token(best)}`;
+    line = fill(texts.softmax, {row, value: fmt(C.pattern[row * n + best]), key: key_token(best)});
   } else if (step === 5) {
     terms.sort((a, b) => b[0] - a[0]);
     const shown = terms.slice(0, 3).filter(([p]) => p > 0).map(([p, j]) => `${fmt(p)}·v${j}`);
-    line = `z${row} = ${shown.join(" + ")}${terms.filter(([p]) => p > 0).length > 3 ? " + …" : ""}     query ${token(row)}`;
+    const sum = `${shown.join(" + ")}${terms.filter(([p]) => p > 0).length > 3 ? " + …" : ""}`;
+    line = fill(texts.z, {row, terms: sum, query: token(row)});
   }
   detail.data.text[0] = line;
   detail.change.emit();
@@ -431,7 +439,9 @@ class AttentionDerivationView:
     drawn), ``-cell-text``, ``-weights`` (row i's weights in step 5), ``-veils``, ``-fresh``, ``-highlight``,
     ``-detail``, ``-captions``, ``-geometry``; the player's ``derivation-frames`` and widgets (see viz/player.py)."""
 
-    def __init__(self, trace: Trace, layer: int, head: int, display_tokens: Sequence[str] | None = None):
+    def __init__(self, trace: Trace, layer: int, head: int, display_tokens: Sequence[str] | None = None,
+                 lang: str = "en"):
+        self.lang, self.words = lang, translator(lang)
         layer, head = check_layer(layer, trace.config.n_layer), check_head(head, trace.config.n_head)
         self.layer, self.head = layer, head
         tokens = list(display_tokens) if display_tokens is not None else list(trace.tokens)
@@ -453,13 +463,14 @@ class AttentionDerivationView:
         self.fresh = ColumnDataSource(fresh_data(), name=f"{PREFIX}-fresh")
         self.highlight = ColumnDataSource(highlight_data(), name=f"{PREFIX}-highlight")
         self.captions = ColumnDataSource(caption_data(g, d_head, n), name=f"{PREFIX}-captions")
-        self.detail = ColumnDataSource(detail_data(g, ready_detail(n, head)), name=f"{PREFIX}-detail")
+        self.detail = ColumnDataSource(detail_data(g, ready_detail(n, head, self.words)), name=f"{PREFIX}-detail")
 
         self.figure = self._figure(g, values)
-        ready, steps = step_texts(layer, head, d_head)
-        self.player = Player(PREFIX, derivation_frames(n), steps, ready, RENDER_JS, self._render_args(n, head, d_head))
+        ready, steps = step_texts(layer, head, d_head, self.words)
+        self.player = Player(PREFIX, derivation_frames(n), steps, ready, RENDER_JS, self._render_args(n, head, d_head),
+                             lang)
         self.layout = column(self.player.step_div, self.player.controls, self.player.steps,
-                             scroll_box(self.figure, self.figure.width, PREFIX),
+                             scroll_box(self.figure, self.figure.width, PREFIX, lang),
                              sizing_mode="stretch_width", name=f"{PREFIX}-layout")
 
     # -- pieces ---------------------------------------------------------------------------------------------
@@ -484,7 +495,8 @@ class AttentionDerivationView:
                     geometry=self.geometry, z_source=self.z_source, figure=self.figure,
                     diverging=[rgba(c) for c in DIVERGING], sequential=[rgba(c) for c in SEQUENTIAL],
                     blank=rgba(BLANK_COLOUR), masked=rgba(MASKED_COLOUR), after_mask=rgba(AFTER_MASK_COLOUR),
-                    white=rgba(WHITE), text_colour=rgba(TEXT_COLOUR), root=f"{np.sqrt(d_head):.4g}", ready_line=ready_detail(n, head))
+                    white=rgba(WHITE), text_colour=rgba(TEXT_COLOUR), root=f"{np.sqrt(d_head):.4g}",
+                    ready_line=ready_detail(n, head, self.words), texts=detail_templates(self.words))
 
     def _figure(self, g: dict, values: dict):
         width, height = plot_size(g)
@@ -532,13 +544,17 @@ class AttentionDerivationView:
         draw(plot, self.detail, Text(x="x", y="y", text="text", text_align="left", text_baseline="middle",
                                      text_font_size="12px", text_color=TEXT_COLOUR))
 
-        number = exact_number_formatter()
+        number = exact_number_formatter(self.lang)
+        words = self.words
         plot.add_tools(HoverTool(renderers=[cells], tooltips=[
-            ("query", "@query"), ("key", "@key"), ("shown now", "@shown{exact}"), ("q·k (hook_attn_raw)", "@raw{exact}"),
-            ("÷√d_head", "@scaled{exact}"), ("masked (hook_attn_scores)", "@scores{exact}"),
-            ("weight (hook_pattern)", "@pattern{exact}")],
+            (words("derivation.tooltip.query"), "@query"), (words("derivation.tooltip.key"), "@key"),
+            (words("derivation.tooltip.shown"), "@shown{exact}"), (words("derivation.tooltip.raw"), "@raw{exact}"),
+            ("÷√d_head", "@scaled{exact}"), (words("derivation.tooltip.scores"), "@scores{exact}"),
+            (words("derivation.tooltip.pattern"), "@pattern{exact}")],
             formatters={name: number for name in ("@shown", "@raw", "@scaled", "@scores", "@pattern")}))
-        plot.add_tools(HoverTool(renderers=[weight_cells], tooltips=[("key", "@key"), ("weight", "@value{exact}")],
+        plot.add_tools(HoverTool(renderers=[weight_cells], tooltips=[(words("derivation.tooltip.key"), "@key"),
+                                                                     (words("derivation.tooltip.weight"),
+                                                                      "@value{exact}")],
                                  formatters={"@value": number}))
         return plot
 
@@ -553,10 +569,14 @@ class AttentionDerivationView:
             const d = Math.floor((value - start) / size * dims); return String(Math.max(0, Math.min(dims - 1, d)));""")
         self.dim_formatters[name] = (token_formatter, dim_formatter)
         token_var, dim_var = ("$x", "$y") if transposed else ("$y", "$x")
+        words = self.words
         tool = HoverTool(renderers=[renderer], tooltips=[
-            ("token", f"{token_var}{{token}}"), ("dimension", f"{dim_var}{{dim}}"), ("value", "@image{exact}"),
+            (words("derivation.tooltip.token"), f"{token_var}{{token}}"),
+            (words("derivation.tooltip.dimension"), f"{dim_var}{{dim}}"),
+            (words("derivation.tooltip.value"), "@image{exact}"),
             ("hook", f"blocks.{self.layer}.attn.{hook}[:, {self.head}]")],
-            formatters={token_var: token_formatter, dim_var: dim_formatter, "@image": exact_number_formatter()})
+            formatters={token_var: token_formatter, dim_var: dim_formatter,
+                        "@image": exact_number_formatter(self.lang)})
         plot.add_tools(tool)
         self.vector_hovers.append((tool, hook))
 
@@ -602,7 +622,7 @@ class AttentionDerivationView:
         self.veils.data = veil_data(n, g)
         self.fresh.data = fresh_data()
         self.captions.data = caption_data(g, d_head, n)
-        self.detail.data = detail_data(g, ready_detail(n, head))
+        self.detail.data = detail_data(g, ready_detail(n, head, self.words))
         for name, (token_formatter, dim_formatter) in self.dim_formatters.items():
             token_formatter.args = dict(labels=position_labels(self.tokens))
             transposed = name == "k"
@@ -619,6 +639,6 @@ class AttentionDerivationView:
         self.figure.x_range.update(start=g["x_start"], end=g["x_end"])
         self.figure.y_range.update(start=g["y_bottom"], end=g["y_top"])
         self._label_axes(n)
-        ready, steps = step_texts(layer, head, d_head)
+        ready, steps = step_texts(layer, head, d_head, self.words)
         self.player.set_frames(derivation_frames(n), steps, ready,
-                               dict(root=f"{np.sqrt(d_head):.4g}", ready_line=ready_detail(n, head)))
+                               dict(root=f"{np.sqrt(d_head):.4g}", ready_line=ready_detail(n, head, self.words)))

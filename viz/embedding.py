@@ -11,6 +11,7 @@ from gpt2_core import Trace
 
 from .common import MUTED_TEXT, NODE_COLOUR, NODE_LINE, TEXT_COLOUR, draw, new_figure, position_labels, shorten
 from .heatmap import Heatmap
+from .i18n import Translator, translator
 
 CHIP_ROW_PX = 52
 MAX_CHIPS = 96  # a longer prompt shows its first and last 48 tokens as chips (the strips below show them all)
@@ -28,23 +29,26 @@ def shown_positions(n_tokens: int) -> list[int]:
     return [*range(half - 1), -1, *range(n_tokens - half, n_tokens)]
 
 
-def token_chip_data(tokens, token_ids, per_row: int) -> dict:
+def token_chip_data(tokens, token_ids, per_row: int, words: Translator | None = None) -> dict:
+    words = words or translator()
     positions = shown_positions(len(tokens))
     left_out = len(tokens) - (len(positions) - 1)
     slots = np.arange(len(positions))
-    token = [tokens[p] if p >= 0 else f"… {left_out} more tokens …" for p in positions]
+    token = [tokens[p] if p >= 0 else words("embedding.more_tokens", n=left_out) for p in positions]
     ids = [token_ids[p] if p >= 0 else -1 for p in positions]
     return {
         "position": np.array(positions), "token": token, "token_id": ids,
         "x": slots % per_row, "y": slots // per_row,
-        "label": [shorten(t, 16) if p >= 0 else f"… {left_out} more" for t, p in zip(token, positions)],
-        "id_label": [f"#{p} · {i}" if p >= 0 else "(in the strips)" for p, i in zip(positions, ids)],
+        "label": [shorten(t, 16) if p >= 0 else words("embedding.more_short", n=left_out)
+                  for t, p in zip(token, positions)],
+        "id_label": [f"#{p} · {i}" if p >= 0 else words("embedding.in_the_strips") for p, i in zip(positions, ids)],
     }
 
 
-def token_chips_figure(source: ColumnDataSource, per_row: int, n_rows: int):
+def token_chips_figure(source: ColumnDataSource, per_row: int, n_rows: int, words: Translator | None = None):
     """The tokenization: one chip per token, its display string and its id, in reading order."""
-    plot = new_figure(title="tokens: the text of each, then #position · token id", axes="",
+    words = words or translator()
+    plot = new_figure(title=words("embedding.tokens_title"), axes="",
                       sizing_mode="stretch_width", frame_height=n_rows * CHIP_ROW_PX,
                       x_range=Range1d(-0.5, per_row - 0.5), y_range=Range1d(n_rows - 0.5, -0.5))
     chips = draw(plot, source, Rect(x="x", y="y", width=0.94, height=0.86, fill_color=NODE_COLOUR,
@@ -53,7 +57,8 @@ def token_chips_figure(source: ColumnDataSource, per_row: int, n_rows: int):
                             y_offset=2, text_font_size="13px", text_color=TEXT_COLOUR))
     draw(plot, source, Text(x="x", y="y", text="id_label", text_align="center", text_baseline="top",
                             y_offset=5, text_font_size="10px", text_color=MUTED_TEXT))
-    plot.add_tools(HoverTool(renderers=[chips], tooltips=[("position", "@position"), ("token", "@token"),
+    plot.add_tools(HoverTool(renderers=[chips], tooltips=[(words("embedding.position"), "@position"),
+                                                          (words("embedding.token"), "@token"),
                                                           ("id", "@token_id")]))
     return plot
 
@@ -62,18 +67,19 @@ class EmbeddingView:
     """``token_source`` (position, token, token_id), and three heatmaps whose ``.source`` hold
     ``hook_embed``, ``hook_pos_embed`` and ``blocks.0.hook_resid_pre`` (their sum)."""
 
-    def __init__(self, trace: Trace):
+    def __init__(self, trace: Trace, lang: str = "en"):
+        self.words = words = translator(lang)
         per_row, n_rows = self._chip_grid(trace.n_tokens)
-        self.token_source = ColumnDataSource(token_chip_data(trace.tokens, trace.token_ids, per_row),
+        self.token_source = ColumnDataSource(token_chip_data(trace.tokens, trace.token_ids, per_row, words),
                                              name="embedding-token-source")
-        self.tokens_figure = token_chips_figure(self.token_source, per_row, n_rows)
-        labels = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens), col_name="dimension")
-        self.token_embedding = Heatmap(trace["hook_embed"], title="token embedding: wte[id], one row per token",
+        self.tokens_figure = token_chips_figure(self.token_source, per_row, n_rows, words)
+        labels = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens), lang=lang)
+        self.token_embedding = Heatmap(trace["hook_embed"], title=words("embedding.token_embedding_title"),
                                        **labels)
-        self.position_embedding = Heatmap(trace["hook_pos_embed"], title="+ position embedding: wpe[position]",
+        self.position_embedding = Heatmap(trace["hook_pos_embed"], title=words("embedding.position_embedding_title"),
                                           **labels)
         self.embedding_sum = Heatmap(trace["blocks.0.hook_resid_pre"],
-                                     title="= the sum, the residual stream entering block 0", **labels)
+                                     title=words("embedding.sum_title"), **labels)
         self.heatmaps = {"token_embedding": self.token_embedding, "position_embedding": self.position_embedding,
                          "sum": self.embedding_sum}
         self.layout = column(self.tokens_figure, self.token_embedding.figure, self.position_embedding.figure,
@@ -91,7 +97,7 @@ class EmbeddingView:
 
     def update(self, trace: Trace) -> None:
         per_row, n_rows = self._chip_grid(trace.n_tokens)
-        self.token_source.data = token_chip_data(trace.tokens, trace.token_ids, per_row)
+        self.token_source.data = token_chip_data(trace.tokens, trace.token_ids, per_row, self.words)
         self.tokens_figure.x_range.update(start=-0.5, end=per_row - 0.5)
         self.tokens_figure.y_range.update(start=n_rows - 0.5, end=-0.5)
         self.tokens_figure.frame_height = n_rows * CHIP_ROW_PX

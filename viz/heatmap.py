@@ -25,6 +25,7 @@ from bokeh.models import (AllLabels, BasicTicker, BasicTickFormatter, BoxAnnotat
 
 from .common import (DIVERGING, MASKED_COLOUR, SEQUENTIAL, TRANSPARENT, cell_label_formatter, exact_number_formatter,
                      label_axis, robust_limit, set_cell_labels, shorten)
+from .i18n import translator
 
 KINDS = ("signed", "probability", "sequential")
 ROW_PX = 18  # pixels per row while the heatmap is small enough to show every row
@@ -121,10 +122,16 @@ class Heatmap:
 
     def __init__(self, values, *, title: str = "", kind: str = "signed", row_labels: Sequence[str] | None = None,
                  col_labels: Sequence[str] | None = None, row_hover: Sequence[str] | None = None,
-                 col_hover: Sequence[str] | None = None, row_name: str = "token", col_name: str = "dimension",
-                 value_name: str = "value", square: bool = False, width: int | None = None,
+                 col_hover: Sequence[str] | None = None, row_name: str | None = None, col_name: str | None = None,
+                 value_name: str | None = None, square: bool = False, width: int | None = None,
                  colorbar: bool | None = None, zoom: bool | None = None, max_row_ticks: int = 32,
-                 max_col_ticks: int = 40, header_px: int = 0, token_rows: bool = True):
+                 max_col_ticks: int = 40, header_px: int = 0, token_rows: bool = True, lang: str = "en"):
+        """``row_name``, ``col_name``, ``value_name``: the hover's labels (default: token, dimension, value in
+        ``lang``)."""
+        words = translator(lang)
+        row_name = words("heatmap.token") if row_name is None else row_name
+        col_name = words("heatmap.dimension") if col_name is None else col_name
+        value_name = words("heatmap.value") if value_name is None else value_name
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         image = as_image(values)
@@ -152,7 +159,7 @@ class Heatmap:
         self.hover = HoverTool(renderers=[self.image_renderer],
                                tooltips=[(row_name, "$y{row}"), (col_name, "$x{col}"), (value_name, "@image{value}")],
                                formatters={"$y": self.row_formatter, "$x": self.col_formatter,
-                                           "@image": exact_number_formatter()})
+                                           "@image": exact_number_formatter(lang)})
         self.figure.add_tools(self.hover)
         self.zoom, self.has_zoom = zoom, False
         self._offer_zoom(rows, cols)

@@ -14,6 +14,7 @@ from gpt2_core import Trace
 
 from .common import check_layer, position_labels
 from .heatmap import Heatmap
+from .i18n import Translator, translator
 
 WHICH = ("ln1", "ln2", "ln_final")
 STAT_WIDTH = 170
@@ -46,15 +47,16 @@ def layer_norm_values(trace: Trace, layer: int | None, which: str, gamma, beta) 
     }
 
 
-def titles(which: str, layer: int | None) -> dict[str, str]:
-    where = "final LayerNorm (before the unembedding)" if which == "ln_final" else \
-        f"block {layer}, {'LayerNorm 1 (before attention)' if which == 'ln1' else 'LayerNorm 2 (before the MLP)'}"
+def titles(which: str, layer: int | None, words: Translator | None = None) -> dict[str, str]:
+    words = words or translator()
+    where = {"ln_final": words("layer_norm.where_final"), "ln1": words("layer_norm.where_ln1", layer=layer),
+             "ln2": words("layer_norm.where_ln2", layer=layer)}[which]
     return {
-        "input": f"{where}: input x (the residual stream)",
-        "mean": "mean of x", "scale": "scale = √(var + ε)",
-        "normalized": "normalized = (x − mean) / scale",
-        "gamma": "γ (gain, learnt)", "beta": "β (bias, learnt)",
-        "output": "output = normalized · γ + β",
+        "input": words("layer_norm.input_title", where=where),
+        "mean": words("layer_norm.mean_title"), "scale": words("layer_norm.scale_title"),
+        "normalized": words("layer_norm.normalized_title"),
+        "gamma": words("layer_norm.gamma_title"), "beta": words("layer_norm.beta_title"),
+        "output": words("layer_norm.output_title"),
     }
 
 
@@ -62,19 +64,24 @@ class LayerNormView:
     """Seven heatmaps in ``heatmaps`` (input, mean, scale, normalized, gamma, beta, output); each ``.source``
     holds the values shown. ``which`` is "ln1", "ln2" or "ln_final" (``layer`` is ignored for ln_final)."""
 
-    def __init__(self, trace: Trace, layer: int | None, which: str, gamma, beta):
+    def __init__(self, trace: Trace, layer: int | None, which: str, gamma, beta, lang: str = "en"):
+        self.words = words = translator(lang)
         values = layer_norm_values(trace, layer, which, gamma, beta)
-        names = titles(which, layer)
-        rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens))
+        names = titles(which, layer, words)
+        rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens), lang=lang)
+        statistic, weight = words("layer_norm.statistic"), words("layer_norm.weight")
         self.heatmaps = {
             "input": Heatmap(values["input"], title=names["input"], **rows),
-            "mean": Heatmap(values["mean"], title=names["mean"], col_labels=["mean"], width=STAT_WIDTH,
-                            col_name="statistic", colorbar=True, **rows),
-            "scale": Heatmap(values["scale"], title=names["scale"], kind="sequential", col_labels=["scale"],
-                             width=STAT_WIDTH, col_name="statistic", colorbar=True, **rows),
+            "mean": Heatmap(values["mean"], title=names["mean"], col_labels=[words("layer_norm.mean")],
+                            width=STAT_WIDTH, col_name=statistic, colorbar=True, **rows),
+            "scale": Heatmap(values["scale"], title=names["scale"], kind="sequential",
+                             col_labels=[words("layer_norm.scale")], width=STAT_WIDTH, col_name=statistic,
+                             colorbar=True, **rows),
             "normalized": Heatmap(values["normalized"], title=names["normalized"], **rows),
-            "gamma": Heatmap(values["gamma"], title=names["gamma"], row_labels=["γ"], row_name="weight", token_rows=False),
-            "beta": Heatmap(values["beta"], title=names["beta"], row_labels=["β"], row_name="weight", token_rows=False),
+            "gamma": Heatmap(values["gamma"], title=names["gamma"], row_labels=["γ"], row_name=weight, token_rows=False,
+                             lang=lang),
+            "beta": Heatmap(values["beta"], title=names["beta"], row_labels=["β"], row_name=weight, token_rows=False,
+                            lang=lang),
             "output": Heatmap(values["output"], title=names["output"], **rows),
         }
         h = self.heatmaps
@@ -88,7 +95,7 @@ class LayerNormView:
 
     def update(self, trace: Trace, layer: int | None, which: str, gamma, beta) -> None:
         values = layer_norm_values(trace, layer, which, gamma, beta)
-        names = titles(which, layer)
+        names = titles(which, layer, self.words)
         rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens))
         for name, heatmap in self.heatmaps.items():
             labels = {} if name in ("gamma", "beta") else rows

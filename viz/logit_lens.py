@@ -16,7 +16,9 @@ from bokeh.transform import linear_cmap
 
 from gpt2_core import sampling
 
-from .common import EXACT_NUMBER_JS, SEQUENTIAL, TEXT_COLOUR, draw, format_probability, new_figure, shorten
+from .common import (EXACT_NUMBER_JS, SEQUENTIAL, TEXT_COLOUR, draw, exact_number_js, format_probability, new_figure,
+                     shorten)
+from .i18n import Translator, translator
 from .output import top_candidates
 
 CELL_PX = 40
@@ -45,17 +47,19 @@ def lens_data(lens_logits: np.ndarray, token_display: Callable[[int], str], top_
     return data
 
 
-def title_text(tokens: Sequence[str]) -> PlainText:  # plain text: the token is user text
+def title_text(tokens: Sequence[str], words: Translator | None = None) -> PlainText:  # plain text: the token is user text
+    words = words or translator()
     last = tokens[-1] if tokens else ""
-    return PlainText(text=f"logit lens: each block's guess for the token after “{shorten(last, 20)}” "
-                          f"(last row = the model's output)")
+    return PlainText(text=words("logit_lens.title", token=shorten(last, 20)))
 
 
 class LogitLensView:
     """``source``: one row per (layer, rank) with token_id, token, probability, logit; rank 0 of each layer is
     that layer's argmax."""
 
-    def __init__(self, lens_logits, token_display: Callable[[int], str], tokens: Sequence[str], top_k: int = 5):
+    def __init__(self, lens_logits, token_display: Callable[[int], str], tokens: Sequence[str], top_k: int = 5,
+                 lang: str = "en"):
+        self.lang, self.words = lang, translator(lang)
         lens_logits = np.asarray(lens_logits)
         self.token_display, self.top_k = token_display, top_k
         self.n_layer = lens_logits.shape[0]
@@ -67,17 +71,19 @@ class LogitLensView:
         n_layer, k = self.n_layer, self.top_k
         plot = new_figure(sizing_mode="stretch_width", frame_height=n_layer * CELL_PX, x_range=Range1d(0, k),
                           y_range=Range1d(n_layer, 0), x_axis_location="above")
-        plot.title.text = title_text(tokens)
+        plot.title.text = title_text(tokens, self.words)
         cells = draw(plot, self.source, Rect(x="x", y="y", width=0.97, height=0.92, line_color="white",
                                              fill_color=linear_cmap("probability", SEQUENTIAL, 0, 1)))
         draw(plot, self.source, Text(x="x", y="y", text="label", text_align="center", text_baseline="bottom",
                                      y_offset=1, text_font_size="12px", text_color="text_colour"))
         draw(plot, self.source, Text(x="x", y="y", text="probability_text", text_align="center",
                                      text_baseline="top", y_offset=3, text_font_size="10px", text_color="text_colour"))
-        exact = CustomJSHover(code=EXACT_NUMBER_JS)
+        exact = CustomJSHover(code=EXACT_NUMBER_JS if self.lang == "en" else exact_number_js(self.lang))
+        words = self.words
         plot.add_tools(HoverTool(renderers=[cells], tooltips=[
-            ("after block", "@layer"), ("rank", "@rank"), ("token", "@token"), ("id", "@token_id"),
-            ("probability", "@probability{exact}"), ("logit", "@logit{exact}")],
+            (words("logit_lens.after_block"), "@layer"), (words("logit_lens.rank"), "@rank"),
+            (words("logit_lens.token"), "@token"), ("id", "@token_id"),
+            (words("logit_lens.probability"), "@probability{exact}"), ("logit", "@logit{exact}")],
             formatters={"@probability": exact, "@logit": exact}))
         self._label_axes(plot)
         return plot
@@ -86,7 +92,8 @@ class LogitLensView:
         plot.xaxis.ticker = FixedTicker(ticks=[r + 0.5 for r in range(self.top_k)], minor_ticks=[])
         plot.xaxis.major_label_overrides = {r + 0.5: f"#{r + 1}" for r in range(self.top_k)}
         plot.yaxis.ticker = FixedTicker(ticks=[layer + 0.5 for layer in range(self.n_layer)], minor_ticks=[])
-        plot.yaxis.major_label_overrides = {layer + 0.5: f"block {layer}" for layer in range(self.n_layer)}
+        plot.yaxis.major_label_overrides = {layer + 0.5: self.words("logit_lens.block", layer=layer)
+                                            for layer in range(self.n_layer)}
         plot.axis.major_tick_line_color = None
         plot.axis.axis_line_color = None
 
@@ -103,4 +110,4 @@ class LogitLensView:
             self.figure.frame_height = self.n_layer * CELL_PX
             self.figure.y_range.update(start=self.n_layer, end=0)
             self._label_axes(self.figure)
-        self.figure.title.text = title_text(tokens)
+        self.figure.title.text = title_text(tokens, self.words)

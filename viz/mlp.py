@@ -11,9 +11,10 @@ from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Line, Scatt
 from gpt2_core import Trace
 from gpt2_core.model import gelu
 
-from .common import (BAR_COLOUR, EXACT_NUMBER_JS, SAMPLED_COLOUR, check_layer, draw, new_figure, normalize_position,
-                    position_labels)
+from .common import (BAR_COLOUR, EXACT_NUMBER_JS, SAMPLED_COLOUR, check_layer, draw, exact_number_js, new_figure,
+                     normalize_position, position_labels)
 from .heatmap import Heatmap
+from .i18n import Translator, translator
 
 CURVE_POINTS = 201
 
@@ -36,27 +37,30 @@ def gelu_points_data(pre_row: np.ndarray, post_row: np.ndarray) -> dict:
     return {"neuron": np.arange(pre_row.size), "pre": pre_row, "post": post_row}
 
 
-def titles(layer: int) -> dict[str, str]:
-    return {"input": f"block {layer} MLP input: LayerNorm 2's output [tokens × d]",
-            "pre": "hidden layer before GELU: h = x · W_fc + b_fc [tokens × 4d]",
-            "post": "after GELU: gelu(h) [tokens × 4d]",
-            "output": "MLP output: gelu(h) · W_proj + b_proj [tokens × d]"}
+def titles(layer: int, words: Translator | None = None) -> dict[str, str]:
+    words = words or translator()
+    return {"input": words("mlp_view.input_title", layer=layer),
+            "pre": words("mlp_view.pre_title"),
+            "post": words("mlp_view.post_title"),
+            "output": words("mlp_view.output_title")}
 
 
 class MlpView:
     """Heatmaps ``heatmaps`` (input, pre, post, output; ``.source`` each), the GELU figure with
     ``gelu_curve_source`` (x, y) and ``gelu_points_source`` (neuron, pre, post: the selected position)."""
 
-    def __init__(self, trace: Trace, layer: int, position: int | None = None):
+    def __init__(self, trace: Trace, layer: int, position: int | None = None, lang: str = "en"):
+        self.lang, self.words = lang, translator(lang)
         layer = check_layer(layer, trace.config.n_layer)
         position = normalize_position(position, trace.n_tokens)
         values = mlp_values(trace, layer)
-        rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens))
-        names = titles(layer)
+        rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens), lang=lang)
+        names = titles(layer, self.words)
+        neuron = self.words("mlp_view.neuron")
         self.heatmaps = {
             "input": Heatmap(values["input"], title=names["input"], **rows),
-            "pre": Heatmap(values["pre"], title=names["pre"], col_name="neuron", **rows),
-            "post": Heatmap(values["post"], title=names["post"], col_name="neuron", **rows),
+            "pre": Heatmap(values["pre"], title=names["pre"], col_name=neuron, **rows),
+            "post": Heatmap(values["post"], title=names["post"], col_name=neuron, **rows),
             "output": Heatmap(values["output"], title=names["output"], **rows),
         }
         self.gelu_curve_source = ColumnDataSource(gelu_curve_data(values["pre"]))
@@ -69,13 +73,16 @@ class MlpView:
 
     def _gelu_figure(self):
         plot = new_figure(title="GELU", width=420, height=300, zoom=True, grid="xy",
-                          x_axis_label="before GELU (hook_pre)", y_axis_label="after GELU (hook_post)")
+                          x_axis_label=self.words("mlp_view.before_axis"),
+                          y_axis_label=self.words("mlp_view.after_axis"))
         draw(plot, self.gelu_curve_source, Line(x="x", y="y", line_color="#888888", line_width=2))
         points = draw(plot, self.gelu_points_source, Scatter(x="pre", y="post", size=5, fill_color=SAMPLED_COLOUR,
                                                              fill_alpha=0.55, line_color=BAR_COLOUR, line_alpha=0.3))
-        exact = CustomJSHover(code=EXACT_NUMBER_JS)
-        plot.add_tools(HoverTool(renderers=[points], tooltips=[("neuron", "@neuron"), ("before", "@pre{exact}"),
-                                                               ("after", "@post{exact}")],
+        exact = CustomJSHover(code=EXACT_NUMBER_JS if self.lang == "en" else exact_number_js(self.lang))
+        words = self.words
+        plot.add_tools(HoverTool(renderers=[points], tooltips=[(words("mlp_view.neuron"), "@neuron"),
+                                                               (words("mlp_view.before"), "@pre{exact}"),
+                                                               (words("mlp_view.after"), "@post{exact}")],
                                  formatters={"@pre": exact, "@post": exact}))
         return plot
 
@@ -83,14 +90,14 @@ class MlpView:
         for heatmap in self.heatmaps.values():
             heatmap.outline_row(position)
         n = self.gelu_points_source.data["pre"].size
-        self.gelu_figure.title.text = f"GELU: token #{position}'s {n} hidden values (block {layer})"
+        self.gelu_figure.title.text = self.words("mlp_view.gelu_title", position=position, n=n, layer=layer)
 
     def update(self, trace: Trace, layer: int, position: int | None = None) -> None:
         layer = check_layer(layer, trace.config.n_layer)
         position = normalize_position(position, trace.n_tokens)
         values = mlp_values(trace, layer)
         rows = dict(row_labels=trace.tokens, row_hover=position_labels(trace.tokens))
-        names = titles(layer)
+        names = titles(layer, self.words)
         for name, heatmap in self.heatmaps.items():
             heatmap.update(values[name], title=names[name], **rows)
         self.gelu_curve_source.data = gelu_curve_data(values["pre"])

@@ -18,7 +18,8 @@ from bokeh.models import ColumnDataSource, CustomJSHover, HBar, HoverTool, Range
 from gpt2_core import sampling
 
 from .common import (BAR_COLOUR, CUT_COLOUR, EXACT_NUMBER_JS, MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, draw,
-                    format_probability, new_figure, shorten)
+                     exact_number_js, format_probability, new_figure, shorten)
+from .i18n import Translator, translator
 
 ROW_PX = 24
 INSIDE_BAR = 0.6  # a bar longer than this carries its label inside
@@ -63,19 +64,21 @@ def shown_candidates(candidates: np.ndarray, n_top: int, sampled_id: int | None)
     return candidates[:n_top + 1]
 
 
-def cutoff_text(kept_by_top_k: bool, kept_by_top_p: bool) -> str:
+def cutoff_text(kept_by_top_k: bool, kept_by_top_p: bool, words: Translator | None = None) -> str:
+    words = words or translator()
     if not kept_by_top_k:
-        return "cut by top-k"
+        return words("output.cut_by_top_k")
     if not kept_by_top_p:
-        return "cut by top-p"
+        return words("output.cut_by_top_p")
     return ""
 
 
-def settings_text(temperature: float, top_k: int | None, top_p: float | None) -> str:
-    parts = ["temperature 0 (greedy: always the top logit)" if temperature == 0 else f"temperature {temperature:g}"]
-    parts.append(f"top-k {top_k}" if top_k else "no top-k")
-    parts.append(f"top-p {top_p:g}" if top_p is not None and top_p < 1 else "no top-p")
-    return ", ".join(parts)
+def settings_text(temperature: float, top_k: int | None, top_p: float | None, words: Translator | None = None) -> str:
+    words = words or translator()
+    parts = [words("output.greedy") if temperature == 0 else words("output.temperature", temperature=f"{temperature:g}")]
+    parts.append(words("output.top_k", top_k=top_k) if top_k else words("output.no_top_k"))
+    parts.append(words("output.top_p", top_p=f"{top_p:g}") if top_p is not None and top_p < 1 else words("output.no_top_p"))
+    return words("output.separator").join(parts)
 
 
 class OutputView:
@@ -85,7 +88,8 @@ class OutputView:
 
     def __init__(self, logits, token_display: Callable[[int], str], temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, sampled_id: int | None = None,
-                 n_top: int = 10):
+                 n_top: int = 10, lang: str = "en"):
+        self.lang, self.words = lang, translator(lang)
         self.token_display = token_display
         self.n_top = n_top
         self._display_cache: dict[int, str] = {}
@@ -126,7 +130,9 @@ class OutputView:
         candidate_logits = logits[ids].astype(np.float64)
         scaled = candidate_logits / temperature if temperature > 0 else np.full(n, np.nan)
         tokens = [self._display(int(i)) for i in ids]
-        cut = [cutoff_text(k, p) for k, p in zip(kept_k, kept_p)]
+        words = self.words
+        cut = [cutoff_text(k, p, words) for k, p in zip(kept_k, kept_p)]
+        sampled_mark = "   " + words("output.sampled_mark")
         inside = probabilities > INSIDE_BAR
         return {
             "rank": np.arange(n), "y": np.arange(n) + 0.5, "token_id": ids, "token": tokens,
@@ -134,7 +140,7 @@ class OutputView:
             "kept_by_top_k": kept_k, "kept_by_top_p": kept_p, "kept": kept_k & kept_p,
             "probability": probabilities, "is_sampled": is_sampled,
             "colour": np.where(is_sampled, SAMPLED_COLOUR, np.where(kept_k & kept_p, BAR_COLOUR, CUT_COLOUR)),
-            "label": [f"{shorten(token, 24)}   {c or format_probability(p)}" + ("   ◀ sampled" if s else "")
+            "label": [f"{shorten(token, 24)}   {c or format_probability(p)}" + (sampled_mark if s else "")
                       for token, c, p, s in zip(tokens, cut, probabilities, is_sampled)],
             "short_token": [shorten(token, 18) for token in tokens],
             "label_align": np.where(inside, "right", "left"),
@@ -142,17 +148,18 @@ class OutputView:
             "label_colour": np.where(inside, "white", TEXT_COLOUR),
             "row_alpha": np.where(is_sampled, 0.22, 0.0),
             "logit_text": [f"{v:.3f}" for v in candidate_logits],
-            "scaled_text": (["max (greedy)" if v == 0 else "−∞" for v in steps.scaled[ids]] if temperature == 0
-                            else [f"{v:.3f}" for v in scaled]),
-            "top_k_text": ["✓" if k else "✗ cut" for k in kept_k],
-            "top_p_text": ["✓" if p else ("✗ cut" if k else "–") for k, p in zip(kept_k, kept_p)],
+            "scaled_text": ([words("output.max_greedy") if v == 0 else "−∞" for v in steps.scaled[ids]]
+                            if temperature == 0 else [f"{v:.3f}" for v in scaled]),
+            "top_k_text": ["✓" if k else words("output.cut") for k in kept_k],
+            "top_p_text": ["✓" if p else (words("output.cut") if k else "–") for k, p in zip(kept_k, kept_p)],
             "probability_text": [format_probability(p) for p in probabilities],
         }
 
     # -- figures -------------------------------------------------------------------------------------
 
     def _bars_figure(self, n_rows: int):
-        plot = new_figure(axes="x", grid="x", x_axis_label="probability of being the next token",
+        words = self.words
+        plot = new_figure(axes="x", grid="x", x_axis_label=words("output.x_axis"),
                           sizing_mode="stretch_width", frame_height=n_rows * ROW_PX, x_range=Range1d(0, 1),
                           y_range=Range1d(n_rows, 0))
         bars = draw(plot, self.source, HBar(y="y", left=0, right="probability", height=0.72, fill_color="colour",
@@ -160,16 +167,16 @@ class OutputView:
         draw(plot, self.source, Text(x="probability", y="y", text="label", text_align="label_align",
                                      x_offset="label_offset", text_color="label_colour", text_baseline="middle",
                                      text_font_size="12px"))
-        exact = CustomJSHover(code=EXACT_NUMBER_JS)
+        exact = CustomJSHover(code=EXACT_NUMBER_JS if self.lang == "en" else exact_number_js(self.lang))
         plot.add_tools(HoverTool(renderers=[bars], tooltips=[
-            ("token", "@token"), ("id", "@token_id"), ("probability", "@probability{exact}"),
-            ("logit", "@logit{exact}"), ("logit ÷ T", "@scaled_text"), ("", "@top_k_text top-k, @top_p_text top-p")],
+            (words("output.token"), "@token"), ("id", "@token_id"), (words("output.probability"), "@probability{exact}"),
+            ("logit", "@logit{exact}"), ("logit ÷ T", "@scaled_text"), ("", words("output.cutoffs_tooltip"))],
             formatters={"@probability": exact, "@logit": exact}))
         return plot
 
-    TABLE_COLUMNS = (("token", "short_token", 0.0), ("logit", "logit_text", 2.1), ("logit ÷ T", "scaled_text", 3.1),
-                     ("top-k", "top_k_text", 4.15), ("top-p", "top_p_text", 5.0),
-                     ("probability", "probability_text", 5.8))
+    TABLE_COLUMNS = (("output.token", "short_token", 0.0), ("logit", "logit_text", 2.1),
+                     ("logit ÷ T", "scaled_text", 3.1), ("top-k", "top_k_text", 4.15), ("top-p", "top_p_text", 5.0),
+                     ("output.probability", "probability_text", 5.8))  # a header: a catalogue key, or a symbol
 
     def _table_figure(self, n_rows: int):
         plot = new_figure(axes="", sizing_mode="stretch_width", frame_height=(n_rows + 1) * 20,
@@ -177,7 +184,8 @@ class OutputView:
         draw(plot, self.source, HBar(y="y", left=-0.1, right=6.9, height=1.0, fill_color=SAMPLED_COLOUR,
                                      fill_alpha="row_alpha", line_color=None))
         header = ColumnDataSource({"x": [x for _, _, x in self.TABLE_COLUMNS],
-                                   "text": [title for title, _, _ in self.TABLE_COLUMNS]})
+                                   "text": [self.words(title) if title.startswith("output.") else title
+                                            for title, _, _ in self.TABLE_COLUMNS]})
         draw(plot, header, Text(x="x", y=-0.5, text="text", text_baseline="middle", text_font_size="11px",
                                 text_font_style="bold", text_color=MUTED_TEXT))
         for _, field, x in self.TABLE_COLUMNS:
@@ -186,8 +194,10 @@ class OutputView:
         return plot
 
     def _set_titles(self, temperature, top_k, top_p) -> None:
-        self.bars_figure.title.text = f"next-token probabilities ({settings_text(temperature, top_k, top_p)})"
-        self.table_figure.title.text = "each candidate: logit → ÷ T → cutoffs → softmax"
+        words = self.words
+        self.bars_figure.title.text = words("output.bars_title",
+                                            settings=settings_text(temperature, top_k, top_p, words))
+        self.table_figure.title.text = words("output.table_title")
 
     def _resize(self, n_rows: int) -> None:
         if self.bars_figure.frame_height != n_rows * ROW_PX:

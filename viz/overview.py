@@ -21,6 +21,7 @@ from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Patches, Quad, R
 from gpt2_core import Trace
 
 from .common import MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, TRANSPARENT, draw, format_probability, new_figure, shorten
+from .i18n import Translator, translator
 
 STAGE_COLOURS = {"embedding": "#f6cf9f", "block": "#d6d3ea", "attention": "#a6cde8", "mlp": "#b5dfae",
                  "output": "#f9b9a3"}
@@ -83,27 +84,30 @@ class OverviewLayout:
         return (left, left + BAR_WIDTH), (left + BAR_WIDTH + BAR_GAP, left + 2 * BAR_WIDTH + BAR_GAP)
 
 
-def stage_data(layout: OverviewLayout) -> dict:
+def stage_data(layout: OverviewLayout, words: Translator | None = None) -> dict:
+    words = words or translator()
     rows = []  # stage, layer, left, right, top, bottom, label, description
 
     def add(stage, layer, left, right, top, bottom, label, description):
         rows.append((stage, layer, left, right, top, bottom, label, description))
 
     top, bottom = layout.rows_top, layout.rows_bottom
-    add("embedding", -1, EMBED_LEFT, EMBED_RIGHT, top, bottom, "embedding", "token embedding + position embedding")
+    add("embedding", -1, EMBED_LEFT, EMBED_RIGHT, top, bottom, words("overview.embedding"),
+        words("overview.embedding_description"))
     if layout.expanded:
         for layer in range(layout.n_layer):
             (a_left, a_right), (m_left, m_right) = layout.bars(layer)
             add("block", layer, a_left - 0.04, m_right + 0.04, HEADER_TOP, HEADER_BOTTOM, f"B{layer}",
-                f"block {layer}: LayerNorm, attention, LayerNorm, MLP, residual adds")
-            add("attention", layer, a_left, a_right, top, bottom, "attention", f"block {layer}: attention")
-            add("mlp", layer, m_left, m_right, top, bottom, "MLP", f"block {layer}: MLP")
+                words("overview.block_description", layer=layer))
+            add("attention", layer, a_left, a_right, top, bottom, words("overview.attention"),
+                words("overview.attention_description", layer=layer))
+            add("mlp", layer, m_left, m_right, top, bottom, "MLP", words("overview.mlp_description", layer=layer))
     else:
-        add("block", -1, BLOCKS_LEFT, layout.blocks_right, top, bottom, f"× {layout.n_layer}\nblocks",
-            f"{layout.n_layer} transformer blocks, each attention + MLP (tap to expand)")
+        add("block", -1, BLOCKS_LEFT, layout.blocks_right, top, bottom, words("overview.blocks_node", n=layout.n_layer),
+            words("overview.blocks_description", n=layout.n_layer))
     half = layout.output_height / 2
     add("output", -1, layout.output_left, layout.output_right, layout.centre - half, layout.centre + half, "logits",
-        "final LayerNorm → unembedding → logits → probabilities")
+        words("overview.output_description"))
     stage, layer, left, right, tops, bottoms, label, description = (list(column) for column in zip(*rows))
     left, right, tops, bottoms = (np.array(v, dtype=float) for v in (left, right, tops, bottoms))
     horizontal = [s == "block" for s in stage]  # the tall, thin nodes carry their name vertically
@@ -112,9 +116,10 @@ def stage_data(layout: OverviewLayout) -> dict:
             "angle": np.where(horizontal, 0.0, np.pi / 2), "colour": [STAGE_COLOURS[s] for s in stage]}
 
 
-def token_node_data(trace: Trace, positions: list[int], left_out: int) -> dict:
+def token_node_data(trace: Trace, positions: list[int], left_out: int, words: Translator | None = None) -> dict:
+    words = words or translator()
     slots = list(range(len(positions) + (1 if left_out else 0)))
-    tokens = ([f"+{left_out} earlier"] if left_out else []) + [trace.tokens[p] for p in positions]
+    tokens = ([words("overview.earlier", n=left_out)] if left_out else []) + [trace.tokens[p] for p in positions]
     ids = ([-1] if left_out else []) + [trace.token_ids[p] for p in positions]
     position = ([-1] if left_out else []) + positions
     slot_array = np.array(slots, dtype=float)
@@ -175,7 +180,8 @@ NODE_PADDING = {"token_id": -2, "token": "", "label": "", "probability": 0.0, "i
                 "x": np.nan, "y": np.nan}
 
 
-def next_token_outcomes(probabilities: np.ndarray, sampled_id: int | None, token_display, n_top: int) -> list:
+def next_token_outcomes(probabilities: np.ndarray, sampled_id: int | None, token_display, n_top: int,
+                        words: Translator | None = None) -> list:
     """(token_id, label, probability) of the top tokens, the sampled one, then the rest of the vocabulary."""
     n_top = min(n_top, probabilities.size)
     best = np.argpartition(-probabilities, n_top - 1)[:n_top]
@@ -186,7 +192,7 @@ def next_token_outcomes(probabilities: np.ndarray, sampled_id: int | None, token
     rest = max(0.0, 1.0 - sum(p for _, _, p in outcomes))
     others = probabilities.size - len(best)
     if others > 0:
-        outcomes.append((-1, f"{others:,} others", rest))
+        outcomes.append((-1, (words or translator())("overview.others", n=f"{others:,}"), rest))
     return outcomes
 
 
@@ -234,12 +240,15 @@ def probability_data(layout: OverviewLayout, outcomes, sampled_id) -> tuple[dict
     return nodes, ribbons
 
 
-def caption_data(layout: OverviewLayout) -> dict:
-    blocks_caption = f"{layout.n_layer} blocks (attention, MLP)" if layout.expanded else "blocks"
-    captions = [("prompt", (TOKEN_LEFT + TOKEN_RIGHT) / 2), ("embed", (EMBED_LEFT + EMBED_RIGHT) / 2),
+def caption_data(layout: OverviewLayout, words: Translator | None = None) -> dict:
+    words = words or translator()
+    blocks_caption = (words("overview.blocks_caption_expanded", n=layout.n_layer) if layout.expanded
+                      else words("overview.blocks_caption"))
+    captions = [(words("overview.prompt"), (TOKEN_LEFT + TOKEN_RIGHT) / 2),
+                (words("overview.embed"), (EMBED_LEFT + EMBED_RIGHT) / 2),
                 (blocks_caption, (BLOCKS_LEFT + layout.blocks_right) / 2),
                 ("logits", (layout.output_left + layout.output_right) / 2),
-                ("next token", (layout.probability_left + layout.probability_right) / 2)]
+                (words("overview.next_token"), (layout.probability_left + layout.probability_right) / 2)]
     return {"text": [c for c, _ in captions], "x": [x for _, x in captions], "y": [CAPTION_Y] * len(captions)}
 
 
@@ -263,7 +272,8 @@ class OverviewView:
     ``flow_source`` (logits → next-token ribbons)."""
 
     def __init__(self, trace: Trace, probabilities, sampled_id: int | None, token_display: Callable[[int], str],
-                 expanded: bool = False, max_tokens: int = 16, n_top: int = 5):
+                 expanded: bool = False, max_tokens: int = 16, n_top: int = 5, lang: str = "en"):
+        self.words = translator(lang)
         self.token_display, self.max_tokens, self.n_top = token_display, max_tokens, n_top
         self.expanded = bool(expanded)
         self.n_layer = trace.config.n_layer
@@ -274,7 +284,7 @@ class OverviewView:
         self.flow_source = ColumnDataSource(name="overview-flow-source")
         self.probability_source = ColumnDataSource(name="overview-probability-source")
         self.caption_source = ColumnDataSource()
-        self.figure = new_figure(title="from prompt to next token (hover a token, tap a stage)", axes="",
+        self.figure = new_figure(title=self.words("overview.title"), axes="",
                                  name="overview-figure",
                                  sizing_mode="stretch_width", min_width=MIN_WIDTH, x_range=Range1d(0, 1),
                                  y_range=Range1d(1, 0))
@@ -288,14 +298,15 @@ class OverviewView:
         positions, left_out = shown_tokens(trace, self.max_tokens)
         n_slots = len(positions) + (1 if left_out else 0)
         self.n_slots = n_slots
-        outcomes = next_token_outcomes(np.asarray(probabilities), sampled_id, self.token_display, self.n_top)
+        outcomes = next_token_outcomes(np.asarray(probabilities), sampled_id, self.token_display, self.n_top,
+                                       self.words)
         self._layout = OverviewLayout(n_slots, self.n_layer, self.expanded)
-        self.stage_source.data = stage_data(self._layout)
-        self.token_source.data = token_node_data(trace, positions, left_out)
+        self.stage_source.data = stage_data(self._layout, self.words)
+        self.token_source.data = token_node_data(trace, positions, left_out, self.words)
         most_hops = 2 + 2 * trace.config.n_layer  # token → embed → blocks, and between the bars when expanded
         self.ribbon_source.data = padded(stream_ribbons(self._layout, n_slots, bool(left_out)),
                                          (self.max_tokens + 1) * most_hops + 1, RIBBON_PADDING)
-        self.caption_source.data = caption_data(self._layout)
+        self.caption_source.data = caption_data(self._layout, self.words)
         self._fill_probabilities(outcomes, sampled_id)
 
     def _fill_probabilities(self, outcomes, sampled_id) -> None:
@@ -338,11 +349,14 @@ class OverviewView:
 
         highlight = CustomJS(args=dict(tokens=self.token_source, streams=self.ribbon_source, flows=self.flow_source,
                                        highlight=HIGHLIGHT_ALPHA, dimmed=DIMMED_ALPHA), code=HIGHLIGHT_JS)
+        words = self.words
         plot.add_tools(
             HoverTool(renderers=[tokens], callback=highlight,
-                      tooltips=[("position", "@position"), ("token", "@token"), ("id", "@token_id")]),
+                      tooltips=[(words("overview.position"), "@position"), (words("overview.token"), "@token"),
+                                ("id", "@token_id")]),
             HoverTool(renderers=[stages], tooltips=[("", "@description")]),
-            HoverTool(renderers=[outcomes], tooltips=[("next token", "@token"), ("probability", "@probability")]),
+            HoverTool(renderers=[outcomes], tooltips=[(words("overview.next_token"), "@token"),
+                                                      (words("overview.probability"), "@probability")]),
             TapTool(renderers=[stages, tokens]))
 
     # -- updates -------------------------------------------------------------------------------------
@@ -356,5 +370,6 @@ class OverviewView:
 
     def update_probabilities(self, probabilities, sampled_id: int | None) -> None:
         """Only the next-token side (a temperature or top-k/top-p change): cheap."""
-        outcomes = next_token_outcomes(np.asarray(probabilities), sampled_id, self.token_display, self.n_top)
+        outcomes = next_token_outcomes(np.asarray(probabilities), sampled_id, self.token_display, self.n_top,
+                                       self.words)
         self._fill_probabilities(outcomes, sampled_id)

@@ -37,6 +37,8 @@ from typing import Mapping, Sequence
 from bokeh.models import (Button, Column, ColumnDataSource, CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Row,
                           Slider, Toggle)
 
+from .i18n import translator
+
 PLAY_LABEL, PAUSE_LABEL = "▶ Play", "❚❚ Pause"
 WRAP = {"flex-wrap": "wrap", "align-items": "center", "gap": "4px"}
 
@@ -163,12 +165,12 @@ if (origin === slider) {
 """
 
 
-def scroll_box(figure, width: int, name: str) -> Column:
+def scroll_box(figure, width: int, name: str, lang: str = "en") -> Column:
     """``figure`` in a box that scrolls sideways once the page is too narrow for it at its smallest (a phone), with a
     hint saying so that only such pages show. The figure itself scales down to ``MIN_SCALE`` of ``width`` first."""
     figure.update(sizing_mode="scale_width", max_width=width, min_width=int(width * MIN_SCALE))
     narrowest = int(width * MIN_SCALE) + 40
-    hint = Div(text="← the figure scrolls sideways →", name=f"{name}-scroll-hint",
+    hint = Div(text=translator(lang)("player.scroll_hint"), name=f"{name}-scroll-hint",
                styles={"font-size": "12px", "color": "#6b6b6b"},
                stylesheets=[InlineStyleSheet(css=f"@media (min-width: {narrowest}px) {{ :host {{ display: none; }} }}")])
     return Column(children=[hint, figure], sizing_mode="stretch_width", styles={"overflow-x": "auto"},
@@ -183,18 +185,22 @@ class Player:
     view's ``render_js`` (JavaScript defining ``function render(frame, t)``, reading ``render_args``)."""
 
     def __init__(self, prefix: str, frames: Mapping[str, Sequence], steps: Sequence[Step], ready_html: str,
-                 render_js: str, render_args: Mapping[str, object]):
+                 render_js: str, render_args: Mapping[str, object], lang: str = "en"):
+        words = translator(lang)
+        self.play_label, self.pause_label = words("player.play"), words("player.pause")
         self.prefix = prefix
         self._check(frames)
         self.frames_source = ColumnDataSource(dict(frames), name=f"{prefix}-frames")
         n_frames = len(frames["duration"])
-        self.slider = Slider(start=0, end=n_frames - 1, value=0, step=1, title="frame", name=f"{prefix}-player",
+        self.slider = Slider(start=0, end=n_frames - 1, value=0, step=1, title=words("player.frame"),
+                             name=f"{prefix}-player",
                              sizing_mode="stretch_width", min_width=140, margin=(0, 8, 0, 8))
-        self.play = Toggle(label=PLAY_LABEL, active=False, name=f"{prefix}-play", width=92, button_type="primary")
-        self.back = Button(label="‹ Back", name=f"{prefix}-back", width=70)
-        self.forward = Button(label="Next ›", name=f"{prefix}-forward", width=70)
-        self.replay = Button(label="↺ Replay", name=f"{prefix}-replay", width=84)
-        self.skip = Button(label="Skip »", name=f"{prefix}-skip", width=70)
+        self.play = Toggle(label=self.play_label, active=False, name=f"{prefix}-play", width=92,
+                           button_type="primary")
+        self.back = Button(label=words("player.back"), name=f"{prefix}-back", width=70)
+        self.forward = Button(label=words("player.next"), name=f"{prefix}-forward", width=70)
+        self.replay = Button(label=words("player.replay"), name=f"{prefix}-replay", width=84)
+        self.skip = Button(label=words("player.skip"), name=f"{prefix}-skip", width=70)
         self.steps = RadioButtonGroup(labels=[step.label for step in steps], active=None, name=f"{prefix}-steps",
                                       margin=(2, 5, 2, 5))
         self.step_div = Div(text=ready_html, name=f"{prefix}-step", sizing_mode="stretch_width",
@@ -203,7 +209,7 @@ class Player:
             args=dict(render_args, frames=self.frames_source, slider=self.slider, play=self.play, back=self.back,
                       forward=self.forward, replay=self.replay, skip=self.skip, steps=self.steps,
                       step_div=self.step_div, step_html=[ready_html] + [step.html for step in steps],
-                      play_label=PLAY_LABEL, pause_label=PAUSE_LABEL),
+                      play_label=self.play_label, pause_label=self.pause_label),
             code=render_js + "\n" + PLAYER_JS)
         self.slider.js_on_change("value", self.callback)
         self.play.js_on_change("active", self.callback)
@@ -229,7 +235,7 @@ class Player:
                    render_args: Mapping[str, object] | None = None) -> None:
         """New frames (a new prompt, layer or head): paused at the start, which the view's data shows."""
         self._check(frames)
-        self.play.update(active=False, label=PLAY_LABEL)
+        self.play.update(active=False, label=self.play_label)
         self.frames_source.data = dict(frames)
         args = dict(self.callback.args, step_html=[ready_html] + [step.html for step in steps])
         if render_args:

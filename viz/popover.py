@@ -36,6 +36,7 @@ from gpt2_core.model import gelu, linear
 from .common import (DIVERGING, TEXT_COLOUR, check_layer, draw, exact_number_formatter, new_figure, normalize_position,
                      robust_limit)
 from .heatmap import colour_mapper
+from .i18n import Translator, translator
 from .player import Player, Step, scroll_box
 
 KINDS = ("qkv", "mlp_up", "mlp_down", "output")
@@ -88,8 +89,11 @@ class Product:
         return f"[1 × {n_in:,}] · [{n_in:,} × {n_out:,}]{bias} = [1 × {n_out:,}]"
 
 
-def weight_product(kind: str, trace: Trace, layer: int | None, position: int | None, params: Mapping) -> Product:
-    """The vector, weights and result a popover of ``kind`` shows, computed as gpt2_core computes them."""
+def weight_product(kind: str, trace: Trace, layer: int | None, position: int | None, params: Mapping,
+                   lang: str = "en") -> Product:
+    """The vector, weights and result a popover of ``kind`` shows, computed as gpt2_core computes them (its title in
+    ``lang``)."""
+    words = translator(lang)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     config = trace.config
@@ -101,8 +105,8 @@ def weight_product(kind: str, trace: Trace, layer: int | None, position: int | N
         expected = logits[pos] if logits.shape[0] == trace.n_tokens else (logits[-1] if pos == trace.n_tokens - 1
                                                                            else None)
         return Product(kind, None, pos, x, kernels.as_in_out(params["lm_head"]), None, y, expected,
-                       "ln_final.hook_out", "lm_head (= wteᵀ, tied)", None, "unembed.hook_logits",
-                       "Output: the final LayerNorm's vector × the token embeddings = one logit per token")
+                       "ln_final.hook_out", words("popover.lm_head"), None, "unembed.hook_logits",
+                       words("popover.title.output"))
     layer = check_layer(layer, config.n_layer)
     block, name = params["blocks"][layer], f"blocks.{layer}"
     if kind == "qkv":
@@ -114,7 +118,7 @@ def weight_product(kind: str, trace: Trace, layer: int | None, position: int | N
         parts = [(part, i * d, (i + 1) * d, PART_COLOURS[part]) for i, part in enumerate("qkv")]
         return Product(kind, layer, pos, x, kernels.as_in_out(weights["w"]), weights["b"], y, expected,
                        f"{name}.ln1.hook_out", f"{name}.attn.c_attn.w", f"{name}.attn.c_attn.b", f"{name}.attn",
-                       f"Q, K, V of block {layer}: the LayerNorm's vector × W_qkv + b = every head's q, k and v",
+                       words("popover.title.qkv", layer=layer),
                        parts=parts)
     if kind == "mlp_up":
         x = trace[f"{name}.ln2.hook_out"][pos]
@@ -123,7 +127,7 @@ def weight_product(kind: str, trace: Trace, layer: int | None, position: int | N
         return Product(kind, layer, pos, x, kernels.as_in_out(weights["w"]), weights["b"], y,
                        trace[f"{name}.mlp.hook_pre"][pos], f"{name}.ln2.hook_out", f"{name}.mlp.c_fc.w",
                        f"{name}.mlp.c_fc.b", f"{name}.mlp.hook_pre",
-                       f"MLP of block {layer}, up: the LayerNorm's vector × W_fc + b, then GELU",
+                       words("popover.title.mlp_up", layer=layer),
                        post=gelu(y), expected_post=trace[f"{name}.mlp.hook_post"][pos],
                        post_name=f"{name}.mlp.hook_post")
     x = trace[f"{name}.mlp.hook_post"][pos]
@@ -132,7 +136,7 @@ def weight_product(kind: str, trace: Trace, layer: int | None, position: int | N
     return Product(kind, layer, pos, x, kernels.as_in_out(weights["w"]), weights["b"], y,
                    trace[f"{name}.hook_mlp_out"][pos], f"{name}.mlp.hook_post", f"{name}.mlp.c_proj.w",
                    f"{name}.mlp.c_proj.b", f"{name}.hook_mlp_out",
-                   f"MLP of block {layer}, down: the GELU outputs × W_proj + b = the MLP's output")
+                   words("popover.title.mlp_down", layer=layer))
 
 
 # -- what is sent ------------------------------------------------------------------------------------------
@@ -194,20 +198,19 @@ def popover_frames(n_in: int, n_out: int, gelu_step: bool) -> dict[str, list]:
     return columns
 
 
-def popover_steps(product: Product, focus: int) -> tuple[str, list[Step]]:
+def popover_steps(product: Product, focus: int, words: Translator | None = None) -> tuple[str, list[Step]]:
+    words = words or translator()
     n_in, n_out = product.w.shape
     bias = " + b[j]" if product.b is not None else ""
     output = "logit" if product.kind == "output" else "y"
-    ready = (f"<b>{output} = x · W{' + b' if product.b is not None else ''}</b>: {product.shape_text}. "
-             f"Press ▶ to compute it.")
-    steps = [Step("1 one output", f"<b>Step 1 · one output</b>: {output}[{focus}] = Σ<sub>i</sub> x[i] · "
-                                  f"W[i, {focus}]{bias.replace('j', str(focus))}: row i of W is multiplied by x[i], "
-                                  f"and the {n_in:,} products are summed."),
-             Step("2 all outputs", f"<b>Step 2 · every output</b>: the same for each of the {n_out:,} columns of W, "
-                                   f"a band at a time: {product.shape_text}. <code>{product.hook_text}</code>")]
+    ready = words("popover.ready", output=output, plus_b=" + b" if product.b is not None else "",
+                  shape=product.shape_text)
+    steps = [Step(words("popover.pill.one"), words("popover.step.one", output=output, focus=focus,
+                                                   bias=bias.replace("j", str(focus)), n_in=f"{n_in:,}")),
+             Step(words("popover.pill.all"), words("popover.step.all", n_out=f"{n_out:,}", shape=product.shape_text,
+                                                   hook=product.hook_text))]
     if product.post is not None:
-        steps.append(Step("3 GELU", "<b>Step 3 · GELU</b>: each output through GELU(y) = ½·y·(1 + tanh(√(2/π)·(y + "
-                                    f"0.044715·y³))), elementwise. <code>{product.post_name}</code>"))
+        steps.append(Step("3 GELU", words("popover.step.gelu", post_name=product.post_name)))
     return ready, steps
 
 
@@ -274,11 +277,12 @@ def caption_data(product: Product, g: dict) -> dict:
             "align": ["left"] * len(items) + ["center"]}
 
 
-def part_data(product: Product, g: dict, n_head: int) -> dict:
+def part_data(product: Product, g: dict, n_head: int, words: Translator | None = None) -> dict:
     """qkv: the q, k and v thirds of y (and of W's columns), labelled above W."""
+    words = words or translator()
     parts = product.parts
     return {"left": [p[1] for p in parts], "right": [p[2] for p in parts], "x": [(p[1] + p[2]) / 2 for p in parts],
-            "label": [f"{p[0]}: {n_head} heads × {(p[2] - p[1]) // n_head}" for p in parts],
+            "label": [words("popover.part", part=p[0], n_head=n_head, d=(p[2] - p[1]) // n_head) for p in parts],
             "colour": [p[3] for p in parts], "top": [-30 * g["sy"]] * len(parts),
             "bottom": [-18 * g["sy"]] * len(parts), "line_bottom": [g["strips_bottom"]] * len(parts)}
 
@@ -359,13 +363,15 @@ function draw_frame(frame) {
     top.change.emit();
   }
 
-  // the detail line
+  // the detail line (templates in the page's language, ``texts``, filled in one pass)
   const name = (j) => hook_name(j);
+  const fill = (template, values) => template.replace(/\{(\w+)\}/g, (all, key) =>
+    Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : all);
   let line = ready_line;
   if (step === 1 && !bias_frame) {
     let sum = 0;
     for (let i = 0; i < hi; i++) sum += x[i] * wcol[i];
-    line = `${output}[${focus}] = Σ x[i]·W[i, ${focus}] over rows 0…${hi - 1} of ${n_in}: ${fmt(sum)} so far`;
+    line = fill(texts.rows, {output, focus, last: hi - 1, n_in, sum: fmt(sum)});
   } else if (step === 1) {
     let sum = 0;
     for (let i = 0; i < n_in; i++) sum += x[i] * wcol[i];
@@ -373,9 +379,10 @@ function draw_frame(frame) {
                          : `${output}[${focus}] = x · W[:, ${focus}] = ${fmt(y_focus)}   = ${name(focus)}`;
   } else if (step === 2) {
     line = `${output}[${lo}…${hi - 1}] = x · W[:, ${lo}…${hi - 1}]${has_bias ? ` + b[${lo}…${hi - 1}]` : ""}`
-         + `   (${hi.toLocaleString("en")} of ${n_out.toLocaleString("en")} done)`;
+         + "   " + fill(texts.done, {done: hi.toLocaleString("en"), total: n_out.toLocaleString("en")});
   } else if (step === 3) {
-    line = `GELU(y[${lo}…${hi - 1}]) → ${post_name}   (${hi.toLocaleString("en")} of ${n_out.toLocaleString("en")})`;
+    line = `GELU(y[${lo}…${hi - 1}]) → ${post_name}   `
+         + fill(texts.progress, {done: hi.toLocaleString("en"), total: n_out.toLocaleString("en")});
   }
   detail.data.text[0] = line;
   detail.change.emit();
@@ -398,7 +405,9 @@ const E = elements.data;
 const e = Math.floor(value / block);
 if (e < 0 || e >= E.start.length) return "";
 if (block === 1) return hook_name(E.start[e]);
-return `${y_name}[${pos}, ${E.start[e]}…${E.stop[e] - 1}]: the largest is id ${E.arg[e]} ${E.token[e]}`;
+const values = {name: y_name, pos, first: E.start[e], last: E.stop[e] - 1, id: E.arg[e], token: E.token[e]};
+return largest.replace(/\{(\w+)\}/g, (all, key) =>
+  Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : all);
 """
 
 ROW_HOVER_JS = """
@@ -406,11 +415,14 @@ const i = Math.floor(value);
 return (i >= 0 && i < n) ? `${name}[${pos}, ${i}]` : "";
 """
 
-WEIGHT_HOVER_JS = """
+WEIGHT_HOVER_JS = r"""
 const i = Math.floor(value / size);
 const first = i * size, last = Math.min(n, first + size) - 1;
 if (first < 0 || first >= n) return "";
-return size === 1 ? String(first) : `${first}…${last} (the largest |w| of ${size} ${what})`;
+if (size === 1) return String(first);
+const values = {first, last, size};
+return what.replace(/\{(\w+)\}/g, (all, key) =>
+  Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : all);
 """
 
 
@@ -432,10 +444,11 @@ class WeightPopoverView:
     names the logits of ``output`` (default: their ids)."""
 
     def __init__(self, kind: str, trace: Trace, layer: int | None, position: int | None, weights: Mapping,
-                 display_tokens=None, token_text: Callable[[int], str] | None = None):
+                 display_tokens=None, token_text: Callable[[int], str] | None = None, lang: str = "en"):
+        self.lang, self.words = lang, translator(lang)
         self.token_text = token_text
         self.weights = weights
-        product = weight_product(kind, trace, layer, position, weights)
+        product = weight_product(kind, trace, layer, position, weights, lang)
         self.kind, self.n_head = kind, trace.config.n_head
         self.sources = {name: ColumnDataSource(name=f"{PREFIX}-{name}") for name in SOURCE_NAMES}
         self.result, self.post, self.top = self.sources["result-source"], self.sources["post-source"], self.sources["top"]
@@ -444,11 +457,11 @@ class WeightPopoverView:
         self.figure = self._figure(product)
         self.title = Paragraph(text=self._title_text(product), disable_math=True, name=f"{PREFIX}-title",
                                styles={"font-size": "13px", "color": "#444444"}, sizing_mode="stretch_width")
-        ready, steps = popover_steps(product, self.focus)
+        ready, steps = popover_steps(product, self.focus, self.words)
         self.player = Player(PREFIX, popover_frames(*product.w.shape, product.post is not None), steps, ready,
-                             HOOK_NAME_JS + RENDER_JS, self._render_args(product))
+                             HOOK_NAME_JS + RENDER_JS, self._render_args(product), lang)
         self.layout = column(self.title, self.player.step_div, self.player.controls, self.player.steps,
-                             scroll_box(self.figure, self.figure.width, PREFIX),
+                             scroll_box(self.figure, self.figure.width, PREFIX, lang),
                              sizing_mode="stretch_width", name=f"{PREFIX}-layout")
 
     # -- data -----------------------------------------------------------------------------------------------
@@ -489,9 +502,10 @@ class WeightPopoverView:
                          "has_bias": [product.b is not None], "y_focus": [float(y[self.focus])],
                          "b_focus": [float(bias[self.focus]) if bias.size else 0.0]},
             "highlight": highlight_data(),
-            "detail": {"x": [g["x_start"] + 4 * g["sx"]], "y": [g["detail_y"]], "text": [READY_LINE]},
+            "detail": {"x": [g["x_start"] + 4 * g["sx"]], "y": [g["detail_y"]],
+                       "text": [self.words("popover.ready_line")]},
             "captions": caption_data(product, g),
-            "parts": part_data(product, g, self.n_head),
+            "parts": part_data(product, g, self.n_head, self.words),
         }
         for name, columns in data.items():
             self.sources[name].data = columns
@@ -514,13 +528,16 @@ class WeightPopoverView:
                 "line_y1": np.full(count, g["top_y"] - 2 * g["sy"])}
 
     def _title_text(self, product: Product) -> str:
-        return f"{product.title}.   Token {product.position}: {self.tokens[product.position]}"
+        return self.words("popover.title_line", title=product.title, position=product.position,
+                          token=self.tokens[product.position])
 
     def _render_args(self, product: Product) -> dict:
         return dict(result=self.result, post=self.post if product.post is not None else None,
                     top=self.top if product.kind == "output" else None, inputs=self.sources["inputs"],
                     elements=self.elements, geometry=self.sources["geometry"], highlight=self.highlight,
-                    detail=self.sources["detail"], ready_line=READY_LINE,
+                    detail=self.sources["detail"], ready_line=self.words("popover.ready_line"),
+                    texts={"rows": self.words("popover.detail.rows"), "done": self.words("popover.detail.done"),
+                           "progress": self.words("popover.detail.progress")},
                     output="logit" if product.kind == "output" else "y",
                     post_name=f"{product.post_name}[{product.position}, …]" if product.post_name else "",
                     **self._name_args(product))
@@ -538,7 +555,8 @@ class WeightPopoverView:
         plot = new_figure(axes="", name=f"{PREFIX}-figure", width=g["width"], height=g["height"],
                           x_range=Range1d(g["x_start"], g["x_end"]), y_range=Range1d(g["range_bottom"], g["range_top"]),
                           sizing_mode="scale_width", max_width=g["width"])
-        number = exact_number_formatter()
+        number = exact_number_formatter(self.lang)
+        value = self.words("popover.hover.value")
         self.mappers = {}
         for name in ("x", "w", "y"):
             mapper = colour_mapper(DIVERGING, -self.limits[name], self.limits[name], DIVERGING[0], DIVERGING[-1])
@@ -555,9 +573,12 @@ class WeightPopoverView:
                                           text_font_size="10px", text_color="#333333"))
         self.formatters = {
             "x": CustomJSHover(args=dict(n=n_in, name=product.x_name, pos=product.position), code=ROW_HOVER_JS),
-            "rows": CustomJSHover(args=dict(n=n_in, size=self.block_rows, what="rows"), code=WEIGHT_HOVER_JS),
-            "cols": CustomJSHover(args=dict(n=n_out, size=self.block_cols, what="columns"), code=WEIGHT_HOVER_JS),
-            "y": CustomJSHover(args=dict(self._name_args(product), elements=self.elements, block=self.strip_block),
+            "rows": CustomJSHover(args=dict(n=n_in, size=self.block_rows, what=self.words("popover.hover.rows")),
+                                  code=WEIGHT_HOVER_JS),
+            "cols": CustomJSHover(args=dict(n=n_out, size=self.block_cols, what=self.words("popover.hover.columns")),
+                                  code=WEIGHT_HOVER_JS),
+            "y": CustomJSHover(args=dict(self._name_args(product), elements=self.elements, block=self.strip_block,
+                                         largest=self.words("popover.hover.largest")),
                                code=RESULT_HOVER_JS),
             "b": CustomJSHover(args=dict(n=n_out, name=product.b_name or ""), code=RANGE_HOVER_JS),
             "post": CustomJSHover(args=dict(n=n_out, name=product.post_name or "", pos=product.position),
@@ -566,24 +587,25 @@ class WeightPopoverView:
         f = self.formatters
         hovers = [
             HoverTool(renderers=[image(src["input-source"], self.mappers["x"])],
-                      tooltips=[("x", "$y{row}"), ("value", "@image{exact}")],
+                      tooltips=[("x", "$y{row}"), (value, "@image{exact}")],
                       formatters={"$y": f["x"], "@image": number}),
             HoverTool(renderers=[image(src["weight-source"], self.mappers["w"])],
-                      tooltips=[("W", product.w_name), ("row", "$y{rows}"), ("column", "$x{cols}"),
-                                ("weight", "@image{exact}")],
+                      tooltips=[("W", product.w_name), (self.words("popover.hover.row"), "$y{rows}"),
+                                (self.words("popover.hover.column"), "$x{cols}"),
+                                (self.words("popover.hover.weight"), "@image{exact}")],
                       formatters={"$y": f["rows"], "$x": f["cols"], "@image": number}),
             HoverTool(renderers=[image(self.result, self.mappers["y"])],
-                      tooltips=[("", "$x{hook}"), ("value", "@image{exact}")],
+                      tooltips=[("", "$x{hook}"), (value, "@image{exact}")],
                       formatters={"$x": f["y"], "@image": number}),
         ]
         if product.b is not None:
             hovers.append(HoverTool(renderers=[image(src["bias-source"], self.mappers["y"])],
-                                    tooltips=[("", "$x{bias}"), ("value", "@image{exact}")],
+                                    tooltips=[("", "$x{bias}"), (value, "@image{exact}")],
                                     formatters={"$x": f["b"], "@image": number}))
         if product.post is not None:
             # GELU's outputs keep y's colours, so a strongly negative y visibly turns to about 0
             hovers.append(HoverTool(renderers=[image(self.post, self.mappers["y"])],
-                                    tooltips=[("", "$x{post}"), ("value", "@image{exact}")],
+                                    tooltips=[("", "$x{post}"), (value, "@image{exact}")],
                                     formatters={"$x": f["post"], "@image": number}))
         if product.parts:
             draw(plot, src["parts"], Segment(x0="left", x1="left", y0="bottom", y1="line_bottom", line_color="white",
@@ -644,7 +666,7 @@ class WeightPopoverView:
         """Another prompt, token or block, same kind and model shapes: new data in place, paused at the start.
         (Another kind draws other parts: build a new view.)"""
         weights = weights if weights is not None else self.weights
-        product = weight_product(self.kind, trace, layer, position, weights)
+        product = weight_product(self.kind, trace, layer, position, weights, self.lang)
         if product.w.shape != self.product.w.shape:
             raise ValueError(f"this popover was built for a {self.product.w.shape} weight; build a new one")
         self.weights, self.n_head = weights, trace.config.n_head
@@ -654,18 +676,18 @@ class WeightPopoverView:
             self.mappers[name].update(low=-self.limits[name], high=self.limits[name])
         f = self.formatters
         f["x"].args = dict(n=product.w.shape[0], name=product.x_name, pos=product.position)
-        f["y"].args = dict(self._name_args(product), elements=self.elements, block=self.strip_block)
+        f["y"].args = dict(self._name_args(product), elements=self.elements, block=self.strip_block,
+                           largest=self.words("popover.hover.largest"))
         f["b"].args = dict(n=product.w.shape[1], name=product.b_name or "")
         f["post"].args = dict(n=product.w.shape[1], name=product.post_name or "", pos=product.position)
         for tool in self.figure.tools:
             if isinstance(tool, HoverTool) and tool.tooltips and tool.tooltips[0][0] == "W":
                 tool.tooltips = [("W", product.w_name), *tool.tooltips[1:]]
         self.title.text = self._title_text(product)
-        ready, steps = popover_steps(product, self.focus)
+        ready, steps = popover_steps(product, self.focus, self.words)
         self.player.set_frames(popover_frames(*product.w.shape, product.post is not None), steps, ready,
                                self._render_args(product))
 
 
-READY_LINE = "Press ▶ Play: one output worked through, then every output a band at a time."
 SOURCE_NAMES = ("inputs", "input-source", "weight-source", "bias-source", "result-source", "result-elements",
                 "post-source", "top", "geometry", "highlight", "detail", "captions", "parts")

@@ -11,6 +11,7 @@ from gpt2_core import Trace
 
 from .common import BAR_COLOUR, MUTED_TEXT, check_layer, draw, label_axis, new_figure, normalize_position
 from .heatmap import Heatmap
+from .i18n import translator
 
 STAGES = (("hook_resid_pre", "resid_pre"), ("hook_attn_out", "+ attn_out"), ("hook_resid_mid", "= resid_mid"),
           ("hook_mlp_out", "+ mlp_out"), ("hook_resid_post", "= resid_post"))
@@ -32,12 +33,14 @@ class ResidualView:
     """``source``: the heatmap's image [5 × d] (rows: resid_pre, attn_out, resid_mid, mlp_out, resid_post at
     ``position``); ``norm_source``: each row's length ‖x‖."""
 
-    def __init__(self, trace: Trace, layer: int, position: int | None = None):
+    def __init__(self, trace: Trace, layer: int, position: int | None = None, lang: str = "en"):
+        self.words = translator(lang)
         layer = check_layer(layer, trace.config.n_layer)
         position = normalize_position(position, trace.n_tokens)
         rows = residual_rows(trace, layer, position)
         self.heatmap = Heatmap(rows, title=self._title(layer, position), row_labels=STAGE_LABELS,
-                               row_name="vector", max_row_ticks=10, token_rows=False)
+                               row_name=self.words("residual.vector"), max_row_ticks=10, token_rows=False,
+                               lang=lang)
         self.norm_source = ColumnDataSource(norm_data(rows))
         self.norm_figure = self._norm_figure()
         self.layout = column(self.heatmap.figure, self.norm_figure, sizing_mode="stretch_width")
@@ -46,20 +49,19 @@ class ResidualView:
     def source(self) -> ColumnDataSource:
         return self.heatmap.source
 
-    @staticmethod
-    def _title(layer: int, position: int) -> str:  # tokens stay out of titles (Bokeh reads TeX in titles)
-        return f"block {layer}, token #{position}: the residual stream and what attention and the MLP add to it"
+    def _title(self, layer: int, position: int) -> str:  # tokens stay out of titles (Bokeh reads TeX in titles)
+        return self.words("residual.title", layer=layer, position=position)
 
     def _norm_figure(self):
         high = float(np.max(self.norm_source.data["norm"])) or 1.0
-        plot = new_figure(title="length of each vector ‖x‖", sizing_mode="stretch_width", frame_height=110,
+        plot = new_figure(title=self.words("residual.norm_title"), sizing_mode="stretch_width", frame_height=110,
                           y_range=Range1d(len(STAGES), 0), x_range=Range1d(0, high * 1.15))
         bars = draw(plot, self.norm_source, HBar(y="y", left=0, right="norm", height=0.7, fill_color=BAR_COLOUR,
                                                  line_color=None, fill_alpha=0.8))
         draw(plot, self.norm_source, Text(x="norm", y="y", text="text", x_offset=4, text_baseline="middle",
                                           text_font_size="10px", text_color=MUTED_TEXT))
         label_axis(plot.yaxis[0], STAGE_LABELS, len(STAGES))
-        plot.add_tools(HoverTool(renderers=[bars], tooltips=[("vector", "@stage"), ("‖x‖", "@norm")]))
+        plot.add_tools(HoverTool(renderers=[bars], tooltips=[(self.words("residual.vector"), "@stage"), ("‖x‖", "@norm")]))
         return plot
 
     def update(self, trace: Trace, layer: int, position: int | None = None) -> None:

@@ -20,6 +20,7 @@ from gpt2_core import Trace
 
 from ..common import SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR, shorten
 from ..heatmap import colour_mapper
+from ..i18n import Translator, translator
 from .layout import COLUMNS, DIMS, MAX_TOKENS, ROWS_TOP, STRIP_PX, Rows, card_geometry
 from .strips import Strip, fit_signed, pad, strip_data
 
@@ -95,12 +96,13 @@ class MatrixStage:
     """``source`` (picture-attention-source): one row per (query, key) cell: ``weight`` = hook_pattern[head],
     ``score`` = hook_attn_scores[head], ``raw`` = hook_attn_raw[head], ``masked``; ``kt`` the kᵀ strips."""
 
-    def __init__(self, d_head: int):
+    def __init__(self, d_head: int, lang: str = "en"):
+        self.words = translator(lang)
         dims = min(DIMS, d_head)
         self.source = ColumnDataSource(name="picture-attention-source")
         self.decor_source = ColumnDataSource(name="picture-attention-decor-source")
         self.key_label_source = ColumnDataSource(name="picture-key-label-source")
-        self.kt = Strip("kt", "", dims, d_head, MAX_TOKENS * dims)
+        self.kt = Strip("kt", "", dims, d_head, MAX_TOKENS * dims, lang)
         self.mapper = weight_mapper()
         self.hover = None
         self.renderer = None
@@ -114,7 +116,7 @@ class MatrixStage:
         self.decor_source.data = decor_data(rows, selected_slot)
         kt_top, kt_bottom = self.kt_extent(rows)
         keys = trace[attention_hook(layer, "hook_k")][list(rows.positions), head, :self.kt.n_dims]
-        self.kt.rename(f"{attention_hook(layer, 'hook_k')}[:, {head}] (key, drawn as kᵀ: one column per key)")
+        self.kt.rename(self.words("picture.kt_hook", hook=attention_hook(layer, "hook_k"), head=head))
         fit_signed(self.kt.mapper, keys)
         data = strip_data(keys, rows, 0.0, 1.0, 0.0, self.kt.n_rows)  # then one vertical strip per key column:
         cell, step = rows.matrix_cell, STRIP_PX / self.kt.n_dims
@@ -129,11 +131,14 @@ class MatrixStage:
         if self.hover is not None:
             self.hover.tooltips = self.tooltips(layer, head)
 
-    @staticmethod
-    def tooltips(layer: int, head: int) -> list[tuple[str, str]]:
-        return [("query (row)", "@query_slot{token}"), ("key (column)", "@key_slot{token}"),
-                ("q · k", "@raw{exact}"), ("÷ √d_head, masked", "@score{exact}"), ("weight", "@weight{exact}"),
-                ("hooks", f"blocks.{layer}.attn.hook_attn_raw / hook_attn_scores / hook_pattern [{head}]")]
+    def tooltips(self, layer: int, head: int) -> list[tuple[str, str]]:
+        words = self.words
+        return [(words("picture.tooltip.query_row"), "@query_slot{token}"),
+                (words("picture.tooltip.key_column"), "@key_slot{token}"),
+                ("q · k", "@raw{exact}"), (words("picture.tooltip.scaled_masked"), "@score{exact}"),
+                (words("picture.tooltip.weight"), "@weight{exact}"),
+                (words("picture.tooltip.hooks"),
+                 f"blocks.{layer}.attn.hook_attn_raw / hook_attn_scores / hook_pattern [{head}]")]
 
     def draw(self, plot, kit, layer: int, head: int) -> None:
         box = dict(left="left", right="right", top="top", bottom="bottom")
@@ -153,7 +158,8 @@ class MatrixStage:
 
 # -- the other heads ---------------------------------------------------------------------------------------------
 
-def head_card_data(n_head: int, head: int, layer: int, ablated: frozenset) -> dict:
+def head_card_data(n_head: int, head: int, layer: int, ablated: frozenset, words: Translator | None = None) -> dict:
+    words = words or translator()
     left = COLUMNS["heads"][0]
     tops, side = card_geometry(n_head)
     heads = np.arange(n_head)
@@ -166,8 +172,8 @@ def head_card_data(n_head: int, head: int, layer: int, ablated: frozenset) -> di
         "line": [SAMPLED_COLOUR if s else CARD_LINE for s in selected],
         "line_width": np.where(selected, 2.5, 1.0),
         "cross": ["×" if c else "" for c in crossed],
-        "description": [("drawn now" if s else "tap to draw this head") + (" · ablated (its output is zeroed)"
-                                                                           if c else "")
+        "description": [words("picture.head.drawn" if s else "picture.head.tap") + (words("picture.head.ablated")
+                                                                                    if c else "")
                         for s, c in zip(selected, crossed)],
     }
 
@@ -190,7 +196,8 @@ class HeadCards:
     """``source`` (picture-head-source): one card per head (``head``, ``selected``, ``ablated``); tap one to pick it.
     ``thumbnail_source``: each head's real pattern (NaN where masked), one image per card."""
 
-    def __init__(self, n_head: int):
+    def __init__(self, n_head: int, lang: str = "en"):
+        self.words = translator(lang)
         self.n_head = n_head
         self.source = ColumnDataSource(name="picture-head-source")
         self.thumbnail_source = ColumnDataSource(name="picture-head-thumbnail-source")
@@ -198,11 +205,11 @@ class HeadCards:
         self.renderer = None
 
     def fill(self, trace: Trace, rows: Rows, layer: int, head: int, ablated: frozenset) -> None:
-        self.source.data = head_card_data(self.n_head, head, layer, ablated)
+        self.source.data = head_card_data(self.n_head, head, layer, ablated, self.words)
         self.thumbnail_source.data = thumbnail_data(trace, rows, layer, self.n_head)
 
     def mark(self, layer: int, head: int, ablated: frozenset) -> None:
-        self.source.data = head_card_data(self.n_head, head, layer, ablated)
+        self.source.data = head_card_data(self.n_head, head, layer, ablated, self.words)
 
     def draw(self, plot) -> None:
         box = dict(left="left", right="right", top="top", bottom="bottom")
@@ -214,7 +221,8 @@ class HeadCards:
                                                     color_mapper=self.mapper))
         plot.add_glyph(self.source, Text(x="x", y="y", text="cross", text_align="center", text_baseline="middle",
                                          text_font_size="22px", text_color="#333333"))
-        plot.add_tools(HoverTool(renderers=[self.renderer], tooltips=[("head", "@head"), ("", "@description")]))
+        plot.add_tools(HoverTool(renderers=[self.renderer], tooltips=[(self.words("picture.tooltip.head"), "@head"),
+                                                                      ("", "@description")]))
 
 
 # -- out of the head ---------------------------------------------------------------------------------------------
@@ -222,25 +230,27 @@ class HeadCards:
 class AttentionOutputStage:
     """``z``: ``hook_z[:, head, :16]``; ``out``: ``hook_attn_out[:, :16]`` (all heads concatenated, then c_proj)."""
 
-    def __init__(self, d_head: int, d_model: int, n_head: int):
+    def __init__(self, d_head: int, d_model: int, n_head: int, lang: str = "en"):
+        self.words = translator(lang)
         self.n_head = n_head
-        self.z = Strip("z", "", min(DIMS, d_head), d_head, MAX_TOKENS * min(DIMS, d_head))
-        self.out = Strip("attn_out", "", min(DIMS, d_model), d_model, MAX_TOKENS * min(DIMS, d_model))
+        self.z = Strip("z", "", min(DIMS, d_head), d_head, MAX_TOKENS * min(DIMS, d_head), lang)
+        self.out = Strip("attn_out", "", min(DIMS, d_model), d_model, MAX_TOKENS * min(DIMS, d_model), lang)
         self.concat_source = ColumnDataSource(name="picture-concat-source")
 
     def fill(self, trace: Trace, rows: Rows, layer: int, head: int) -> None:
         positions = list(rows.positions)
-        self.z.rename(f"{attention_hook(layer, 'hook_z')}[:, {head}] (head {head}: weights · V)")
+        words = self.words
+        self.z.rename(words("picture.z_hook", hook=attention_hook(layer, "hook_z"), head=head))
         self.z.fill(trace[attention_hook(layer, "hook_z")][positions, head, :self.z.n_dims], rows, *COLUMNS["z"],
                     rows.half())
-        self.out.rename(f"blocks.{layer}.hook_attn_out (every head's z, concatenated, × c_proj)")
+        self.out.rename(words("picture.attn_out_hook", hook=f"blocks.{layer}.hook_attn_out"))
         self.out.fill(trace[f"blocks.{layer}.hook_attn_out"][positions, :self.out.n_dims], rows,
                       *COLUMNS["attn_out"], rows.half())
         left, right = COLUMNS["_concat"]
         top, bottom = ROWS_TOP - 2.0, max(rows.bottom, ROWS_TOP + 110.0) + 2.0
         self.concat_source.data = {"left": [left + 3.0], "right": [right - 3.0], "top": [top], "bottom": [bottom],
                                    "x": [(left + right) / 2], "y": [(top + bottom) / 2],
-                                   "text": [f"concat all {self.n_head} heads' z"]}
+                                   "text": [words("picture.concat", n=self.n_head)]}
 
     def draw(self, plot, kit) -> None:
         plot.add_glyph(self.concat_source, Quad(left="left", right="right", top="top", bottom="bottom",

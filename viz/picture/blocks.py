@@ -11,6 +11,7 @@ import numpy as np
 from bokeh.models import ColumnDataSource, Quad, Text
 
 from ..common import TEXT_COLOUR
+from ..i18n import Translator, plural, translator
 from .layout import BEFORE_STACK, COLUMNS, ROWS_TOP, Rows, centre
 
 CARD_FILLS = ("#e4e1f0", "#ecebf5", "#f5f4fa")  # back to front
@@ -28,7 +29,8 @@ def stack_boxes(left: float, right: float, top: float, bottom: float, step: floa
             (left, right, top, bottom, CARD_FILLS[2])]
 
 
-def blocks_data(rows: Rows, layer: int, n_layer: int) -> tuple[dict, dict]:
+def blocks_data(rows: Rows, layer: int, n_layer: int, words: Translator | None = None) -> tuple[dict, dict]:
+    words = words or translator()
     before, after = block_counts(layer, n_layer)
     top, bottom = ROWS_TOP - 2.0, max(rows.bottom, ROWS_TOP + 120.0) + 2.0
     boxes, texts = [], []
@@ -36,14 +38,14 @@ def blocks_data(rows: Rows, layer: int, n_layer: int) -> tuple[dict, dict]:
     if after > 0:
         boxes += stack_boxes(left, right - 6, top + 4, bottom, 3.0)
         texts.append((left + (right - 6 - left) / 2, (top + bottom) / 2,
-                      f"{after} more identical block{'s' if after != 1 else ''}"))
+                      plural(words, after, "picture.blocks.more_one", "picture.blocks.more_other")))
     else:
-        texts.append((centre("blocks"), (top + bottom) / 2, f"the last of {n_layer} blocks"))
+        texts.append((centre("blocks"), (top + bottom) / 2, words("picture.blocks.last", n=n_layer)))
     if before > 0:  # a thin stack between the embedding and LayerNorm 1, left of the residual branch
         stack_left, stack_right = BEFORE_STACK
         boxes += stack_boxes(stack_left, stack_right - 3, top + 4, bottom, 1.5)
         texts.append(((stack_left + stack_right - 3) / 2, (top + bottom) / 2,
-                      f"{before} block{'s' if before != 1 else ''} before"))
+                      plural(words, before, "picture.blocks.before_one", "picture.blocks.before_other")))
     lefts, rights, tops, bottoms, fill = zip(*boxes) if boxes else ((), (), (), (), ())
     cards = {"left": np.array(lefts, dtype=float), "right": np.array(rights, dtype=float),
              "top": np.array(tops, dtype=float), "bottom": np.array(bottoms, dtype=float), "fill": list(fill)}
@@ -67,12 +69,13 @@ def pad_labels(data: dict, n: int) -> dict:
 class BlocksStage:
     """``card_source``: the stacked cards; ``label_source``: "N more identical blocks" (and "L blocks before")."""
 
-    def __init__(self):
+    def __init__(self, lang: str = "en"):
+        self.words = translator(lang)
         self.card_source = ColumnDataSource(name="picture-blocks-source")
         self.label_source = ColumnDataSource(name="picture-blocks-label-source")
 
     def fill(self, rows: Rows, layer: int, n_layer: int) -> None:
-        self.card_source.data, self.label_source.data = blocks_data(rows, layer, n_layer)
+        self.card_source.data, self.label_source.data = blocks_data(rows, layer, n_layer, self.words)
 
     def draw(self, plot) -> None:
         plot.add_glyph(self.card_source, Quad(left="left", right="right", top="top", bottom="bottom", fill_color="fill",

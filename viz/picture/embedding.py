@@ -12,6 +12,7 @@ from bokeh.models import ColumnDataSource, HoverTool, Quad, Text
 from gpt2_core import Trace
 
 from ..common import MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, shorten
+from ..i18n import Translator, translator
 from .layout import COLUMNS, DIMS, MAX_TOKENS, ROWS_TOP, Rows
 from .strips import Strip, pad
 
@@ -40,9 +41,10 @@ def token_data(trace: Trace, rows: Rows, selected_position: int | None) -> dict:
     return pad(data, MAX_TOKENS)
 
 
-def earlier_note(rows: Rows) -> dict:
+def earlier_note(rows: Rows, words: Translator | None = None) -> dict:
+    words = words or translator()
     left, right = COLUMNS["tokens"]
-    text = [f"+{rows.left_out} earlier" if rows.left_out else ""]
+    text = [words("picture.earlier", n=rows.left_out) if rows.left_out else ""]
     return {"x": [(left + right) / 2], "y": [ROWS_TOP - 7.0], "text": text}
 
 
@@ -57,14 +59,15 @@ class TokensStage:
     """The token boxes (``source``, named picture-token-source; one row per picture row: slot, position, token,
     token_id, hover_label)."""
 
-    def __init__(self):
+    def __init__(self, lang: str = "en"):
+        self.words = translator(lang)
         self.source = ColumnDataSource(name="picture-token-source")
         self.note_source = ColumnDataSource(name="picture-earlier-source")
         self.renderer = None
 
     def fill(self, trace: Trace, rows: Rows, selected_position: int | None) -> None:
         self.source.data = token_data(trace, rows, selected_position)
-        self.note_source.data = earlier_note(rows)
+        self.note_source.data = earlier_note(rows, self.words)
 
     def draw(self, plot) -> None:
         box = dict(left="left", right="right", top="top", bottom="bottom", fill_alpha="alpha",
@@ -80,16 +83,18 @@ class TokensStage:
         plot.add_glyph(self.source, label, nonselection_glyph=label)
         plot.add_glyph(self.note_source, Text(x="x", y="y", text="text", text_align="center", text_font_size="10px",
                                               text_color=MUTED_TEXT, text_font_style="italic", text_baseline="bottom"))
-        plot.add_tools(HoverTool(renderers=[self.renderer], tooltips=[("token", "@hover_label"), ("id", "@token_id")]))
+        plot.add_tools(HoverTool(renderers=[self.renderer], tooltips=[(self.words("picture.tooltip.token"), "@hover_label"),
+                                                                      ("id", "@token_id")]))
 
 
 class EmbeddingStage:
     """One strip per token: ``hook_embed + hook_pos_embed``, dims 0..15 (``value``; the parts in ``embed``,
     ``pos``)."""
 
-    def __init__(self, d_model: int):
+    def __init__(self, d_model: int, lang: str = "en"):
+        self.words = translator(lang)
         self.strip = Strip("embedding", "hook_embed + hook_pos_embed", min(DIMS, d_model), d_model,
-                           MAX_TOKENS * min(DIMS, d_model))
+                           MAX_TOKENS * min(DIMS, d_model), lang)
 
     @property
     def source(self) -> ColumnDataSource:
@@ -100,5 +105,5 @@ class EmbeddingStage:
         self.strip.fill(values, rows, *COLUMNS["embedding"], rows.half(), extra=parts)
 
     def draw(self, plot, kit) -> None:
-        self.strip.draw(plot, kit, extra_tooltips=[("hook_embed (token)", "@embed{exact}"),
-                                                   ("hook_pos_embed (position)", "@pos{exact}")])
+        self.strip.draw(plot, kit, extra_tooltips=[(self.words("picture.tooltip.embed"), "@embed{exact}"),
+                                                   (self.words("picture.tooltip.pos_embed"), "@pos{exact}")])

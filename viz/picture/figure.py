@@ -26,6 +26,7 @@ from bokeh.models import (Column, ColumnDataSource, CustomJS, HoverTool, Patches
 from gpt2_core import Trace
 
 from ..common import SAMPLED_COLOUR, check_head, check_layer
+from ..i18n import Translator, plural, translator
 from .attention import AttentionOutputStage, HeadCards, MatrixStage
 from .blocks import BlocksStage, block_counts
 from .embedding import EmbeddingStage, TokensStage
@@ -87,27 +88,25 @@ if (caption.data.text[0] !== text) {
 """
 
 
-def stage_data(rows: Rows, layer: int, head: int, n_layer: int, kt_bottom: float) -> dict:
+def stage_data(rows: Rows, layer: int, head: int, n_layer: int, kt_bottom: float,
+               words: Translator | None = None) -> dict:
     """Tap targets, one per stage: a box around its column (label included). Drawn under everything."""
+    words = words or translator()
     top, bottom = LABEL_Y - 8.0, max(rows.bottom, ROWS_TOP + 60.0) + 4.0
     before, after = block_counts(layer, n_layer)
     L = f"blocks.{layer}"
     stages = [
-        ("embedding", -1, "embedding", "token embedding + position embedding (hook_embed + hook_pos_embed)"),
-        ("ln1", layer, "ln1", f"LayerNorm 1 of block {layer}: {L}.ln1.hook_out"),
-        ("qkv", layer, "qkv", f"Q, K, V of head {head}: LayerNorm's output × W_q, W_k, W_v ({L}.attn.hook_q/k/v)"),
-        ("attention", layer, "matrix", f"head {head}'s attention weights: softmax(q·kᵀ / √d_head, causal mask) — "
-                                       f"tap to see them computed"),
-        ("attention_output", layer, ("z", "attn_out"),
-         f"z = weights · V (head {head}); all heads' z concatenated × c_proj = {L}.hook_attn_out"),
-        ("residual_mid", layer, "resid_mid", f"+ residual: {L}.hook_resid_mid = resid_pre + attn_out"),
-        ("ln2", layer, "ln2", f"LayerNorm 2 of block {layer}: {L}.ln2.hook_out"),
-        ("mlp", layer, ("mlp_pre", "mlp_out"), f"MLP: d → 4d ({L}.mlp.hook_pre), GELU ({L}.mlp.hook_post), "
-                                               f"4d → d ({L}.hook_mlp_out)"),
-        ("residual_post", layer, "resid_post", f"+ residual: {L}.hook_resid_post = resid_mid + mlp_out"),
-        ("blocks", -1, "blocks", f"the other {n_layer - 1} blocks: {before} before this one, {after} after "
-                                 f"(tap to choose which block is drawn)"),
-        ("ln_final", -1, "ln_final", "final LayerNorm: ln_final.hook_out"),
+        ("embedding", -1, "embedding", words("picture.stage.embedding")),
+        ("ln1", layer, "ln1", words("picture.stage.ln1", layer=layer, L=L)),
+        ("qkv", layer, "qkv", words("picture.stage.qkv", head=head, L=L)),
+        ("attention", layer, "matrix", words("picture.stage.attention", head=head)),
+        ("attention_output", layer, ("z", "attn_out"), words("picture.stage.attention_output", head=head, L=L)),
+        ("residual_mid", layer, "resid_mid", words("picture.stage.residual_mid", L=L)),
+        ("ln2", layer, "ln2", words("picture.stage.ln2", layer=layer, L=L)),
+        ("mlp", layer, ("mlp_pre", "mlp_out"), words("picture.stage.mlp", L=L)),
+        ("residual_post", layer, "resid_post", words("picture.stage.residual_post", L=L)),
+        ("blocks", -1, "blocks", words("picture.stage.blocks", others=n_layer - 1, before=before, after=after)),
+        ("ln_final", -1, "ln_final", words("picture.stage.ln_final")),
     ]
     rows_out = []
     for stage, stage_layer, columns, description in stages:
@@ -119,11 +118,10 @@ def stage_data(rows: Rows, layer: int, head: int, n_layer: int, kt_bottom: float
         rows_out.append((stage, stage_layer, left, right, top, stage_bottom, description))
     if before > 0:  # the thin stack between the embedding and LayerNorm 1
         rows_out.append(("blocks", -1, COLUMNS["_branch_attn"][0] + 1, COLUMNS["_branch_attn"][0] + 12, ROWS_TOP - 6,
-                         bottom, f"the {before} block{'s' if before != 1 else ''} before block {layer} "
-                                 f"(tap to choose which block is drawn)"))
+                         bottom, plural(words, before, "picture.stage.blocks_before_one",
+                                        "picture.stage.blocks_before_other", layer=layer)))
     rows_out.append(("output", -1, OUTPUT_LEFT + 2, TOTAL_WIDTH - 2, SLIDER_ROOM + 2, HEIGHT - 4,
-                     "the last token's vector × the token embeddings (unembed.hook_logits) → softmax with the "
-                     "temperature → the probabilities of the next token"))
+                     words("picture.stage.output")))
     while len(rows_out) < 13:  # constant rows: one more "blocks" box when the drawn block is not the first
         rows_out.append(("", -1, np.nan, np.nan, np.nan, np.nan, ""))
     stage, layers, left, right, tops, bottoms, description = (list(c) for c in zip(*rows_out))
@@ -148,27 +146,30 @@ class PictureView:
 
     def __init__(self, trace: Trace, layer: int, head: int, probabilities, sampled_id: int | None,
                  display_token: Callable[[int], str], *, n_layer: int, selected_position: int | None = None,
-                 ablated_heads=()):
+                 ablated_heads=(), lang: str = "en"):
+        """``lang``: the language of every word drawn (see viz/i18n.py)."""
+        self.lang = lang
+        self.words = words = translator(lang)
         config = trace.config
         self.n_layer, self.n_head = int(n_layer), config.n_head
         self.d_model, self.d_head, self.d_mlp = config.n_embd, config.d_head, trace["blocks.0.mlp.hook_pre"].shape[-1]
         self.display_token = display_token
 
-        self.tokens = TokensStage()
+        self.tokens = TokensStage(lang)
         self.token_source = self.tokens.source
-        kit = HoverKit(self.token_source)
-        self.embedding = EmbeddingStage(self.d_model)
-        self.ln1 = LayerNormStage("ln1", self.d_model)
-        self.qkv = QkvStage(self.d_head)
-        self.matrix = MatrixStage(self.d_head)
-        self.heads = HeadCards(self.n_head)
-        self.attention_output = AttentionOutputStage(self.d_head, self.d_model, self.n_head)
-        self.residual = ResidualStage(self.d_model)
-        self.ln2 = LayerNormStage("ln2", self.d_model)
-        self.mlp = MlpStage(self.d_model, self.d_mlp)
-        self.blocks = BlocksStage()
-        self.ln_final = LayerNormStage("ln_final", self.d_model)
-        self.output = OutputStage(display_token)
+        kit = HoverKit(self.token_source, lang)
+        self.embedding = EmbeddingStage(self.d_model, lang)
+        self.ln1 = LayerNormStage("ln1", self.d_model, lang)
+        self.qkv = QkvStage(self.d_head, lang)
+        self.matrix = MatrixStage(self.d_head, lang)
+        self.heads = HeadCards(self.n_head, lang)
+        self.attention_output = AttentionOutputStage(self.d_head, self.d_model, self.n_head, lang)
+        self.residual = ResidualStage(self.d_model, lang)
+        self.ln2 = LayerNormStage("ln2", self.d_model, lang)
+        self.mlp = MlpStage(self.d_model, self.d_mlp, lang)
+        self.blocks = BlocksStage(lang)
+        self.ln_final = LayerNormStage("ln_final", self.d_model, lang)
+        self.output = OutputStage(display_token, lang)
         self.head_source = self.heads.source
         self.probability_source = self.output.source
 
@@ -176,9 +177,9 @@ class PictureView:
         self.ribbon_source = ColumnDataSource(name="picture-ribbon-source")
         self.highlight_source = ColumnDataSource({"slot": [-1], "position": [-1]}, name="picture-highlight-source")
         self.group_source = ColumnDataSource(name="picture-group-source")
-        self.label_source = ColumnDataSource(column_label_data(), name="picture-label-source")
+        self.label_source = ColumnDataSource(column_label_data(words), name="picture-label-source")
         self.note_source = ColumnDataSource(name="picture-note-source")
-        self.caption_source = ColumnDataSource(caption_data(), name="picture-caption-source")
+        self.caption_source = ColumnDataSource(caption_data(words=words), name="picture-caption-source")
         self.spotlit = Spotlight()  # a tour step's outline round one stage (viz/picture/spotlight.py)
         self.spotlight_source = self.spotlit.source
 
@@ -244,7 +245,7 @@ class PictureView:
         self._fill_block(trace, rows, layer, head, selected_slot)
         self.ln_final.fill(trace, rows, layer)
         self.output.fill(trace.logits, probabilities, sampled_id, rows)
-        self.note_source.data = note_data(rows.left_out)
+        self.note_source.data = note_data(rows.left_out, self.words)
         if self._ribbon_rows != rows.n:  # the ribbons depend on the number of rows only
             self.ribbon_source.data = ribbon_data(rows, rows.matrix_right)
             self._ribbon_rows = rows.n
@@ -307,8 +308,9 @@ class PictureView:
         self.mlp.fill(trace, rows, layer)
         self.blocks.fill(rows, layer, self.n_layer)
         self.group_source.data = group_data(layer, head, self.n_head, self.n_layer, self.d_model, self.d_head,
-                                            self.d_mlp)
-        self.stage_source.data = stage_data(rows, layer, head, self.n_layer, self.matrix.kt_extent(rows)[1])
+                                            self.d_mlp, self.words)
+        self.stage_source.data = stage_data(rows, layer, head, self.n_layer, self.matrix.kt_extent(rows)[1],
+                                            self.words)
         self.spotlit.follow(self.stage_source.data)
 
     # -- drawing -------------------------------------------------------------------------------------------------
@@ -352,7 +354,7 @@ class PictureView:
                                        tokens=self.token_source, highlight=HIGHLIGHT_ALPHA, dim=DIM_FACTOR),
                              code=HIGHLIGHT_JS)
         caption = CustomJS(args=dict(stages=self.stage_source, caption=self.caption_source,
-                                     hint=caption_data()["text"][0]), code=STAGE_CAPTION_JS)
+                                     hint=caption_data(words=self.words)["text"][0]), code=STAGE_CAPTION_JS)
         plot.add_tools(HoverTool(renderers=[self.tokens.renderer, *strips], tooltips=None, callback=highlight),
                        HoverTool(renderers=[stages], tooltips=None, callback=caption),
                        TapTool(renderers=[stages, self.heads.renderer, self.tokens.renderer]))

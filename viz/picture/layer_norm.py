@@ -21,10 +21,10 @@ def layer_norm_hook(which: str, layer: int) -> str:
 class LayerNormStage:
     """``which``: "ln1", "ln2" or "ln_final"; the strip's ``value`` is that LayerNorm's ``hook_out``."""
 
-    def __init__(self, which: str, d_model: int):
+    def __init__(self, which: str, d_model: int, lang: str = "en"):
         self.which = which
         dims = min(DIMS, d_model)
-        self.strip = Strip(which, layer_norm_hook(which, 0), dims, d_model, MAX_TOKENS * dims)
+        self.strip = Strip(which, layer_norm_hook(which, 0), dims, d_model, MAX_TOKENS * dims, lang)
 
     @property
     def source(self) -> ColumnDataSource:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..i18n import Translator, translator
+
 MAX_TOKENS = 16  # rows drawn; a longer prompt shows its last 16 and says "+N earlier"
 DIMS = 16  # dimensions of a d-wide (or d_head-wide) vector drawn as a strip: dims 0..15
 MLP_DIMS = 32  # dimensions of the 4d-wide MLP hidden vector drawn: dims 0..31
@@ -151,5 +153,7 @@ def candidate_centres(n_rows: int) -> np.ndarray:
     return CANDIDATE_TOP + (np.arange(n_rows) + 0.5) * CANDIDATE_PITCH
 
 
-def dims_label(shown: int, total: int) -> str:
-    return f"dims 0–{shown - 1} of {total}" if shown < total else f"all {total} dims"
+def dims_label(shown: int, total: int, words: Translator | None = None) -> str:
+    words = words or translator()
+    return (words("picture.dims_some", last=shown - 1, total=total) if shown < total
+            else words("picture.dims_all", total=total))

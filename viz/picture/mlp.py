@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from gpt2_core import Trace
 
+from ..i18n import translator
 from .layout import COLUMNS, DIMS, MAX_TOKENS, MLP_DIMS, WIDE_FRACTION, Rows
 from .strips import Strip
 
@@ -16,11 +17,12 @@ from .strips import Strip
 class MlpStage:
     """``pre``: ``mlp.hook_pre[:, :32]``; ``post``: ``mlp.hook_post[:, :32]``; ``out``: ``hook_mlp_out[:, :16]``."""
 
-    def __init__(self, d_model: int, d_mlp: int):
+    def __init__(self, d_model: int, d_mlp: int, lang: str = "en"):
+        self.words = translator(lang)
         hidden = min(MLP_DIMS, d_mlp)
-        self.pre = Strip("mlp_pre", "", hidden, d_mlp, MAX_TOKENS * hidden)
-        self.post = Strip("mlp_post", "", hidden, d_mlp, MAX_TOKENS * hidden)
-        self.out = Strip("mlp_out", "", min(DIMS, d_model), d_model, MAX_TOKENS * min(DIMS, d_model))
+        self.pre = Strip("mlp_pre", "", hidden, d_mlp, MAX_TOKENS * hidden, lang)
+        self.post = Strip("mlp_post", "", hidden, d_mlp, MAX_TOKENS * hidden, lang)
+        self.out = Strip("mlp_out", "", min(DIMS, d_model), d_model, MAX_TOKENS * min(DIMS, d_model), lang)
 
     @property
     def strips(self) -> tuple[Strip, Strip, Strip]:
@@ -28,12 +30,13 @@ class MlpStage:
 
     def fill(self, trace: Trace, rows: Rows, layer: int) -> None:
         positions = list(rows.positions)
+        words = self.words
         for strip, hook, what, fraction in (
-                (self.pre, "mlp.hook_pre", "x · W_fc + b_fc, before GELU", WIDE_FRACTION),
-                (self.post, "mlp.hook_post", "after GELU", WIDE_FRACTION),
-                (self.out, "hook_mlp_out", "GELU's output · W_proj + b_proj", None)):
+                (self.pre, "mlp.hook_pre", words("picture.mlp.pre"), WIDE_FRACTION),
+                (self.post, "mlp.hook_post", words("picture.mlp.post"), WIDE_FRACTION),
+                (self.out, "hook_mlp_out", words("picture.mlp.out"), None)):
             name = f"blocks.{layer}.{hook}"
-            strip.rename(f"{name} ({what})")
+            strip.rename(words("picture.hook_what", hook=name, what=what))
             half = rows.half(fraction) if fraction else rows.half()
             strip.fill(trace[name][positions, :strip.n_dims], rows, *COLUMNS[strip.key], half)
 

@@ -13,6 +13,7 @@ temperature slider right above it (``SLIDER_ROOM`` pixels; its y coordinates con
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 import numpy as np
@@ -20,7 +21,9 @@ from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Patches, Pl
 
 from ..common import (BAR_COLOUR, CUT_COLOUR, EXACT_NUMBER_JS, MUTED_TEXT, SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR,
                       format_probability, shorten)
+from ..common import exact_number_js
 from ..heatmap import colour_mapper
+from ..i18n import Translator, translator
 from .layout import (BAR_LEFT, BAR_PX, CANDIDATE_LABEL_RIGHT, CANDIDATE_PITCH, HEIGHT, LOGIT_LEFT, LOGIT_RIGHT, N_TOP,
                      OUTPUT_LEFT, OUTPUT_WIDTH, SLIDER_ROOM, STRIP_FRACTION, Rows, candidate_centres)
 from .ribbons import RIBBON_COLOUR, SAMPLES
@@ -31,6 +34,12 @@ CANDIDATE_CHARACTERS = 11
 OTHERS_COLOUR = "#d9d9d9"
 FAN_ALPHA = 0.45
 OTHERS_LOGIT_JS = 'if (Number.isNaN(value)) return "(one per token: not shown)";\n'
+
+
+def others_logit_js(words: Translator) -> str:
+    """``OTHERS_LOGIT_JS`` in the language of ``words`` (the text as a JSON string literal)."""
+    return OTHERS_LOGIT_JS.replace('"(one per token: not shown)"',
+                                   json.dumps(words("picture.output.others_logit"), ensure_ascii=False))
 
 
 def candidate_ids(logits: np.ndarray, sampled_id: int | None, n_top: int = N_TOP) -> list[int]:
@@ -44,7 +53,8 @@ def candidate_ids(logits: np.ndarray, sampled_id: int | None, n_top: int = N_TOP
 
 
 def candidate_data(logits: np.ndarray, probabilities: np.ndarray, sampled_id: int | None,
-                   display_token: Callable[[int], str]) -> dict:
+                   display_token: Callable[[int], str], words: Translator | None = None) -> dict:
+    words = words or translator()
     ids = candidate_ids(logits, sampled_id)
     probability = np.asarray(probabilities, dtype=np.float64)[ids]
     others = probabilities.size - len(ids)
@@ -53,7 +63,7 @@ def candidate_data(logits: np.ndarray, probabilities: np.ndarray, sampled_id: in
     rows = len(ids) + (1 if others else 0)
     y = candidate_centres(rows)
     sampled = np.array([sampled_id is not None and i == int(sampled_id) for i in ids] + [False] * (rows - len(ids)))
-    tokens = [str(display_token(i)) for i in ids] + ([f"{others:,} others"] if others else [])
+    tokens = [str(display_token(i)) for i in ids] + ([words("picture.output.others", n=f"{others:,}")] if others else [])
     p = np.concatenate([probability, [rest] if others else []])
     cut = (p == 0)
     bar = BAR_LEFT + np.minimum(p / scale, 1.0) * BAR_PX
@@ -101,9 +111,11 @@ def fan_data(rows: Rows) -> dict:
     return {"xs": xs, "ys": ys, "slot": np.full(len(xs), slot), "alpha": alpha, "base_alpha": alpha.copy()}
 
 
-def output_header() -> dict:
+def output_header(words: Translator | None = None) -> dict:
+    words = words or translator()
     return {"x": [LOGIT_LEFT, LOGIT_LEFT, BAR_LEFT], "y": [SLIDER_ROOM + 12.0, SLIDER_ROOM + 28.0, SLIDER_ROOM + 28.0],
-            "text": ["Next token: logits → probabilities", "logit  token", "probability · ◀ sampled"],
+            "text": [words("picture.output.title"), words("picture.output.logit_token"),
+                     words("picture.output.probability_sampled")],
             "size": ["12px", "10px", "10px"], "style": ["bold", "normal", "normal"]}
 
 
@@ -112,7 +124,8 @@ class OutputStage:
     (unembed.hook_logits[-1]), ``probability`` (as given), ``is_sampled``. The bars' only source: a temperature
     move changes this source and nothing else."""
 
-    def __init__(self, display_token: Callable[[int], str]):
+    def __init__(self, display_token: Callable[[int], str], lang: str = "en"):
+        self.lang, self.words = lang, translator(lang)
         self.display_token = display_token
         self.source = ColumnDataSource(name="picture-probability-source")
         self.fan_source = ColumnDataSource(name="picture-output-fan-source")
@@ -133,7 +146,8 @@ class OutputStage:
         self.fill_probabilities(probabilities, sampled_id)
 
     def fill_probabilities(self, probabilities: np.ndarray, sampled_id: int | None) -> None:
-        self.source.data = candidate_data(self.logits, np.asarray(probabilities), sampled_id, self.display_token)
+        self.source.data = candidate_data(self.logits, np.asarray(probabilities), sampled_id, self.display_token,
+                                          self.words)
 
     def draw(self, kit) -> None:
         plot = self.figure
@@ -148,10 +162,14 @@ class OutputStage:
                                          text_font_size="11px", text_color="text_colour"))
         plot.add_glyph(self.source, Text(x="text_x", y="y", text="percent", text_baseline="middle",
                                          text_font_size="10px", text_color="text_colour"))
-        header = ColumnDataSource(output_header())
+        header = ColumnDataSource(output_header(self.words))
         plot.add_glyph(header, Text(x="x", y="y", text="text", text_font_size="size", text_font_style="style",
                                     text_color=TEXT_COLOUR, text_baseline="middle"))
-        formatters = kit.formatters | {"@logit": CustomJSHover(code=OTHERS_LOGIT_JS + EXACT_NUMBER_JS)}
+        words = self.words
+        code = (OTHERS_LOGIT_JS + EXACT_NUMBER_JS if self.lang == "en"
+                else others_logit_js(words) + exact_number_js(self.lang))
+        formatters = kit.formatters | {"@logit": CustomJSHover(code=code)}
         plot.add_tools(HoverTool(renderers=[logit, bars], formatters=formatters, tooltips=[
-            ("next token", "@token"), ("id", "@token_id"), ("logit (unembed.hook_logits, last token)", "@logit{exact}"),
-            ("probability", "@probability{exact}")]))
+            (words("picture.output.next_token"), "@token"), ("id", "@token_id"),
+            (words("picture.output.logit_hook"), "@logit{exact}"),
+            (words("picture.output.probability"), "@probability{exact}")]))

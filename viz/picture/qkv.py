@@ -12,12 +12,13 @@ from bokeh.models import ColumnDataSource, Quad
 
 from gpt2_core import Trace
 
+from ..i18n import translator
 from .layout import COLUMNS, DIMS, MAX_TOKENS, Rows
 from .ribbons import QKV_COLOURS
 from .strips import Strip, pad
 
 KINDS = ("q", "k", "v")
-KIND_NAMES = {"q": "query", "k": "key", "v": "value"}
+KIND_NAMES = {"q": "picture.kind.query", "k": "picture.kind.key", "v": "picture.kind.value"}  # catalogue keys
 
 
 def qkv_hook(kind: str, layer: int) -> str:
@@ -40,10 +41,11 @@ def frame_data(rows: Rows) -> dict:
 class QkvStage:
     """``strips["q"|"k"|"v"]``: their sources hold ``hook_q/k/v[:, head, :16]`` as ``value``."""
 
-    def __init__(self, d_head: int):
+    def __init__(self, d_head: int, lang: str = "en"):
+        self.words = translator(lang)
         dims = min(DIMS, d_head)
         self.d_head = d_head
-        self.strips = {kind: Strip(kind, qkv_hook(kind, 0), dims, d_head, MAX_TOKENS * dims) for kind in KINDS}
+        self.strips = {kind: Strip(kind, qkv_hook(kind, 0), dims, d_head, MAX_TOKENS * dims, lang) for kind in KINDS}
         self.frame_source = ColumnDataSource(name="picture-qkv-frame-source")
 
     @property
@@ -54,7 +56,8 @@ class QkvStage:
         centres, half = rows.qkv_sub_rows()
         positions = list(rows.positions)
         for k, (kind, strip) in enumerate(self.strips.items()):
-            strip.rename(f"{qkv_hook(kind, layer)}[:, {head}] ({KIND_NAMES[kind]}, head {head})")
+            strip.rename(self.words("picture.qkv_hook", hook=qkv_hook(kind, layer), head=head,
+                                    kind=self.words(KIND_NAMES[kind])))
             values = trace[qkv_hook(kind, layer)][positions, head, :strip.n_dims]
             strip.fill(values, rows, *COLUMNS["qkv"], half, centres=centres[:, k])
         self.frame_source.data = frame_data(rows)

@@ -13,6 +13,7 @@ from bokeh.models import Bezier, ColumnDataSource, Scatter, Segment, Text
 from gpt2_core import Trace
 
 from ..common import MUTED_TEXT
+from ..i18n import Translator, translator
 from .layout import ARC_TOP, BRANCH_ATTN_X, COLUMNS, DIMS, MAX_TOKENS, ROWS_TOP, Rows, centre
 from .strips import Strip, pad
 
@@ -25,14 +26,15 @@ def branch_x(name: str) -> float:
     return BRANCH_ATTN_X if name == "_branch_attn" else centre(name)
 
 
-def arc_data() -> dict:
+def arc_data(words: Translator | None = None) -> dict:
+    words = words or translator()
     x0 = np.array([branch_x(start) for start, _, _ in ARCS])
     x1 = np.array([centre(end) for _, end, _ in ARCS])
     y = np.full(len(ARCS), ROWS_TOP - 4.0)
     lift = (y - ARC_TOP) * 1.33  # a cubic's peak is 3/4 of its control points' height
     return {"x0": x0, "y0": y, "x1": x1, "y1": y, "cx0": x0, "cy0": y - lift, "cx1": x1, "cy1": y - lift,
             "label_x": (x0 + x1) / 2, "label_y": np.full(len(ARCS), ARC_TOP + 9.0),
-            "label": ["residual: the input goes around the attention", "residual: around the MLP"]}
+            "label": [words("picture.residual.around_attention"), words("picture.residual.around_mlp")]}
 
 
 def bus_data(rows: Rows) -> dict:
@@ -53,11 +55,11 @@ def plus_data(rows: Rows) -> dict:
 class ResidualStage:
     """``mid``: ``hook_resid_mid``; ``post``: ``hook_resid_post``; the arcs and the ⊕ signs."""
 
-    def __init__(self, d_model: int):
+    def __init__(self, d_model: int, lang: str = "en"):
         dims = min(DIMS, d_model)
-        self.mid = Strip("resid_mid", "", dims, d_model, MAX_TOKENS * dims)
-        self.post = Strip("resid_post", "", dims, d_model, MAX_TOKENS * dims)
-        self.arc_source = ColumnDataSource(arc_data(), name="picture-residual-arc-source")
+        self.mid = Strip("resid_mid", "", dims, d_model, MAX_TOKENS * dims, lang)
+        self.post = Strip("resid_post", "", dims, d_model, MAX_TOKENS * dims, lang)
+        self.arc_source = ColumnDataSource(arc_data(translator(lang)), name="picture-residual-arc-source")
         self.bus_source = ColumnDataSource(name="picture-residual-bus-source")
         self.plus_source = ColumnDataSource(name="picture-residual-plus-source")
 

@@ -14,6 +14,7 @@ from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Quad
 
 from ..common import DIVERGING, exact_number_formatter, robust_limit
 from ..heatmap import colour_mapper
+from ..i18n import translator
 from .layout import Rows
 
 CELL_ALPHA = 1.0
@@ -94,9 +95,10 @@ EXACT_FIELDS = ("value", "embed", "pos", "raw", "score", "weight", "logit")
 class HoverKit:
     """The hover formatters every stage shares: ``@slot{token}`` (the token of a row), exact float32 numbers."""
 
-    def __init__(self, token_source: ColumnDataSource):
+    def __init__(self, token_source: ColumnDataSource, lang: str = "en"):
+        self.lang = lang
         self.token = CustomJSHover(args=dict(tokens=token_source), code=TOKEN_LABEL_JS)
-        exact = exact_number_formatter()
+        exact = exact_number_formatter(lang)
         self.formatters = {"@slot": self.token, "@query_slot": self.token, "@key_slot": self.token,
                            **{f"@{name}": exact for name in EXACT_FIELDS}}
 
@@ -104,7 +106,8 @@ class HoverKit:
 class Strip:
     """One strip stage: a source (named ``picture-<key>-source``), its colour scale, its glyph and hover."""
 
-    def __init__(self, key: str, hook: str, n_dims: int, total_dims: int, n_rows: int):
+    def __init__(self, key: str, hook: str, n_dims: int, total_dims: int, n_rows: int, lang: str = "en"):
+        self.words = translator(lang)
         self.key, self.hook, self.n_dims, self.total_dims = key, hook, n_dims, total_dims
         self.n_rows = n_rows  # cells, constant: MAX_TOKENS × n_dims
         self.source = ColumnDataSource(name=f"picture-{key}-source")
@@ -127,8 +130,10 @@ class Strip:
         plot.add_tools(self.hover)
 
     def tooltips(self, extra=()) -> list[tuple[str, str]]:
-        return [("hook", self.hook), ("token", "@slot{token}"), ("dimension", f"@dim of {self.total_dims}"),
-                *extra, ("value", "@value{exact}")]
+        words = self.words
+        return [("hook", self.hook), (words("picture.tooltip.token"), "@slot{token}"),
+                (words("picture.tooltip.dimension"), words("picture.tooltip.dimension_of", total=self.total_dims)),
+                *extra, (words("picture.tooltip.value"), "@value{exact}")]
 
     def rename(self, hook: str, total_dims: int | None = None) -> None:
         """A new hook name (another block or head) for the hover."""
