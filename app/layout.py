@@ -37,6 +37,8 @@ from .explanations import EXPLANATIONS
 from .runtime import ModelRuntime, beside_the_event_loop
 from .safe_html import TextBox, escape, token_chips
 from .state import MAX_PROMPT_CHARACTERS, ExplainerState
+from .summaries import ScreenReaderText, attention_summary
+from .tour import attach_tour
 
 URL_PARAMETERS = {"prompt": "prompt", "temperature": "t", "top_k": "k", "top_p": "p", "seed": "seed", "view": "view",
                   "layer": "layer", "head": "head", "position": "pos", "ablated": "ablate", "expanded": "expand",
@@ -45,7 +47,7 @@ URL_PARAMETERS = {"prompt": "prompt", "temperature": "t", "top_k": "k", "top_p":
 # Panel renders each pane in its own shadow DOM: each pane gets the rules it needs.
 # A visible keyboard focus on a section's header (it opens and closes with Enter or Space).
 FOCUS_CSS = """
-.card-header:focus-visible, .card-button:focus-visible, button:focus-visible { outline: 3px solid #f0b400;
+.card-header:focus-visible, .card-button:focus-visible, button:focus-visible { outline: 3px solid #005fcc;
                                                                               outline-offset: 2px; }
 """
 HEADER_CSS = """
@@ -55,8 +57,10 @@ p { display: inline; margin: 0; color: #333; }
 TOKEN_CHIP_CSS = """
 .te-token { display: inline-block; margin: 2px; padding: 1px 6px; border-radius: 4px; background: #efe9fb;
             border: 1px solid #d5c8f2; font-family: ui-monospace, monospace; font-size: 13px; white-space: pre; }
-.te-token small { color: #777; margin-left: 5px; font-size: 10px; }
+.te-token small { color: #5f5f5f; margin-left: 5px; font-size: 10px; }
 """
+# White on Bokeh's success green (#5cb85c) is 2.5:1; on this green 5.1:1 (WCAG AA for text).
+DARK_GREEN_BUTTON_CSS = ".bk-btn-success { background-color: #2e7d32; border-color: #2e7d32; }"
 MESSAGE_CSS = {
     "error": "pre { background: #fdecea; color: #8a1c12; border: 1px solid #f5c2bd; border-radius: 6px; "
              "padding: 8px 12px; white-space: pre-wrap; font-family: inherit; margin: 0; }",
@@ -320,6 +324,7 @@ class ExplainerApp:
                                         css_classes=["te-tokens"])
 
         self.next_button = pn.widgets.Button(label=words("app.next_token"), color="success", width=130,
+                                             stylesheets=[DARK_GREEN_BUTTON_CSS],
                                              css_classes=["te-next", "te-control"])
         self.next_button.on_click(lambda event: state.append_sampled_token())
         self.generate_count = WholeNumberBox(label=words("app.tokens"), value=10, width=90,
@@ -447,7 +452,7 @@ class ExplainerApp:
             select.param.watch(self._pick_position, "value")
         self.position_select = self.position_selects["block"]
         # ``name`` is the checkbox's own label (clicking it toggles); Panel's ``label`` is a separate one, which does not
-        self.expand_toggle = pn.widgets.Checkbox.from_param(state.param.expanded, name=words("app.show_every_block"),
+        self.expand_toggle = pn.widgets.Toggle.from_param(state.param.expanded, name=words("app.show_every_block"),
                                                             css_classes=["te-expand", "te-control"])
         self.click_mode = pn.widgets.RadioButtonGroup(options={words("app.click_to_open"): "inspect",
                                                                words("app.click_to_ablate"): "ablate"},
@@ -459,6 +464,7 @@ class ExplainerApp:
         self.reset_ablation = pn.widgets.Button(label=words("app.restore_heads"), width=160, css_classes=["te-control"])
         self.reset_ablation.on_click(lambda event: setattr(state, "ablated", ""))
         self.ablation_note = TextBox(sizing_mode="stretch_width", css_classes=["te-ablation-note"])
+        self.attention_text = ScreenReaderText(css_classes=["te-attention-summary"])  # the head, said in words
 
         self.sections = {
             # The Sankey overview is open below the picture from the start (not "the open section" of a link).
@@ -468,7 +474,7 @@ class ExplainerApp:
             "block": Section("block", state, self._build_block, self._update_block,
                              [self.layer_sliders["block"], self.position_selects["block"]]),
             "attention": Section("attention", state, self._build_attention, self._update_attention,
-                                 [self.layer_sliders["attention"], self.head_slider]),
+                                 [self.layer_sliders["attention"], self.head_slider, self.attention_text]),
             "heads": Section("heads", state, self._build_heads, self._update_heads,
                              [self.click_mode, self.reset_ablation, self.ablation_note]),
             "mlp": Section("mlp", state, self._build_mlp, self._update_mlp,
@@ -480,7 +486,7 @@ class ExplainerApp:
     def _build_overview(self):
         s = self.state
         view = self.views["overview"] = OverviewView(s.trace, s.probabilities, s.sampled_id, self.runtime.display,
-                                                     expanded=s.expanded)
+                                                     expanded=s.expanded, lang=s.lang)
         self._on_tap(view.stage_source.selected, self._on_stage_tap)
         self._on_tap(view.token_source.selected, self._on_token_tap)
         self._overview_shows = (s.trace, s.expanded)
@@ -495,7 +501,7 @@ class ExplainerApp:
             self._overview_shows = (s.trace, s.expanded)
 
     def _build_embedding(self):
-        view = self.views["embedding"] = EmbeddingView(self.state.trace)
+        view = self.views["embedding"] = EmbeddingView(self.state.trace, lang=self.state.lang)
         return [view.layout]
 
     def _update_embedding(self):
@@ -507,9 +513,11 @@ class ExplainerApp:
 
     def _build_block(self):
         trace, layer, position = self._block_views()
-        ln1 = self.views["ln1"] = LayerNormView(trace, layer, "ln1", *self.runtime.layer_norm_weights(layer, "ln1"))
-        residual = self.views["residual"] = ResidualView(trace, layer, position)
-        ln2 = self.views["ln2"] = LayerNormView(trace, layer, "ln2", *self.runtime.layer_norm_weights(layer, "ln2"))
+        ln1 = self.views["ln1"] = LayerNormView(trace, layer, "ln1", *self.runtime.layer_norm_weights(layer, "ln1"),
+                                                     lang=self.state.lang)
+        residual = self.views["residual"] = ResidualView(trace, layer, position, lang=self.state.lang)
+        ln2 = self.views["ln2"] = LayerNormView(trace, layer, "ln2", *self.runtime.layer_norm_weights(layer, "ln2"),
+                                                     lang=self.state.lang)
         return [ln1.layout, residual.layout, ln2.layout]
 
     def _update_block(self):
@@ -520,17 +528,20 @@ class ExplainerApp:
 
     def _build_attention(self):
         s = self.state
-        head = self.views["head"] = AttentionHeadView(s.trace, s.layer, s.head)
-        concat = self.views["concat"] = ConcatProjectionView(s.trace, s.layer)
+        head = self.views["head"] = AttentionHeadView(s.trace, s.layer, s.head, lang=s.lang)
+        concat = self.views["concat"] = ConcatProjectionView(s.trace, s.layer, lang=s.lang)
+        self.attention_text.plain_text = attention_summary(s.trace, s.layer, s.head, self.words)
         return [head.layout, concat.layout]
 
     def _update_attention(self):
         s = self.state
         self.views["head"].update(s.trace, s.layer, s.head)
         self.views["concat"].update(s.trace, s.layer)
+        self.attention_text.plain_text = attention_summary(s.trace, s.layer, s.head, self.words)
 
     def _build_heads(self):
-        view = self.views["heads"] = HeadGridView(self.state.trace, ablated=frozenset(self.state.ablated_heads))
+        view = self.views["heads"] = HeadGridView(self.state.trace, ablated=frozenset(self.state.ablated_heads),
+                                                  lang=self.state.lang)
         self._on_tap(view.head_source.selected, self._on_head_tap)
         self._note_ablation()
         return [view.layout]
@@ -548,7 +559,7 @@ class ExplainerApp:
 
     def _build_mlp(self):
         trace, layer, position = self._block_views()
-        view = self.views["mlp"] = MlpView(trace, layer, position)
+        view = self.views["mlp"] = MlpView(trace, layer, position, lang=self.state.lang)
         return [view.layout]
 
     def _update_mlp(self):
@@ -557,7 +568,7 @@ class ExplainerApp:
     def _build_output(self):
         s = self.state
         view = self.views["output"] = OutputView(s.trace.logits, self.runtime.display, sampled_id=s.sampled_id,
-                                                 **s.sampling_settings())
+                                                 **s.sampling_settings(), lang=s.lang)
         return [view.layout]
 
     def _update_output(self):
@@ -566,7 +577,7 @@ class ExplainerApp:
 
     def _build_lens(self):
         s = self.state
-        view = self.views["lens"] = LogitLensView(s.lens_logits, self.runtime.display, s.trace.tokens)
+        view = self.views["lens"] = LogitLensView(s.lens_logits, self.runtime.display, s.trace.tokens, lang=s.lang)
         return [view.layout]
 
     def _update_lens(self):
@@ -669,6 +680,7 @@ class ExplainerApp:
             self.sections[self.state.view].open()
         for section in self.sections.values():
             section.refresh()
+        attach_tour(self, page)
         return page
 
 

@@ -19,6 +19,7 @@ import panel as pn
 from bokeh.models import Slider
 
 from viz.derivation import AttentionDerivationView
+from viz.i18n import translator
 from viz.picture import PictureView
 from viz.picture.keyboard import PictureKeyboard
 from viz.popover import WeightPopoverView
@@ -46,14 +47,15 @@ class PicturePanel:
     def __init__(self, state: ExplainerState, runtime: ModelRuntime, on_tap: Callable, open_section: Callable):
         self.state, self.runtime, self._open_section = state, runtime, open_section
         s, config = state, runtime.config
+        self.words = words = translator(state.lang)
         self.view = PictureView(s.trace, s.layer, s.head, s.probabilities, s.sampled_id, runtime.display,
                                 n_layer=config.n_layer, selected_position=self._position(),
-                                ablated_heads=s.ablated_heads)
+                                ablated_heads=s.ablated_heads, lang=s.lang)
         self._shows = (s.trace, s.layer, s.head)
         # The temperature slider beside the bars, in the picture's own slot for it: a Bokeh slider (a Panel widget
         # cannot sit inside a Bokeh layout), kept in step with the state both ways.
         self.temperature = Slider(start=0, end=10, step=0.05, value=float(s.temperature),
-                                  title="Temperature (0 = greedy)", width=200, height=50, margin=(6, 10, 4, 10),
+                                  title=words("app.temperature"), width=200, height=50, margin=(6, 10, 4, 10),
                                   name="picture-temperature", css_classes=["te-temperature", "te-control"])
         self.temperature.on_change("value", self._on_temperature)
         self.view.output_column.children = [self.temperature, *self.view.output_column.children[1:]]
@@ -61,13 +63,13 @@ class PicturePanel:
         on_tap(self.view.head_source.selected, self._on_head_tap)
         on_tap(self.view.token_source.selected, self._on_token_tap)
 
-        self.block_slider = pn.widgets.IntSlider.from_param(s.param.layer, label="Block drawn", width=150,
+        self.block_slider = pn.widgets.IntSlider.from_param(s.param.layer, label=words("app.block_drawn"), width=150,
                                                             css_classes=["te-picture-layer", "te-control"])
-        self.head_slider = pn.widgets.IntSlider.from_param(s.param.head, label="Head", width=120,
+        self.head_slider = pn.widgets.IntSlider.from_param(s.param.head, label=words("app.head_drawn"), width=120,
                                                            css_classes=["te-picture-head", "te-control"])
-        self.back_button = pn.widgets.Button(label="◀ Back to the picture", width=190, css_classes=["te-picture-back"])
+        self.back_button = pn.widgets.Button(label=words("app.back_to_picture"), width=190, css_classes=["te-picture-back"])
         self.back_button.on_click(lambda event: self.show_picture())
-        self.close_popover = pn.widgets.Button(label="Close ✕", width=90, css_classes=["te-popover-close"])
+        self.close_popover = pn.widgets.Button(label=words("app.close"), width=90, css_classes=["te-popover-close"])
         self.close_popover.on_click(lambda event: self.hide_popover())
 
         self.derivation: AttentionDerivationView | None = None
@@ -159,7 +161,7 @@ class PicturePanel:
         s = self.state
         with pn.io.unlocked():
             if self.derivation is None:
-                self.derivation = AttentionDerivationView(s.trace, s.layer, s.head, s.trace.tokens)
+                self.derivation = AttentionDerivationView(s.trace, s.layer, s.head, s.trace.tokens, lang=s.lang)
             else:
                 self.derivation.update(s.trace, s.layer, s.head, s.trace.tokens)
             self.area.objects = [pn.Column(self.back_button, pn.pane.Bokeh(self.derivation.layout,
@@ -182,7 +184,7 @@ class PicturePanel:
         with pn.io.unlocked():
             if self.popover is None or self.popover.kind != kind:
                 self.popover = WeightPopoverView(kind, s.trace, s.layer, self._popover_position(kind), weights,
-                                                 s.trace.tokens, token_text=self.runtime.display)
+                                                 s.trace.tokens, token_text=self.runtime.display, lang=s.lang)
             else:
                 self.popover.update(s.trace, s.layer, self._popover_position(kind), weights)
             self.popover_area.objects = [self.close_popover, pn.pane.Bokeh(self.popover.layout,

@@ -303,7 +303,7 @@ dd {{ margin: 0 0 6px 0; color: #444; break-inside: avoid; }}
 BUTTON_CSS = f"""
 :host {{ font-family: {FONTS}; }}
 button {{ font-family: {FONTS}; }}
-button:focus-visible, .bk-btn:focus-visible {{ outline: 3px solid #f0b400 !important; outline-offset: 2px; }}
+button:focus-visible, .bk-btn:focus-visible {{ outline: 3px solid #005fcc !important; outline-offset: 2px; }}
 """
 BOX_STYLES = {"background": "#fffbea", "border": "2px solid #f0b400", "border-radius": "8px", "padding": "6px 10px",
               "margin": "4px 0 6px 0"}
@@ -335,7 +335,7 @@ class TourPanel:
 
     def __init__(self, state: ExplainerState, runtime: ModelRuntime, picture=None):
         self.state, self.runtime, self.picture = state, runtime, picture
-        self.start_button = pn.widgets.Button(width=150, color="warning", variant="outline",
+        self.start_button = pn.widgets.Button(width=150, color="primary", variant="outline",
                                               align="end", css_classes=["te-tour-start"], stylesheets=[BUTTON_CSS])
         self.start_button.on_click(lambda event: self.start())
         self.back_button = pn.widgets.Button(width=110, css_classes=["te-tour-back"], stylesheets=[BUTTON_CSS])

@@ -51,7 +51,8 @@ def head_colours(n_head: int) -> list[str]:
 
 
 def new_figure(title: str = "", axes: str = "xy", grid: str = "", x_axis_label: str | None = None,
-               y_axis_label: str | None = None, x_axis_location: str = "below", zoom: bool = False, **options) -> Plot:
+               y_axis_label: str | None = None, x_axis_location: str = "below", zoom: bool = False, lang: str = "en",
+               **options) -> Plot:
     """A bare plot with the house defaults: the axes named in ``axes`` ("xy", "x" or ""), a grid only along
     ``grid``, no toolbar unless ``zoom``. Much cheaper to build than ``bokeh.plotting.figure`` (fewer models)."""
     defaults = dict(toolbar_location=None, min_border_left=4, min_border_right=4, min_border_top=4,
@@ -67,10 +68,24 @@ def new_figure(title: str = "", axes: str = "xy", grid: str = "", x_axis_label: 
         if dimension in grid:
             plot.add_layout(Grid(dimension=0 if dimension == "x" else 1, ticker=axis.ticker, grid_line_alpha=0.4))
     if zoom:
-        plot.add_tools(BoxZoomTool(), ResetTool())
-        plot.update(toolbar_location="right")
-        plot.toolbar.autohide = True
+        show_zoom_tools(plot, lang)
     return plot
+
+
+def show_zoom_tools(plot: Plot, lang: str = "en") -> None:
+    """Box zoom and reset in a toolbar that shows on hover, their tooltips in ``lang`` (no Bokeh logo: its
+    title is not ours to translate)."""
+    words = translator(lang)
+    plot.add_tools(BoxZoomTool(description=words("common.tool.box_zoom")),
+                   ResetTool(description=words("common.tool.reset")))
+    plot.update(toolbar_location="right")
+    plot.toolbar.autohide = True
+    plot.toolbar.logo = None
+
+
+def hover_description(lang: str = "en") -> str:
+    """A hover tool's name in the toolbar (where a plot has one), in ``lang``."""
+    return translator(lang)("common.tool.hover")
 
 
 def draw(plot, source, glyph, **options):

@@ -574,7 +574,7 @@ class AttentionDerivationView:
             (words("derivation.tooltip.token"), f"{token_var}{{token}}"),
             (words("derivation.tooltip.dimension"), f"{dim_var}{{dim}}"),
             (words("derivation.tooltip.value"), "@image{exact}"),
-            ("hook", f"blocks.{self.layer}.attn.{hook}[:, {self.head}]")],
+            (words("common.hook"), f"blocks.{self.layer}.attn.{hook}[:, {self.head}]")],
             formatters={token_var: token_formatter, dim_var: dim_formatter,
                         "@image": exact_number_formatter(self.lang)})
         plot.add_tools(tool)
@@ -629,7 +629,7 @@ class AttentionDerivationView:
             dim_formatter.args = dict(start=g["k_top"] if transposed else g[f"{name}_left"],
                                       size=g["k_height"] if transposed else g[f"{name}_width"], dims=d_head)
         for tool, hook in self.vector_hovers:
-            tool.tooltips = [*tool.tooltips[:-1], ("hook", f"blocks.{layer}.attn.{hook}[:, {head}]")]
+            tool.tooltips = [*tool.tooltips[:-1], (self.words("common.hook"), f"blocks.{layer}.attn.{hook}[:, {head}]")]
         width, height = plot_size(g)
         changed = {name: value for name, value in dict(width=width, height=height, max_width=width,
                                                        min_width=int(width * MIN_SCALE)).items()

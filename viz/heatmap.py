@@ -19,12 +19,11 @@ from typing import Sequence
 
 import numpy as np
 from bokeh.core.property.validation import validate
-from bokeh.models import (AllLabels, BasicTicker, BasicTickFormatter, BoxAnnotation, BoxZoomTool, ColorBar,
-                          ColumnDataSource, FixedTicker, GlyphRenderer, HoverTool, Image, LinearAxis, LinearColorMapper,
-                          Plot, Range1d, ResetTool)
+from bokeh.models import (AllLabels, BasicTicker, BasicTickFormatter, BoxAnnotation, ColorBar, ColumnDataSource,
+                          FixedTicker, GlyphRenderer, HoverTool, Image, LinearAxis, LinearColorMapper, Plot, Range1d)
 
 from .common import (DIVERGING, MASKED_COLOUR, SEQUENTIAL, TRANSPARENT, cell_label_formatter, exact_number_formatter,
-                     label_axis, robust_limit, set_cell_labels, shorten)
+                     hover_description, label_axis, robust_limit, set_cell_labels, shorten, show_zoom_tools)
 from .i18n import translator
 
 KINDS = ("signed", "probability", "sequential")
@@ -129,6 +128,7 @@ class Heatmap:
         """``row_name``, ``col_name``, ``value_name``: the hover's labels (default: token, dimension, value in
         ``lang``)."""
         words = translator(lang)
+        self.lang = lang
         row_name = words("heatmap.token") if row_name is None else row_name
         col_name = words("heatmap.dimension") if col_name is None else col_name
         value_name = words("heatmap.value") if value_name is None else value_name
@@ -156,7 +156,7 @@ class Heatmap:
 
         self.row_formatter = cell_label_formatter(row_hover or row_labels, rows)
         self.col_formatter = cell_label_formatter(col_hover or col_labels, cols)
-        self.hover = HoverTool(renderers=[self.image_renderer],
+        self.hover = HoverTool(renderers=[self.image_renderer], description=hover_description(lang),
                                tooltips=[(row_name, "$y{row}"), (col_name, "$x{col}"), (value_name, "@image{value}")],
                                formatters={"$y": self.row_formatter, "$x": self.col_formatter,
                                            "@image": exact_number_formatter(lang)})
@@ -194,9 +194,7 @@ class Heatmap:
         """Box zoom for heatmaps whose cells are too small to point at (added once, when first needed)."""
         wanted = self.zoom if self.zoom is not None else (rows > ZOOM_ROWS or cols > ZOOM_COLUMNS)
         if wanted and not self.has_zoom:
-            self.figure.add_tools(BoxZoomTool(), ResetTool())
-            self.figure.update(toolbar_location="right")
-            self.figure.toolbar.autohide = True
+            show_zoom_tools(self.figure, self.lang)
             self.has_zoom = True
 
     def header_rows(self, rows: int) -> float:

@@ -11,8 +11,8 @@ from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Line, Scatt
 from gpt2_core import Trace
 from gpt2_core.model import gelu
 
-from .common import (BAR_COLOUR, EXACT_NUMBER_JS, SAMPLED_COLOUR, check_layer, draw, exact_number_js, new_figure,
-                     normalize_position, position_labels)
+from .common import (BAR_COLOUR, EXACT_NUMBER_JS, SAMPLED_COLOUR, check_layer, draw, exact_number_js,
+                     hover_description, new_figure, normalize_position, position_labels)
 from .heatmap import Heatmap
 from .i18n import Translator, translator
 
@@ -72,7 +72,7 @@ class MlpView:
                              h["output"].figure, sizing_mode="stretch_width")
 
     def _gelu_figure(self):
-        plot = new_figure(title="GELU", width=420, height=300, zoom=True, grid="xy",
+        plot = new_figure(title="GELU", width=420, height=300, zoom=True, grid="xy", lang=self.lang,
                           x_axis_label=self.words("mlp_view.before_axis"),
                           y_axis_label=self.words("mlp_view.after_axis"))
         draw(plot, self.gelu_curve_source, Line(x="x", y="y", line_color="#888888", line_width=2))
@@ -80,7 +80,7 @@ class MlpView:
                                                              fill_alpha=0.55, line_color=BAR_COLOUR, line_alpha=0.3))
         exact = CustomJSHover(code=EXACT_NUMBER_JS if self.lang == "en" else exact_number_js(self.lang))
         words = self.words
-        plot.add_tools(HoverTool(renderers=[points], tooltips=[(words("mlp_view.neuron"), "@neuron"),
+        plot.add_tools(HoverTool(renderers=[points], description=hover_description(self.lang), tooltips=[(words("mlp_view.neuron"), "@neuron"),
                                                                (words("mlp_view.before"), "@pre{exact}"),
                                                                (words("mlp_view.after"), "@post{exact}")],
                                  formatters={"@pre": exact, "@post": exact}))

@@ -24,6 +24,7 @@ from site_support import LIVE_TIMEOUT_MS, PYODIDE_DIR, SiteServer, build_site, w
 from environment import REPO_ROOT
 from gpt2_core import sampling
 from gpt2_core.interventions import zero_ablate_heads
+from viz.i18n import text
 from viz.output import top_candidates
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
@@ -404,3 +405,20 @@ def test_our_wheel_holds_every_python_package_of_the_checkout(site_dir):
     packages = {path.parent.relative_to(REPO_ROOT).as_posix() for path in REPO_ROOT.glob("*/**/__init__.py")
                 if path.parts[len(REPO_ROOT.parts)] in {"gpt2_core", "viz", "app", "transformer_explainer"}}
     assert packages and packages <= inside, f"missing from the site's wheel: {sorted(packages - inside)}"
+
+
+def test_a_chinese_link_speaks_chinese_while_loading_and_live(open_site, site_server, site_model, site_dir):
+    """?lang=zh: the loading panel, the precomputed example and its note, and then the live app are in Chinese;
+    the precomputed page is the Chinese one the build made, and the live app is drawn in Chinese from the start."""
+    page = open_site(site_server.url + "?lang=zh", live=False)
+    page.wait_for_function("() => window.__te_site && window.__te_site.precomputedAt !== undefined", timeout=10_000)
+    assert page.evaluate("() => document.documentElement.lang") == "zh-Hans"
+    prompt = site_config(site_dir)["precomputed"]["prompt"]
+    expect(find(page, "#te-precomputed-note")).to_have_text(
+        text("zh", "site.precomputed_note", prompt=prompt, model=site_config(site_dir)["model"]["name"]))
+    expect(find(page, "[data-step='weights']")).to_have_text(text("zh", "site.step.weights"))
+    expect(find(page, ".te-run button")).to_have_text(text("zh", "app.run"))  # the precomputed page's button
+    wait_until_live(page)
+    expect(find(page, ".te-run button")).to_have_text(text("zh", "app.run"))
+    expect(find(page, ".te-header")).to_contain_text("如何预测下一个 token")
+    page.wait_for_function("() => document.documentElement.lang === 'zh-Hans'")

@@ -131,7 +131,7 @@ class Strip:
 
     def tooltips(self, extra=()) -> list[tuple[str, str]]:
         words = self.words
-        return [("hook", self.hook), (words("picture.tooltip.token"), "@slot{token}"),
+        return [(words("common.hook"), self.hook), (words("picture.tooltip.token"), "@slot{token}"),
                 (words("picture.tooltip.dimension"), words("picture.tooltip.dimension_of", total=self.total_dims)),
                 *extra, (words("picture.tooltip.value"), "@value{exact}")]
 
