@@ -125,23 +125,19 @@ PAGE_FONTS = ('-apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica
               '"Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif')
 
 
-class PageLanguage(pn.custom.JSComponent):
+class PageLanguage(pn.reactive.ReactiveHTML):
     """Tells the browser the page's language (``<html lang>``): screen readers pronounce by it, and the browser
-    picks the CJK glyph forms for Chinese by it; and sets the page's font stack. Draws nothing."""
+    picks the CJK glyph forms for Chinese by it; and sets the page's font stack. Draws nothing. (ReactiveHTML, not
+    an ESM component: those need Panel's module shim, which the static site's page does not load.)"""
 
-    lang = param.String(default="en")
+    language = param.String(default="en")
     fonts = param.String(default=PAGE_FONTS)
-    _esm = """
-    export function render({ model }) {
-      const apply = () => {
-        document.documentElement.lang = model.lang === "zh" ? "zh-Hans" : model.lang;
-        document.documentElement.style.setProperty("--base-font", model.fonts);
-        document.body.style.fontFamily = model.fonts;
-      };
-      apply();
-      model.on("lang", apply);
-    }
-    """
+    _template = '<div id="marker" style="display: none"></div>'
+    _scripts = {"render": """
+    document.documentElement.lang = data.language === "zh" ? "zh-Hans" : data.language;
+    document.documentElement.style.setProperty("--base-font", data.fonts);
+    document.body.style.fontFamily = data.fonts;
+    """}
 
 
 class WholeNumberBox(pn.widgets.IntInput):
@@ -673,7 +669,7 @@ class ExplainerApp:
                              self.status_box, sizing_mode="stretch_width")
         sections = [self.sections[key].card for key in
                     ("overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens")]
-        page_language = PageLanguage(lang=self.state.lang, height=0, width=0, margin=0)
+        page_language = PageLanguage(language=self.state.lang, height=0, width=0, margin=0)
         page = pn.Column(page_language, self.offline_box, header_row, self.notice_box, controls, self.picture.layout, *sections,
                          sizing_mode="stretch_width", max_width=1400, styles={"margin": "0 auto"})
         if self.state.view in self.sections:

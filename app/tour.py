@@ -314,6 +314,13 @@ ESC_CLOSES_TOUR_JS = """
 if (window.__te_tour_escape) return;
 window.__te_tour_escape = true;
 const doc = cb_obj.all_models !== undefined ? cb_obj : cb_obj.document;
+setTimeout(() => {  // a link to a step: the card and the picture under it in view, as after Next
+  for (const model of doc.all_models) {
+    if (!(model.css_classes || []).includes('te-tour')) continue;
+    const view = Bokeh.index.find_one_by_id(model.id);
+    if (view != null && view.el.offsetParent !== null) view.el.scrollIntoView({ block: 'start' });
+  }
+}, 300);
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape' || event.defaultPrevented) return;
   for (const model of doc.all_models) {
@@ -325,6 +332,21 @@ document.addEventListener('keydown', (event) => {
     return;
   }
 });
+"""
+
+# A step shown (the card's text changed): the card comes to the top of the window, with the picture under it, so
+# the part the step outlines is in view (the prompt and the controls are a scroll away). No args: found by class.
+CARD_INTO_VIEW_JS = """
+const doc = cb_obj.document;
+setTimeout(() => {
+  for (const model of doc.all_models) {
+    if (!(model.css_classes || []).includes('te-tour')) continue;
+    const view = Bokeh.index.find_one_by_id(model.id);
+    if (view == null || view.el.offsetParent === null) continue;
+    const still = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    view.el.scrollIntoView({ block: 'start', behavior: still ? 'auto' : 'smooth' });
+  }
+}, 60);
 """
 
 
@@ -351,6 +373,7 @@ class TourPanel:
         self.glossary_toggle.param.watch(lambda event: self._render(), "value")
         self.body = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["te-tour-body"],
                                  stylesheets=[CARD_CSS])
+        self.body.jscallback(text=CARD_INTO_VIEW_JS)
         self.glossary = pn.pane.HTML("", sizing_mode="stretch_width", visible=False, css_classes=["te-tour-glossary"],
                                      stylesheets=[CARD_CSS])
         buttons = pn.FlexBox(self.back_button, self.next_button, self.glossary_toggle, self.close_button,

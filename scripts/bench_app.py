@@ -9,9 +9,15 @@ headless Chromium, times measured in the page (performance.now()).
     [16 × 16]) and no source changed for 0.5 s. Three cases: the overview alone; a realistic set, overview +
     attention (one head, its concat/c_proj views) + output, after another 16-token prompt (views keep their
     sizes); the same set after a 2-token prompt (every [tokens × ...] view also changes size).
-(b) temperature slider → output chart updated, goal ≤ 100 ms: a click on the temperature slider's track (the
-    handle jumps there and Panel sends the value), from its pointerdown to the first frame painted after the
-    output chart's source changed. Clicks alternate between low and high temperatures.
+    The picture (the first screen, issue 7): goal ≤ 0.5 s for a 16-token prompt after another one, with the
+    overview below it closed and open (as a page opens); and ≤ 1 s when the length crosses 16 tokens (from a
+    2-token prompt to 16, and from 16 to 24: the picture draws at most 16 rows, the newest).
+(b) temperature slider → bars updated, goal ≤ 100 ms: a click on the temperature slider's track (the handle
+    jumps there and Panel sends the value), from its pointerdown to the first frame painted after the chart's
+    source changed. Clicks alternate between low and high temperatures. Twice: the output section's slider and
+    chart, and the picture's slider beside its bars.
+(c) page weight and height with everything open: the bytes the page loaded (its resources' transfer sizes, and
+    the document's JSON as the server sent it), and the page's height in pixels at 1440 px wide.
 
 Medians of several repetitions; every repetition uses a different prompt or temperature. --profile runs the
 server under cProfile and prints where its time went (the browser side: see the report in issue 4).
@@ -83,21 +89,21 @@ def make_checkpoint(directory: Path, tokenizer_dir: Path | None) -> Path:
     return path
 
 
-def sixteen_token_prompts(checkpoint: Path, count: int) -> list[tuple[str, list[int]]]:
-    """Prompts cut to exactly 16 tokens (by this checkpoint's tokenizer), with their ids."""
+def sixteen_token_prompts(checkpoint: Path, count: int, length: int = 16) -> list[tuple[str, list[int]]]:
+    """Prompts cut to exactly ``length`` tokens (by this checkpoint's tokenizer), with their ids."""
     from gpt2_core.loading import read_tokenizer
 
     tokenizer = read_tokenizer(checkpoint / "vocab.json", checkpoint / "merges.txt")
     prompts = []
     for i, text in enumerate(CANDIDATE_PROMPTS):
         ids = tokenizer.encode(f"{text}. {CANDIDATE_PROMPTS[(i + 5) % len(CANDIDATE_PROMPTS)]}")
-        for cut in range(16, len(ids) + 1):  # the first cut whose text reads back as exactly 16 tokens
+        for cut in range(length, len(ids) + 1):  # the first cut whose text reads back as exactly ``length`` tokens
             text = tokenizer.decode(ids[:cut])
-            if len(tokenizer.encode(text)) == 16:
+            if len(tokenizer.encode(text)) == length:
                 prompts.append((text, tokenizer.encode(text)))
                 break
     if len(prompts) < count + 1:
-        raise SystemExit(f"only {len(prompts)} usable 16-token prompts; ask for fewer repetitions")
+        raise SystemExit(f"only {len(prompts)} usable {length}-token prompts; ask for fewer repetitions")
     return prompts[:count + 1]
 
 
@@ -107,43 +113,47 @@ def tokenizer_ids(checkpoint: Path, text: str) -> list[int]:
     return read_tokenizer(checkpoint / "vocab.json", checkpoint / "merges.txt").encode(text)
 
 
-def wait_settled(page, ids: list[int], quiet_ms: int = 500, timeout_ms: int = 60_000, attention: bool = True):
-    """Wait until the page shows this prompt everywhere and no source changed for ``quiet_ms``."""
-    page.wait_for_function("""([ids, attention]) => {
-        const tokens = window.__te_data('overview-token-source', ['token_id']);
-        const shown = window.__te_array(tokens.token_id);
+def wait_settled(page, ids: list[int], quiet_ms: int = 500, timeout_ms: int = 60_000, attention: bool = True,
+                 tokens: str = "overview-token-source"):
+    """Wait until the page shows this prompt everywhere and no source changed for ``quiet_ms``. ``tokens``: the
+    source whose token_id column shows the prompt (the picture's shows the newest 16, -1 in unused rows)."""
+    page.wait_for_function("""([ids, attention, name]) => {
+        const tokens = window.__te_data(name, ['token_id']);
+        const all = window.__te_array(tokens.token_id);
+        const shown = name === 'picture-token-source' ? all.filter((v) => v >= 0) : all;
+        if (name === 'picture-token-source') ids = ids.slice(-shown.length);
         if (shown.length !== ids.length || !shown.every((v, i) => v === ids[i])) return false;
         if (attention) {
           const image = window.__te_data('pattern-source', ['image']).image[0];
           if (!image.shape || image.shape[0] !== ids.length) return false;
         }
         return window.__bench.painted !== null;
-      }""", arg=[ids, attention], timeout=timeout_ms)
+      }""", arg=[ids, attention, tokens], timeout=timeout_ms)
     page.wait_for_function("""(quiet) => window.__bench.last_change !== null && window.__bench.painted !== null
                               && window.__bench.painted >= window.__bench.last_change
                               && performance.now() - window.__bench.last_change > quiet""",
                            arg=quiet_ms, timeout=timeout_ms, polling=50)
 
 
-def measure_prompt(page, text: str, ids: list[int], attention: bool) -> dict:
+def measure_prompt(page, text: str, ids: list[int], attention: bool, tokens: str = "overview-token-source") -> dict:
     type_prompt(page, text, submit=False)
     page.evaluate(RESET_JS)
     run = find(page, ".te-run button")
     box = run.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    wait_settled(page, ids, attention=attention)
+    wait_settled(page, ids, attention=attention, tokens=tokens)
     bench = page.evaluate("() => window.__bench")
     return {"total": (bench["painted"] - bench["t0"]) / 1000, "data": (bench["last_change"] - bench["t0"]) / 1000,
             "changes": bench["changes"], "by_source": bench["by_source"]}
 
 
-def measure_slider(page, fraction: float) -> dict:
+def measure_slider(page, fraction: float, slider: str = ".te-temperature", chart: str = "output-source") -> dict:
     page.evaluate(RESET_JS)
-    box = slider_geometry(page, ".te-temperature")
+    box = slider_geometry(page, slider)
     page.mouse.click(box["left"] + fraction * box["width"], box["y"])
-    page.wait_for_function("""() => { const b = window.__bench;
-        return b.by_source['output-source'] > 0 && b.painted !== null && b.painted >= b.last_change
-               && performance.now() - b.last_change > 150; }""", timeout=30_000, polling=20)
+    page.wait_for_function("""(chart) => { const b = window.__bench;
+        return b.by_source[chart] > 0 && b.painted !== null && b.painted >= b.last_change
+               && performance.now() - b.last_change > 150; }""", arg=chart, timeout=30_000, polling=20)
     bench = page.evaluate("() => window.__bench")
     return {"total": (bench["painted"] - bench["t0"]) / 1000, "data": (bench["last_change"] - bench["t0"]) / 1000,
             "changes": bench["changes"]}
@@ -187,7 +197,8 @@ def main() -> int:
     parser.add_argument("--tokenizer-dir", type=Path, default=REPO.parent / "shared" / "gpt2-tokenizer")
     parser.add_argument("--checkpoint", type=Path, default=None, help="reuse a checkpoint directory (else a temp one)")
     parser.add_argument("--profile", action="store_true", help="run the server under cProfile; print where time went")
-    parser.add_argument("--only", choices=["prompt", "slider"], default=None, help="run one of the two measurements")
+    parser.add_argument("--only", choices=["prompt", "slider", "picture", "weight"], default=None,
+                        help="run one of the measurements")
     args = parser.parse_args()
 
     sys.path.insert(0, str(REPO / "tests"))
@@ -203,6 +214,7 @@ def main() -> int:
         if checkpoint is None or not (checkpoint / "model.safetensors").exists():
             checkpoint = make_checkpoint(checkpoint or Path(scratch) / "gpt2-small-random", tokenizer_dir)
         prompts = sixteen_token_prompts(checkpoint, args.repeats)
+        long_prompts = sixteen_token_prompts(checkpoint, args.repeats, length=24)
         short_prompt = ("Hello world", tokenizer_ids(checkpoint, "Hello world"))
         profile_path = Path(scratch) / "server.prof"
         command = None
@@ -215,6 +227,11 @@ def main() -> int:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
                 results = run_benchmarks(browser, server.url, prompts, short_prompt, args.repeats, args.only)
+                if args.only in (None, "picture"):
+                    results += run_picture_benchmarks(browser, server.url, prompts, long_prompts, short_prompt,
+                                                      args.repeats)
+                if args.only in (None, "weight"):
+                    measure_weight(browser, server.url)
                 browser.close()
         finally:
             server.stop()
@@ -231,7 +248,7 @@ def run_benchmarks(browser, url: str, prompts, short_prompt, repeats: int, only:
              ("overview + attention + output", ("attention", "output"), "after another 16-token prompt"),
              ("overview + attention + output", ("attention", "output"), f"after a {len(short_prompt[1])}-token prompt")]
     for label, sections, before in cases:
-        if only == "slider":
+        if only not in (None, "prompt"):
             break
         page = open_app(browser, url, width=1280, height=900)
         for key, name in (("attention", "pattern-source"), ("output", "output-source")):
@@ -254,7 +271,7 @@ def run_benchmarks(browser, url: str, prompts, short_prompt, repeats: int, only:
         page.close()
 
     # (b) the temperature slider: clicks on its track, alternately low and high (T about 1 and 5).
-    if only == "prompt":
+    if only not in (None, "slider"):
         return met
     page = open_app(browser, url + "?view=output", width=1280, height=900, wait_for="output-source")
     page.evaluate(INSTRUMENT_JS)
@@ -268,6 +285,88 @@ def run_benchmarks(browser, url: str, prompts, short_prompt, repeats: int, only:
                       f"; data at {statistics.median(data_times) * 1000:.0f} ms"))
     page.close()
     return met
+
+
+PICTURE_GOAL_S, CROSSING_GOAL_S = 0.5, 1.0
+
+
+def close_section(page, key: str) -> None:
+    from app_server import section_open
+
+    if section_open(page, key):
+        find(page, f".te-section-{key} .card-header").click()
+        page.wait_for_function("(key) => true", arg=key)
+        page.wait_for_timeout(500)
+
+
+def run_picture_benchmarks(browser, url: str, prompts, long_prompts, short_prompt, repeats: int) -> list[bool]:
+    """The first screen (issue 7): prompt -> the picture, and the picture's slider -> its bars."""
+    met = []
+    cases = [("the picture alone (overview closed)", False, "after another 16-token prompt", PICTURE_GOAL_S),
+             ("the picture + the overview (the page as it opens)", True, "after another 16-token prompt",
+              PICTURE_GOAL_S),
+             ("the picture + the overview", True, f"crossing 16: after a {len(short_prompt[1])}-token prompt",
+              CROSSING_GOAL_S),
+             ("the picture + the overview", True, "crossing 16: a 24-token prompt after a 16-token one",
+              CROSSING_GOAL_S)]
+    for label, overview, before, goal in cases:
+        page = open_app(browser, url, width=1440, height=900, wait_for="picture-token-source")
+        if not overview:
+            close_section(page, "overview")
+        page.evaluate(INSTRUMENT_JS)
+        tokens = "picture-token-source"
+        measure_prompt(page, *prompts[0], attention=False, tokens=tokens)  # warm up
+        times, data_times = [], []
+        for i in range(repeats):
+            if before.startswith("crossing 16: after a "):
+                measure_prompt(page, *short_prompt, attention=False, tokens=tokens)
+                result = measure_prompt(page, *prompts[i + 1], attention=False, tokens=tokens)
+            elif before.startswith("crossing 16: a 24"):
+                measure_prompt(page, *prompts[i + 1], attention=False, tokens=tokens)
+                result = measure_prompt(page, *long_prompts[i + 1], attention=False, tokens=tokens)
+            else:
+                result = measure_prompt(page, *prompts[i + 1], attention=False, tokens=tokens)
+            times.append(result["total"])
+            data_times.append(result["data"])
+        met.append(report(f"(a) prompt -> {label} updated [{before}]", times, goal,
+                          f"; last data at {statistics.median(data_times) * 1000:.0f} ms"))
+        page.close()
+
+    page = open_app(browser, url, width=1440, height=900, wait_for="picture-token-source")
+    close_section(page, "overview")
+    page.evaluate(INSTRUMENT_JS)
+    chart = "picture-probability-source"
+    measure_slider(page, 0.3, chart=chart)  # warm up
+    times = [measure_slider(page, (0.1 if i % 2 else 0.5) + 0.01 * i, chart=chart)["total"]
+             for i in range(max(repeats, 9))]
+    met.append(report("(b) the picture's temperature slider -> its bars updated", times, SLIDER_GOAL_S))
+    page.close()
+    return met
+
+
+def measure_weight(browser, url: str) -> None:
+    """(c) What a page with every section open weighs (HTTP resources and the websocket's messages from the
+    server) and how tall it is at 1440 px."""
+    from app_server import open_section
+
+    received = {"ws": 0}
+
+    def on_socket(socket):
+        socket.on("framereceived", lambda payload: received.__setitem__(
+            "ws", received["ws"] + len(payload if isinstance(payload, (bytes, bytearray)) else payload.encode())))
+
+    page = open_app(browser, url, width=1440, height=900, wait_for="picture-token-source",
+                    before_goto=lambda page: page.on("websocket", on_socket))
+    for key in ("embedding", "block", "attention", "heads", "mlp", "output", "lens"):
+        open_section(page, key)
+    page.wait_for_timeout(2000)
+    http = page.evaluate("""() => performance.getEntriesByType('navigation').concat(
+        performance.getEntriesByType('resource')).reduce((sum, e) => sum + (e.transferSize || e.encodedBodySize || 0), 0)""")
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    print(f"(c) page with every section open: {http / 1e6:.2f} MB over HTTP (scripts, styles, the page), "
+          f"{received['ws'] / 1e6:.2f} MB of messages from the server (the document and every section's views); "
+          f"{height:,} px tall at 1440 px wide")
+    page.close()
 
 
 if __name__ == "__main__":

@@ -188,7 +188,8 @@ DATA_TO_PAGE_JS = """async ([name, x, y]) => {
 
 # -- pages ----------------------------------------------------------------------------------------------------
 
-def open_app(browser, url: str, width: int = 1280, height: int = 900, wait_for: str = "overview-token-source"):
+def open_app(browser, url: str, width: int = 1280, height: int = 900, wait_for: str = "overview-token-source",
+             before_goto=None):
     """A fresh page on the app at ``url``, loaded up to the named Bokeh model; ``page.te_errors`` collects page
     errors, console errors and dialogs (an ``alert`` means script from the page's data ran)."""
     page = browser.new_page(viewport={"width": width, "height": height})
@@ -199,6 +200,8 @@ def open_app(browser, url: str, width: int = 1280, height: int = 900, wait_for: 
     page.on("dialog", lambda dialog: (page.te_errors.append(f"dialog (script ran): {dialog.message}"),
                                       dialog.dismiss()))
     page.add_init_script(FIND_MODEL_JS)
+    if before_goto is not None:  # e.g. listen to the page's websocket from its first message
+        before_goto(page)
     page.goto(url)
     page.wait_for_function("(name) => window.__te_find && window.__te_find(name) !== null", arg=wait_for,
                            timeout=60_000)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-PAGE_TEXT_JS = """() => {
+PAGE_TEXT_JS = r"""() => {
   const texts = [];
   const walk = (root) => {
     for (const node of root.childNodes) {

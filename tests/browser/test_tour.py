@@ -1,14 +1,10 @@
 """The guided tour in the served app, in headless Chromium as a teacher would use it: a link opens it at a step,
 Next and Back walk every step (each outlining its stage, each formula showing the prompt's real numbers), Esc
 closes it and the link forgets it, in English and in Chinese; screenshots of three steps at two sizes.
-
-The page is served by tests/browser/serve_with_tour.py: ``transformer-explainer serve`` with the tour attached
-(app/tour.py ``attach_tour``) where app/layout.py does not attach it yet.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -23,7 +19,6 @@ from viz import i18n
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "tour"
-SERVE_WITH_TOUR = Path(__file__).with_name("serve_with_tour.py")
 PROMPT = "The quick brown fox jumps over"
 SETTINGS = {"prompt": PROMPT, "layer": 1, "head": 2}
 SCREENSHOT_STEPS = (1, 7, 15)
@@ -31,8 +26,7 @@ SCREENSHOT_STEPS = (1, 7, 15)
 
 @pytest.fixture(scope="module")
 def server(tiny_checkpoint):
-    app_server = AppServer(tiny_checkpoint, command=[sys.executable, str(SERVE_WITH_TOUR), "serve", "--model",
-                                                     str(tiny_checkpoint)])
+    app_server = AppServer(tiny_checkpoint)
     yield app_server
     app_server.stop()
 

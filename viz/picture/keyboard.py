@@ -145,7 +145,7 @@ function describe(items) {
                                        numbered(fill(words.heads, {n: col(heads, 'head').length}))];
     const i = item.index, description = String(col(stages, 'description')[i]);
     const hint = item.stage === 'attention' ? words.matrix : item.stage === 'output' ? words.output : '';
-    const text = hint ? description.replace(/[.\s]*$/, '.') + ' ' + hint : description;
+    const text = hint ? description.replace(/[.\\s]*$/, '.') + ' ' + hint : description;
     return [item.stage === 'output' ? 'output' : 'main', box(stages, i, 0), numbered(text)];
   }
   if (state.mode === 'tokens') {
