@@ -456,7 +456,7 @@ class TourPanel:
     # -- drawing ------------------------------------------------------------------------------------------
 
     def _render(self) -> None:
-        state, words = self.state, translator(self.state.lang)
+        words = translator(self.state.lang)
         step = self.step
         with pn.io.unlocked():
             self.start_button.name = words("tour.start")

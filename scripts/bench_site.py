@@ -20,7 +20,6 @@ and measures, printing each number beside its goal:
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys

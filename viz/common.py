@@ -97,6 +97,26 @@ def draw(plot, source, glyph, **options):
 
 # -- labels --------------------------------------------------------------------------------------------
 
+def set_if_changed(source, data: dict) -> bool:
+    """Give ``source`` ``data`` only when it differs from what the source holds (returns whether it did). A new
+    prompt of the same length leaves much of a figure as it was (stage boxes, frames, labels): an unchanged
+    source then sends nothing to the page, and BokehJS does not redo that glyph."""
+    old = source.data
+    if old.keys() == data.keys() and all(same_column(old[key], data[key]) for key in data):
+        return False
+    source.data = data
+    return True
+
+
+def same_column(a, b) -> bool:
+    if len(a) != len(b):
+        return False
+    try:
+        return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
+    except TypeError:  # text (or mixed) columns: equal_nan needs numbers
+        return list(a) == list(b)
+
+
 def shorten(text: str, limit: int = 14) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 

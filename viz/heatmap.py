@@ -23,7 +23,7 @@ from bokeh.models import (AllLabels, BasicTicker, BasicTickFormatter, BoxAnnotat
                           FixedTicker, GlyphRenderer, HoverTool, Image, LinearAxis, LinearColorMapper, Plot, Range1d)
 
 from .common import (DIVERGING, MASKED_COLOUR, SEQUENTIAL, TRANSPARENT, cell_label_formatter, exact_number_formatter,
-                     hover_description, label_axis, robust_limit, set_cell_labels, shorten, show_zoom_tools)
+                     hover_description, label_axis, robust_limit, set_cell_labels, show_zoom_tools)
 from .i18n import translator
 
 KINDS = ("signed", "probability", "sequential")

@@ -132,7 +132,6 @@ def test_a_new_prompt_updates_the_overview_once_and_a_slider_move_only_moves_its
 
 def count_while_typing(app, text):
     """What the live count under the prompt box says once the student has typed ``text``."""
-    import asyncio
     from types import SimpleNamespace
 
     app.prompt_input.value_input = text  # (outside a server, param cannot run the async watcher itself)
@@ -184,7 +183,6 @@ def test_a_value_a_number_box_cannot_show_leaves_it_empty_and_large_ones_go_as_f
 
 
 def test_the_tokens_box_is_checked_when_generate_is_pressed(app):
-    import asyncio
 
     before = app.state.prompt
     app.generate_count._process_events({"value": None})
@@ -215,7 +213,6 @@ def test_closing_the_app_stops_a_generation_and_unhooks_it_from_the_state(app):
 
 @pytest.mark.parametrize("how", ["link", "example", "generation"])
 def test_run_without_typing_runs_the_prompt_in_the_box_and_never_empties_it(app, how):
-    import asyncio
 
     if how == "link":
         app.state.prompt = "A prompt from a link"

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from app_server import AppServer, find, open_app, source_data, tap, type_prompt, wait_for_column, wait_js
+from app_server import AppServer, find, open_app, source_data, tap, wait_for_column, wait_js
 
 from gpt2_core import sampling
 from gpt2_core.interventions import zero_ablate_heads

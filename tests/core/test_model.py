@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from gpt2_core import GPT2Config, HookError, PromptError, hook_names, kernels, load_model
-from gpt2_core.checkpoints import write_random_checkpoint
 from gpt2_core.interventions import patch_residual, zero_ablate_heads
 from gpt2_core.model import causal_mask, gelu, softmax
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_server import (bokeh_widget_value, chip_tokens, find, open_section, section_open, source_data, tap,
+from app_server import (bokeh_widget_value, find, open_section, section_open, source_data, tap,
                         type_prompt, wait_for_chips, wait_for_column, wait_js)
 from site_support import LIVE_TIMEOUT_MS, PYODIDE_DIR, SiteServer, build_site, wait_until_live
 

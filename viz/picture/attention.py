@@ -18,7 +18,7 @@ from bokeh.models import ColumnDataSource, HoverTool, Image, Quad, Text
 
 from gpt2_core import Trace
 
-from ..common import SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR, shorten
+from ..common import SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR, set_if_changed, shorten
 from ..heatmap import colour_mapper
 from ..i18n import Translator, translator
 from .layout import COLUMNS, DIMS, MAX_TOKENS, ROWS_TOP, STRIP_PX, Rows, card_geometry
@@ -113,7 +113,7 @@ class MatrixStage:
 
     def fill(self, trace: Trace, rows: Rows, layer: int, head: int, selected_slot: int | None) -> None:
         self.source.data = matrix_data(trace, rows, layer, head)
-        self.decor_source.data = decor_data(rows, selected_slot)
+        set_if_changed(self.decor_source, decor_data(rows, selected_slot))
         kt_top, kt_bottom = self.kt_extent(rows)
         keys = trace[attention_hook(layer, "hook_k")][list(rows.positions), head, :self.kt.n_dims]
         self.kt.rename(self.words("picture.kt_hook", hook=attention_hook(layer, "hook_k"), head=head))
@@ -127,7 +127,7 @@ class MatrixStage:
         data["top"] = np.where(real, kt_top + dim * step, np.nan)
         data["bottom"] = np.where(real, kt_top + (dim + 1) * step, np.nan)
         self.kt.source.data = data
-        self.key_label_source.data = key_label_data(trace, rows, kt_bottom)
+        set_if_changed(self.key_label_source, key_label_data(trace, rows, kt_bottom))
         if self.hover is not None:
             self.hover.tooltips = self.tooltips(layer, head)
 
@@ -248,9 +248,9 @@ class AttentionOutputStage:
                       *COLUMNS["attn_out"], rows.half())
         left, right = COLUMNS["_concat"]
         top, bottom = ROWS_TOP - 2.0, max(rows.bottom, ROWS_TOP + 110.0) + 2.0
-        self.concat_source.data = {"left": [left + 3.0], "right": [right - 3.0], "top": [top], "bottom": [bottom],
-                                   "x": [(left + right) / 2], "y": [(top + bottom) / 2],
-                                   "text": [words("picture.concat", n=self.n_head)]}
+        set_if_changed(self.concat_source, {"left": [left + 3.0], "right": [right - 3.0], "top": [top],
+                                            "bottom": [bottom], "x": [(left + right) / 2], "y": [(top + bottom) / 2],
+                                            "text": [words("picture.concat", n=self.n_head)]})
 
     def draw(self, plot, kit) -> None:
         plot.add_glyph(self.concat_source, Quad(left="left", right="right", top="top", bottom="bottom",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import ColumnDataSource, Quad, Text
 
-from ..common import TEXT_COLOUR
+from ..common import TEXT_COLOUR, set_if_changed
 from ..i18n import Translator, plural, translator
 from .layout import BEFORE_STACK, COLUMNS, ROWS_TOP, Rows, centre
 
@@ -75,7 +75,9 @@ class BlocksStage:
         self.label_source = ColumnDataSource(name="picture-blocks-label-source")
 
     def fill(self, rows: Rows, layer: int, n_layer: int) -> None:
-        self.card_source.data, self.label_source.data = blocks_data(rows, layer, n_layer, self.words)
+        cards, labels = blocks_data(rows, layer, n_layer, self.words)
+        set_if_changed(self.card_source, cards)
+        set_if_changed(self.label_source, labels)
 
     def draw(self, plot) -> None:
         plot.add_glyph(self.card_source, Quad(left="left", right="right", top="top", bottom="bottom", fill_color="fill",

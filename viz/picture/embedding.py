@@ -11,7 +11,7 @@ from bokeh.models import ColumnDataSource, HoverTool, Quad, Text
 
 from gpt2_core import Trace
 
-from ..common import MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, shorten
+from ..common import MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, set_if_changed, shorten
 from ..i18n import Translator, translator
 from .layout import COLUMNS, DIMS, MAX_TOKENS, ROWS_TOP, Rows
 from .strips import Strip, pad
@@ -67,7 +67,7 @@ class TokensStage:
 
     def fill(self, trace: Trace, rows: Rows, selected_position: int | None) -> None:
         self.source.data = token_data(trace, rows, selected_position)
-        self.note_source.data = earlier_note(rows, self.words)
+        set_if_changed(self.note_source, earlier_note(rows, self.words))
 
     def draw(self, plot) -> None:
         box = dict(left="left", right="right", top="top", bottom="bottom", fill_alpha="alpha",

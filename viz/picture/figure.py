@@ -25,7 +25,7 @@ from bokeh.models import (Column, ColumnDataSource, CustomJS, HoverTool, Patches
 
 from gpt2_core import Trace
 
-from ..common import SAMPLED_COLOUR, check_head, check_layer
+from ..common import SAMPLED_COLOUR, check_head, check_layer, set_if_changed
 from ..i18n import Translator, plural, translator
 from .attention import AttentionOutputStage, HeadCards, MatrixStage
 from .blocks import BlocksStage, block_counts
@@ -245,7 +245,7 @@ class PictureView:
         self._fill_block(trace, rows, layer, head, selected_slot)
         self.ln_final.fill(trace, rows, layer)
         self.output.fill(trace.logits, probabilities, sampled_id, rows)
-        self.note_source.data = note_data(rows.left_out, self.words)
+        set_if_changed(self.note_source, note_data(rows.left_out, self.words))
         if self._ribbon_rows != rows.n:  # the ribbons depend on the number of rows only
             self.ribbon_source.data = ribbon_data(rows, rows.matrix_right)
             self._ribbon_rows = rows.n
@@ -307,10 +307,10 @@ class PictureView:
         self.ln2.fill(trace, rows, layer)
         self.mlp.fill(trace, rows, layer)
         self.blocks.fill(rows, layer, self.n_layer)
-        self.group_source.data = group_data(layer, head, self.n_head, self.n_layer, self.d_model, self.d_head,
-                                            self.d_mlp, self.words)
-        self.stage_source.data = stage_data(rows, layer, head, self.n_layer, self.matrix.kt_extent(rows)[1],
-                                            self.words)
+        set_if_changed(self.group_source, group_data(layer, head, self.n_head, self.n_layer, self.d_model,
+                                                     self.d_head, self.d_mlp, self.words))
+        set_if_changed(self.stage_source, stage_data(rows, layer, head, self.n_layer, self.matrix.kt_extent(rows)[1],
+                                                     self.words))
         self.spotlit.follow(self.stage_source.data)
 
     # -- drawing -------------------------------------------------------------------------------------------------

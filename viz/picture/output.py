@@ -21,7 +21,7 @@ from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Patches, Pl
 
 from ..common import (BAR_COLOUR, CUT_COLOUR, EXACT_NUMBER_JS, MUTED_TEXT, SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR,
                       format_probability, shorten)
-from ..common import exact_number_js
+from ..common import exact_number_js, set_if_changed
 from ..heatmap import colour_mapper
 from ..i18n import Translator, translator
 from .layout import (BAR_LEFT, BAR_PX, CANDIDATE_LABEL_RIGHT, CANDIDATE_PITCH, HEIGHT, LOGIT_LEFT, LOGIT_RIGHT, N_TOP,
@@ -142,7 +142,7 @@ class OutputStage:
         shown = self.logits[candidate_ids(self.logits, None)]
         low, high = float(shown.min()), float(shown.max())
         self.logit_mapper.update(low=low, high=high if high > low else low + 1.0)
-        self.fan_source.data = fan_data(rows)
+        set_if_changed(self.fan_source, fan_data(rows))
         self.fill_probabilities(probabilities, sampled_id)
 
     def fill_probabilities(self, probabilities: np.ndarray, sampled_id: int | None) -> None:

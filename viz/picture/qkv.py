@@ -16,6 +16,7 @@ from ..i18n import translator
 from .layout import COLUMNS, DIMS, MAX_TOKENS, Rows
 from .ribbons import QKV_COLOURS
 from .strips import Strip, pad
+from ..common import set_if_changed
 
 KINDS = ("q", "k", "v")
 KIND_NAMES = {"q": "picture.kind.query", "k": "picture.kind.key", "v": "picture.kind.value"}  # catalogue keys
@@ -60,7 +61,7 @@ class QkvStage:
                                     kind=self.words(KIND_NAMES[kind])))
             values = trace[qkv_hook(kind, layer)][positions, head, :strip.n_dims]
             strip.fill(values, rows, *COLUMNS["qkv"], half, centres=centres[:, k])
-        self.frame_source.data = frame_data(rows)
+        set_if_changed(self.frame_source, frame_data(rows))
 
     def draw(self, plot, kit) -> None:
         frame = Quad(left="left", right="right", top="top", bottom="bottom", fill_color="colour", line_color=None,

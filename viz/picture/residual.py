@@ -12,7 +12,7 @@ from bokeh.models import Bezier, ColumnDataSource, Scatter, Segment, Text
 
 from gpt2_core import Trace
 
-from ..common import MUTED_TEXT
+from ..common import MUTED_TEXT, set_if_changed
 from ..i18n import Translator, translator
 from .layout import ARC_TOP, BRANCH_ATTN_X, COLUMNS, DIMS, MAX_TOKENS, ROWS_TOP, Rows, centre
 from .strips import Strip, pad
@@ -70,8 +70,8 @@ class ResidualStage:
             strip.rename(f"blocks.{layer}.{hook} ({what})")
             strip.fill(trace[f"blocks.{layer}.{hook}"][positions, :strip.n_dims], rows, *COLUMNS[strip.key],
                        rows.half())
-        self.bus_source.data = bus_data(rows)
-        self.plus_source.data = plus_data(rows)
+        set_if_changed(self.bus_source, bus_data(rows))
+        set_if_changed(self.plus_source, plus_data(rows))
 
     def draw_under(self, plot) -> None:
         """The arcs and the vertical lines, under the strips and ribbons."""

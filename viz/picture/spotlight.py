@@ -15,6 +15,7 @@ import numpy as np
 from bokeh.models import ColumnDataSource, CustomJS, Quad
 
 from .layout import COLUMNS, LABEL_Y, ROWS_TOP
+from ..common import set_if_changed
 
 SPOTLIGHT_COLOUR = "#f0b400"  # the page's focus colour: the same amber says "here"
 PADDING = 3.0  # outside the stage's own box, so the outline does not cover the stage's hover outline
@@ -65,12 +66,12 @@ class Spotlight:
 
     def show(self, stage: str | None, stage_data: dict) -> None:
         self.stage = stage or None
-        self.source.data = spotlight_data(stage_data, self.stage)
+        set_if_changed(self.source, spotlight_data(stage_data, self.stage))
 
     def follow(self, stage_data: dict) -> None:
         """The stage boxes moved (another prompt, another block): the lit stage's boxes move with them."""
         if self.stage is not None:
-            self.source.data = spotlight_data(stage_data, self.stage)
+            set_if_changed(self.source, spotlight_data(stage_data, self.stage))
 
     def scroll_into_view(self, scroller) -> None:
         """When a stage is lit, scroll ``scroller`` (the picture's box, which scrolls sideways on a narrow screen) so
