@@ -574,8 +574,8 @@ def test_a_hostile_link_runs_nothing_and_quotes_what_it_ignored_as_text(open_pag
     message = find(page, ".te-error pre").text_content()
     assert repr(hostile.strip()) in message  # quoted, character for character
     if every_setting:
-        assert "Some settings in the link were invalid and were ignored: expanded, head, layer, position, " \
-               "temperature, top_p, view" in message
+        assert "Some settings in the link were invalid and were ignored: expanded, head, lang, layer, position, " \
+               "temperature, top_p, tour, view" in message
         # The boxes kept as typed (top-k, seed) say what they hold, quoted, and what is used instead.
         assert f"Top-k is {hostile!r}: it must be a whole number, 0 (no cutoff) or more. The chart still uses " \
                f"top-k 0." in message

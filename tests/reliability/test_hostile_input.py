@@ -80,15 +80,15 @@ LINKS = {
                     {"The prompt has 100,000 characters; this model reads at most 128 tokens. Shorten it.",
                      f"Top-k is {'x' * 60!r}… (100,000 characters): {TOP_K_RULE}",
                      f"The seed is {'x' * 60!r}… (100,000 characters): {SEED_RULE}",
-                     ("Some settings in the link were invalid and were ignored: expanded, head, layer, position, "
-                      "temperature, top_p, view")}),
+                     ("Some settings in the link were invalid and were ignored: expanded, head, lang, layer, "
+                      "position, temperature, top_p, tour, view")}),
     # A lone surrogate's UTF-8 bytes (no URL can carry one: they are read as three U+FFFD), NUL, CR LF, an RTL mark.
     "bytes": ({**{key: "%ED%A0%80" for key in EVERY}, "prompt": "%ED%A0%80a%00b%0D%0A%E2%80%AEc"},
               "\ufffd\ufffd\ufffda\x00b\r\n\u202ec",
               {f"Top-k is '\ufffd\ufffd\ufffd': {TOP_K_RULE}", f"The seed is '\ufffd\ufffd\ufffd': {SEED_RULE}",
                f"Ignored ablation entries '\ufffd\ufffd\ufffd': {ABLATION_RULE}",
-               ("Some settings in the link were invalid and were ignored: expanded, head, layer, position, "
-                "temperature, top_p, view")}),
+               ("Some settings in the link were invalid and were ignored: expanded, head, lang, layer, position, "
+                "temperature, top_p, tour, view")}),
 }
 
 
