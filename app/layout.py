@@ -460,6 +460,10 @@ class ExplainerApp:
         self.reset_ablation = pn.widgets.Button(label=words("app.restore_heads"), width=160, css_classes=["te-control"])
         self.reset_ablation.on_click(lambda event: setattr(state, "ablated", ""))
         self.ablation_note = TextBox(sizing_mode="stretch_width", css_classes=["te-ablation-note"])
+        # The keyboard's way to silence heads (the grid is clicked with a mouse): type them, as the link has them.
+        self.ablation_box = pn.widgets.TextInput.from_param(state.param.ablated, label=words("app.silenced_heads"),
+                                                            placeholder="0.3, 1.0", width=220, description=None,
+                                                            css_classes=["te-ablation-box", "te-control"])
         self.attention_text = ScreenReaderText(css_classes=["te-attention-summary"])  # the head, said in words
 
         self.sections = {
@@ -472,7 +476,7 @@ class ExplainerApp:
             "attention": Section("attention", state, self._build_attention, self._update_attention,
                                  [self.layer_sliders["attention"], self.head_slider, self.attention_text]),
             "heads": Section("heads", state, self._build_heads, self._update_heads,
-                             [self.click_mode, self.reset_ablation, self.ablation_note]),
+                             [self.click_mode, self.ablation_box, self.reset_ablation, self.ablation_note]),
             "mlp": Section("mlp", state, self._build_mlp, self._update_mlp,
                            [self.layer_sliders["mlp"], self.position_selects["mlp"]]),
             "output": Section("output", state, self._build_output, self._update_output),

@@ -202,3 +202,22 @@ def test_the_keyboard_alone_reaches_the_picture_opens_the_derivation_and_draws_a
       const h = window.__te_array(d.head), s = window.__te_array(d.selected); return Boolean(s[h.indexOf(head)]); }""",
                            arg=int(head))
     assert f"Head {int(head)}" in live(page)
+
+
+def test_the_keyboard_silences_a_head_where_the_mouse_clicks_the_grid(browser, server, tiny_model):
+    """The heads section's grid is clicked with a mouse; its box takes the same heads from the keyboard."""
+    from app_server import find, wait_js
+    from playwright.sync_api import expect
+
+    page = open_app(browser, server.url + "?prompt=The+quick+brown+fox&view=heads", width=1440, height=900,
+                    wait_for="picture-token-source")
+    try:
+        box = find(page, ".te-ablation-box input")
+        box.focus()  # where Tab would bring it; the typing below is the keyboard's alone
+        page.keyboard.type("1.0")
+        page.keyboard.press("Enter")
+        wait_js(page, "() => new URLSearchParams(location.search).get('ablate') === '1.0'")
+        expect(find(page, ".te-ablation-note")).to_contain_text("layer 1 head 0")
+        assert page.te_errors == []
+    finally:
+        page.close()
