@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from app_server import AppServer, open_app, source_data
+from app_server import open_app, source_data
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,13 +31,6 @@ NOT_OURS: list[tuple[str, str, str]] = [
 ACTIVE_JS = """() => { let a = document.activeElement;
   while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
   return a ? [a.tagName, String(a.className), a.getAttribute('role') || ''] : null; }"""
-
-
-@pytest.fixture(scope="module")
-def server(tiny_checkpoint):
-    app_server = AppServer(tiny_checkpoint)
-    yield app_server
-    app_server.stop()
 
 
 @pytest.fixture

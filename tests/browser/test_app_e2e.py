@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from app_server import (AppServer, bokeh_widget_value, changes, chip_tokens, column, deep_query, drag_slider, find,
+from app_server import (bokeh_widget_value, changes, chip_tokens, column, deep_query, drag_slider, find,
                         hover, image, open_app, open_section, section_open, source_data, tap, type_prompt,
                         wait_for_chips, wait_for_column, wait_js, watch)
 
@@ -36,13 +36,6 @@ DEFAULT_TEMPERATURE, DEFAULT_SEED, N_TOP_BARS = 0.8, 42, 10
 
 
 # -- fixtures -------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def server(tiny_checkpoint):
-    app_server = AppServer(tiny_checkpoint)
-    yield app_server
-    app_server.stop()
-
 
 @pytest.fixture
 def open_page(browser, server):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_server import AppServer, find, open_app, open_section, source_data, type_prompt, wait_js
+from app_server import find, open_app, open_section, source_data, type_prompt, wait_js
 from page_words import english_words, page_texts
 
 from app.examples import EXAMPLE_PROMPTS
@@ -19,13 +19,6 @@ expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "languages"
 SECTIONS = ["overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens"]
-
-
-@pytest.fixture(scope="module")
-def server(tiny_checkpoint):
-    app_server = AppServer(tiny_checkpoint)
-    yield app_server
-    app_server.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from app_server import AppServer, find, open_app, source_data, tap, wait_for_column, wait_js
+from app_server import find, open_app, source_data, tap, wait_for_column, wait_js
 
 from gpt2_core import sampling
 from gpt2_core.interventions import zero_ablate_heads
@@ -20,13 +20,6 @@ expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "picture-app"
 DEFAULT_TEMPERATURE = 0.8
-
-
-@pytest.fixture(scope="module")
-def server(tiny_checkpoint):
-    app_server = AppServer(tiny_checkpoint)
-    yield app_server
-    app_server.stop()
 
 
 @pytest.fixture

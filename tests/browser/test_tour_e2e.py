@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from app_server import AppServer, find, open_app, wait_js
+from app_server import find, open_app, wait_js
 
 from app.runtime import ModelRuntime
 from app.state import ExplainerState
@@ -22,13 +22,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "tour"
 PROMPT = "The quick brown fox jumps over"
 SETTINGS = {"prompt": PROMPT, "layer": 1, "head": 2}
 SCREENSHOT_STEPS = (1, 7, 15)
-
-
-@pytest.fixture(scope="module")
-def server(tiny_checkpoint):
-    app_server = AppServer(tiny_checkpoint)
-    yield app_server
-    app_server.stop()
 
 
 @pytest.fixture
