@@ -4,7 +4,8 @@
     tap the attention matrix        → the head's math, animated (q·kᵀ, ÷√dₕ, mask, softmax, × V), in its place
     tap Q/K/V, the MLP, the logits  → the real vector × the real weights, animated, under the picture
     tap a head card                 → that head is drawn
-    tap the blocks                  → the next block is drawn (or pick it with "Block drawn")
+    tap the blocks (or "Whole model") → the picture zooms out to the whole model, every block in a row;
+                                      tap one there and the picture zooms into it (or pick it with "Block drawn")
     tap another stage               → its detail section opens below
     tap a token                     → its path stays lit; the per-token views follow it
 
@@ -16,10 +17,12 @@ from __future__ import annotations
 from typing import Callable
 
 import panel as pn
+from bokeh.layouts import column as bokeh_column
 from bokeh.models import Slider
 
 from viz.derivation import AttentionDerivationView
 from viz.i18n import translator
+from viz.overview import OverviewView
 from viz.picture import PictureView
 from viz.picture.keyboard import PictureKeyboard
 from viz.popover import WeightPopoverView
@@ -27,12 +30,25 @@ from viz.popover import WeightPopoverView
 from .runtime import ModelRuntime
 from .state import ExplainerState
 from .summaries import ScreenReaderText, picture_text
+from .zoom import RangeZoom
 
-# A part that opens appears with a short fade and zoom, and its place keeps its height meanwhile: no jump.
+# A part that opens appears with a short fade and rise, and its place keeps its height meanwhile: no jump. (No
+# scale: BokehJS measures its container with a transform applied, and would size a figure by the scaled box.)
 APPEAR_CSS = """
 :host { animation: te-appear 220ms ease-out; }
-@keyframes te-appear { from { opacity: 0; transform: scale(0.985); } to { opacity: 1; transform: none; } }
+@keyframes te-appear { from { opacity: 0; transform: translateY(8px); } to { opacity: 1; transform: none; } }
 @media (prefers-reduced-motion: reduce) { :host { animation: none; } }
+"""
+# The picture's area, when its top is in the lower part of the screen or below, scrolls up to the top of it.
+AREA_INTO_VIEW_JS = """
+for (const model of source.document.all_models) {
+  if (!(model.css_classes || []).includes('te-picture-area')) continue;
+  const view = Bokeh.index.find_one_by_id(model.id);
+  if (view == null) return;
+  const top = view.el.getBoundingClientRect().top;
+  if (top > window.innerHeight * 0.6) view.el.scrollIntoView({behavior: 'smooth', block: 'start'});
+  return;
+}
 """
 POPOVER_KINDS = {"qkv": "qkv", "mlp": "mlp_up", "output": "output"}
 # A stage of the picture that has a detail section: a tap opens it below.
@@ -72,14 +88,30 @@ class PicturePanel:
         self.close_popover = pn.widgets.Button(label=words("app.close"), width=90, css_classes=["te-popover-close"])
         self.close_popover.on_click(lambda event: self.hide_popover())
 
+        self.zoom_out_button = pn.widgets.Button(label=words("app.whole_model"), width=150,
+                                                 css_classes=["te-picture-zoom-out", "te-control"])
+        self.zoom_out_button.on_click(lambda event: self.zoom_out())
+        self.zoom_out_button.js_on_click(code=AREA_INTO_VIEW_JS)  # on a phone the button is far above the area
+        self.zoom_in_button = pn.widgets.Button(label=words("app.into_block", layer=s.layer), width=190,
+                                                css_classes=["te-picture-zoom-in"])
+        self.zoom_in_button.on_click(lambda event: self.zoom_in())
+        self.model_hint = pn.pane.HTML(words("app.whole_model_hint"), styles={"color": "#444", "flex": "1 1 240px"})
+
         self.derivation: AttentionDerivationView | None = None
         self.popover: WeightPopoverView | None = None
+        self.model_view: OverviewView | None = None  # the zoomed-out level, built when first shown
+        self.zoomer = RangeZoom()  # the camera move between the whole model and one block, in the browser
+        self._zoom_in_serial = -1
+        self.zoomer.param.watch(self._on_zoomed, "done")
+        self._on_tap = on_tap
+        self.level = "block"  # what the area shows: "block" (the picture), "model" (every block) or "derivation"
         self.picture_pane = pn.pane.Bokeh(self.view.layout, sizing_mode="stretch_width")
+        # Overflow hidden: a level zooming in or out stays inside the area, over nothing else of the page.
         self.area = pn.Column(self.picture_pane, sizing_mode="stretch_width", css_classes=["te-picture-area"],
-                              min_height=610)
+                              min_height=610, styles={"overflow": "hidden"})
         self.popover_area = pn.Column(visible=False, sizing_mode="stretch_width", css_classes=["te-popover"],
                                       stylesheets=[APPEAR_CSS])
-        self.pickers = [self.block_slider, self.head_slider]  # placed with the page's other controls
+        self.pickers = [self.block_slider, self.head_slider, self.zoom_out_button]  # with the page's other controls
         # Without a mouse: a keyboard cursor over the picture, and what it shows in words (a screen reader's).
         self.keyboard = PictureKeyboard(self.view, s.lang)
         self.keyboard.attach(pn.state.curdoc)
@@ -112,12 +144,17 @@ class PicturePanel:
             if self.popover is not None:
                 self.popover.update(s.trace, s.layer, self._popover_position(self.popover.kind),
                                     self.runtime.model.params)
+            if self.level == "model":
+                self._refresh_model_view()
+            self.zoom_in_button.label = self.words("app.into_block", layer=s.layer)
 
     def refresh_probabilities(self) -> None:
         """Only the sampling changed: the bars move, nothing else is sent."""
         s = self.state
         with pn.io.unlocked():
             self.view.update_probabilities(s.probabilities, s.sampled_id)
+            if self.level == "model":
+                self._refresh_model_view()
             self.summary.plain_text = picture_text(s, self.runtime)
             if self.temperature.value != s.temperature:
                 self.temperature.value = float(s.temperature)
@@ -139,7 +176,7 @@ class PicturePanel:
         elif stage in POPOVER_KINDS:
             self.show_popover(POPOVER_KINDS[stage])
         elif stage == "blocks":
-            self.state.layer = (self.state.layer + 1) % self.runtime.config.n_layer
+            self.zoom_out()
         elif stage in SECTION_OF_STAGE:
             self._open_section(SECTION_OF_STAGE[stage])
 
@@ -153,6 +190,78 @@ class PicturePanel:
     def _on_token_tap(self, attr, old, new) -> None:
         if new:  # the highlight stays in the page; the per-token views follow the token
             self.state.position = int(self.view.token_source.data["position"][new[0]])
+
+    # -- the whole model: the picture's zoomed-out level ---------------------------------------------------
+
+    def _refresh_model_view(self) -> None:
+        s = self.state
+        if self.model_view is None:
+            self.model_view = OverviewView(s.trace, s.probabilities, s.sampled_id, self.runtime.display,
+                                           expanded=True, lang=s.lang, marked_layer=s.layer, name_prefix="zoom-",
+                                           title=self.words("app.whole_model_title"))
+            self._on_tap(self.model_view.stage_source.selected, self._on_model_stage_tap)
+            self._on_tap(self.model_view.token_source.selected, self._on_model_token_tap)
+            # On a phone the whole model (wider than the screen) scrolls sideways inside its own box, as the
+            # overview section does (a Bokeh column around it, so the page keeps the phone's width).
+            self.model_pane = pn.pane.Bokeh(bokeh_column(self.model_view.layout, sizing_mode="stretch_width",
+                                                         styles={"overflow-x": "auto"}), sizing_mode="stretch_width")
+        elif self._model_shows[0] is not s.trace:
+            self.model_view.update(s.trace, s.probabilities, s.sampled_id)
+        elif self._model_shows[1:] != (id(s.probabilities), s.sampled_id):
+            self.model_view.update_probabilities(s.probabilities, s.sampled_id)
+        self._model_shows = (s.trace, id(s.probabilities), s.sampled_id)
+        self.model_view.mark_layer(s.layer)
+
+    def zoom_out(self) -> None:
+        """From the block drawn to the whole model: the whole model comes in filled by that block (as the picture
+        was), and the camera pulls back until every block is in view, the drawn one outlined."""
+        with pn.io.unlocked():
+            self._refresh_model_view()
+            view = self.model_view
+            whole, block = view.whole_window(), view.block_window(self.state.layer)
+            view.show_window(block)
+            self._zoom_in_serial = -1
+            self.zoomer.play(view.figure.name, block, whole)  # before it is in the page: it arrives with it
+            self.area.objects = [pn.Column(pn.FlexBox(self.zoom_in_button, self.model_hint, align_items="center",
+                                                      sizing_mode="stretch_width"),
+                                           self.zoomer, self.model_pane, sizing_mode="stretch_width",
+                                           css_classes=["te-picture-model"])]
+            self.level = "model"
+
+    def zoom_in(self) -> None:
+        """From the whole model into the block drawn: the camera moves in until that block fills the width, then
+        the picture of the block takes its place."""
+        if self.level != "model":
+            return
+        view = self.model_view
+        self._zoom_in_serial = self.zoomer.play(view.figure.name, view.whole_window(),
+                                                view.block_window(self.state.layer))
+
+    def _on_zoomed(self, event) -> None:
+        if event.new == self._zoom_in_serial and self.level == "model":
+            self._zoom_in_serial = -1
+            self.model_view.show_window(self.model_view.whole_window())
+            self.show_picture()
+
+    def _on_model_stage_tap(self, attr, old, new) -> None:
+        """A block's attention or MLP (or its name) in the whole model: the picture zooms into that block;
+        the embedding or the output: into the block drawn."""
+        if not new or self.model_view is None:
+            return
+        source = self.model_view.stage_source
+        layer = int(source.data["layer"][new[0]])
+        source.selected.indices = []
+        if layer >= 0:
+            self.state.layer = layer
+        self.zoom_in()
+
+    def _on_model_token_tap(self, attr, old, new) -> None:
+        if new and self.model_view is not None:
+            source = self.model_view.token_source
+            position = int(source.data["position"][new[0]])
+            source.selected.indices = []
+            if position >= 0:
+                self.state.position = position
 
     # -- what opens in place ---------------------------------------------------------------------------
 
@@ -169,10 +278,12 @@ class PicturePanel:
                                            sizing_mode="stretch_width", stylesheets=[APPEAR_CSS],
                                            css_classes=["te-derivation"])]
             self.derivation.play_from_start()
+            self.level = "derivation"
 
     def show_picture(self) -> None:
         with pn.io.unlocked():
             self.area.objects = [pn.Column(self.picture_pane, sizing_mode="stretch_width", stylesheets=[APPEAR_CSS])]
+            self.level = "block"
 
     def _popover_position(self, kind: str) -> int:
         """The selected token; for the logits the last one (the trace keeps only the last position's logits)."""
@@ -200,4 +311,4 @@ class PicturePanel:
 
     def close(self) -> None:
         self.temperature.remove_on_change("value", self._on_temperature)
-        self.derivation = self.popover = None
+        self.derivation = self.popover = self.model_view = None

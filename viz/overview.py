@@ -272,20 +272,26 @@ class OverviewView:
     ``flow_source`` (logits → next-token ribbons)."""
 
     def __init__(self, trace: Trace, probabilities, sampled_id: int | None, token_display: Callable[[int], str],
-                 expanded: bool = False, max_tokens: int = 16, n_top: int = 5, lang: str = "en"):
+                 expanded: bool = False, max_tokens: int = 16, n_top: int = 5, lang: str = "en",
+                 marked_layer: int | None = None, name_prefix: str = "", title: str | None = None):
+        """``marked_layer``: a block outlined (the one the picture draws; expanded only). ``name_prefix`` goes
+        before every model's name: a second overview in the same page (the picture's zoomed-out level) has its
+        own names."""
         self.words = translator(lang)
         self.token_display, self.max_tokens, self.n_top = token_display, max_tokens, n_top
         self.expanded = bool(expanded)
         self.n_layer = trace.config.n_layer
+        self.marked_layer = marked_layer
         # named so that browser tests and benchmarks can find them in the page's Bokeh document
-        self.stage_source = ColumnDataSource(name="stage-source")
-        self.token_source = ColumnDataSource(name="overview-token-source")
-        self.ribbon_source = ColumnDataSource(name="overview-ribbon-source")
-        self.flow_source = ColumnDataSource(name="overview-flow-source")
-        self.probability_source = ColumnDataSource(name="overview-probability-source")
+        self.stage_source = ColumnDataSource(name=f"{name_prefix}stage-source")
+        self.token_source = ColumnDataSource(name=f"{name_prefix}overview-token-source")
+        self.ribbon_source = ColumnDataSource(name=f"{name_prefix}overview-ribbon-source")
+        self.flow_source = ColumnDataSource(name=f"{name_prefix}overview-flow-source")
+        self.probability_source = ColumnDataSource(name=f"{name_prefix}overview-probability-source")
+        self.marked_source = ColumnDataSource(name=f"{name_prefix}overview-marked-source")
         self.caption_source = ColumnDataSource()
-        self.figure = new_figure(title=self.words("overview.title"), axes="",
-                                 name="overview-figure",
+        self.figure = new_figure(title=title or self.words("overview.title"), axes="",
+                                 name=f"{name_prefix}overview-figure",
                                  sizing_mode="stretch_width", min_width=MIN_WIDTH, x_range=Range1d(0, 1),
                                  y_range=Range1d(1, 0))
         self._fill(trace, probabilities, sampled_id)
@@ -307,7 +313,20 @@ class OverviewView:
         self.ribbon_source.data = padded(stream_ribbons(self._layout, n_slots, bool(left_out)),
                                          (self.max_tokens + 1) * most_hops + 1, RIBBON_PADDING)
         self.caption_source.data = caption_data(self._layout, self.words)
+        self._fill_mark()
         self._fill_probabilities(outcomes, sampled_id)
+
+    def _fill_mark(self) -> None:
+        layer = self.marked_layer
+        marked = self.expanded and layer is not None and 0 <= layer < self.n_layer
+        (left, _), (_, right) = self._layout.bars(layer if marked else 0)
+        self.marked_source.data = {"left": [left - 0.1], "right": [right + 0.1], "top": [HEADER_TOP - 0.12],
+                                   "bottom": [self._layout.rows_bottom + 0.12], "alpha": [1.0 if marked else 0.0]}
+
+    def mark_layer(self, layer: int | None) -> None:
+        """Outline block ``layer`` (None: none)."""
+        self.marked_layer = layer
+        self._fill_mark()
 
     def _fill_probabilities(self, outcomes, sampled_id) -> None:
         nodes, flows = probability_data(self._layout, outcomes, sampled_id)
@@ -321,9 +340,26 @@ class OverviewView:
         nodes = self.probability_source.data  # padding rows have NaN tops and bottoms
         top = min(CAPTION_Y - 0.45, float(np.nanmin(nodes["top"]))) - 0.1
         bottom = max(layout.rows_bottom + 0.1, float(np.nanmax(nodes["bottom"]))) + 0.1
-        self.figure.y_range.update(start=bottom, end=top)
-        self.figure.x_range.update(start=TOKEN_LEFT - 0.1, end=layout.probability_right + 0.1)
+        self._whole = [TOKEN_LEFT - 0.1, layout.probability_right + 0.1, bottom, top]
+        self.show_window(self._whole)
         self.figure.frame_height = int((bottom - top) * ROW_PX)
+
+    def whole_window(self) -> list[float]:
+        """[x_start, x_end, y_start, y_end]: the ranges that show the whole figure (y runs downwards)."""
+        return list(self._whole)
+
+    def block_window(self, layer: int) -> list[float]:
+        """The ranges that fill the figure's width with block ``layer`` (its attention and MLP; the blocks' node
+        when not expanded), all rows still in view: where a zoom into that block ends."""
+        if self.expanded:
+            (left, _), (_, right) = self._layout.bars(layer)
+        else:
+            left, right = BLOCKS_LEFT, self._layout.blocks_right
+        return [left - 0.3, right + 0.3, *self._whole[2:]]
+
+    def show_window(self, window: list[float]) -> None:
+        self.figure.x_range.update(start=window[0], end=window[1])
+        self.figure.y_range.update(start=window[2], end=window[3])
 
     # -- drawing -------------------------------------------------------------------------------------
 
@@ -338,6 +374,8 @@ class OverviewView:
                       selection_glyph=Quad(**box, fill_color="colour", line_color=SAMPLED_COLOUR, line_width=3),
                       hover_glyph=Quad(**box, fill_color="colour", line_color="#222222", line_width=2))
         draw(plot, self.stage_source, Text(**label, angle="angle", text_align="center", text_color=TEXT_COLOUR))
+        draw(plot, self.marked_source, Quad(**box, fill_color=None, line_color=SAMPLED_COLOUR, line_width=3,
+                                            line_dash="dashed", line_alpha="alpha"))
         tokens = draw(plot, self.token_source, Quad(**box, fill_color=TOKEN_COLOUR, line_color="#9a9a9a"),
                       selection_glyph=Quad(**box, fill_color="#ffe3c2", line_color=SAMPLED_COLOUR, line_width=2),
                       hover_glyph=Quad(**box, fill_color="#ffe3c2", line_color=SAMPLED_COLOUR, line_width=2))

@@ -11,10 +11,11 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from app_server import find, open_app, source_data, tap, wait_for_column, wait_js
+from app_server import bokeh_widget_value, find, open_app, source_data, tap, wait_for_column, wait_js
 
 from gpt2_core import sampling
 from gpt2_core.interventions import zero_ablate_heads
+from viz.overview import TOKEN_LEFT, OverviewLayout
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 pytestmark = pytest.mark.browser
@@ -139,8 +140,83 @@ def test_a_head_card_and_the_block_picker_redraw_the_picture(open_page, tiny_mod
     y = (values(data["top"])[i] + values(data["bottom"])[i]) / 2
     tap(page, "picture-figure", x, y)
     page.wait_for_function("() => location.search.includes('head=3')")
-    tap_stage(page, "blocks")
+
+
+# Every frame, the width of the whole model's x range (once it is in the page): the camera move, as played.
+RECORD_SPANS_JS = """() => { window.__te_spans = [];
+  const tick = () => { const f = window.__te_find('zoom-overview-figure');
+    if (f !== null) window.__te_spans.push(f.x_range.end - f.x_range.start);
+    if (window.__te_spans.length < 2000) requestAnimationFrame(tick); };
+  requestAnimationFrame(tick); }"""
+
+
+def recorded_spans(page) -> list[float]:
+    """The spans recorded until the move has ended (the same span for 30 frames)."""
+    page.wait_for_function("() => { const s = window.__te_spans; if (s.length < 31) return false; "
+                           "const last = s.slice(-30); return last.every((v) => v === last[0]); }", timeout=20_000)
+    return page.evaluate("() => window.__te_spans")
+
+
+def settled_moves(spans: list[float]) -> list[float]:
+    """The distinct values the span took, in order (a frame may repeat the one before)."""
+    moves = [spans[0]]
+    for span in spans[1:]:
+        if abs(span - moves[-1]) > 1e-9:
+            moves.append(span)
+    return moves
+
+
+@pytest.mark.parametrize("width", [1440, 390], ids=["laptop", "phone"])
+def test_the_picture_zooms_out_to_every_block_and_into_the_one_tapped(open_page, tiny_model, width):
+    page = open_page({"prompt": "The quick brown fox"}, width=width, height=900 if width > 600 else 844)
+    page.evaluate(RECORD_SPANS_JS)
+    if width > 600:
+        tap_stage(page, "blocks")  # "1 more identical block": the whole model, every block in a row
+    else:  # on a phone the blocks are off to the right in the picture's box: the button beside the pickers
+        find(page, ".te-picture-zoom-out button").click()
+    page.wait_for_function("() => window.__te_find('zoom-stage-source') !== null", timeout=20_000)
+    if width <= 600:  # the page scrolled to the whole model, down below the controls
+        page.wait_for_function("""() => { const f = window.__te_find('zoom-overview-figure');
+            const view = f === null ? null : Bokeh.index.find_one_by_id(f.id);
+            return view != null && view.el.getBoundingClientRect().top < window.innerHeight / 2; }""")
+    page.wait_for_timeout(180)
+    page.screenshot(path=str(_artifact(f"zoom_out_mid_{width}.png")))
+    stages = source_data(page, "zoom-stage-source", ["stage", "layer", "left", "right", "top", "bottom"])
+    stage, layer = values(stages["stage"]), [int(v) for v in values(stages["layer"])]
+    assert sorted(l for s, l in zip(stage, layer) if s == "attention") == list(range(tiny_model.config.n_layer))
+    trace = trace_of(tiny_model, "The quick brown fox")
+    assert [int(v) for v in values(source_data(page, "zoom-overview-token-source", ["token_id"])["token_id"])] \
+        == trace.token_ids
+    i = next(k for k, (s, l) in enumerate(zip(stage, layer)) if s == "attention" and l == 0)
+    block = values(stages["right"])[i + 1] - values(stages["left"])[i]  # B0's attention to its MLP
+    spans = settled_moves(recorded_spans(page))
+    layout = OverviewLayout(trace.n_tokens, tiny_model.config.n_layer, expanded=True)
+    assert spans[-1] == pytest.approx(layout.probability_right + 0.1 - (TOKEN_LEFT - 0.1))  # the whole model
+    # It starts on block 0 (the block drawn) and pulls back, frame after frame, to the whole model.
+    assert spans[0] < 2 * block + 0.7 and len(spans) >= 6, spans
+    assert all(b > a for a, b in zip(spans, spans[1:])), spans
+    page.screenshot(path=str(_artifact(f"zoom_out_{width}.png")))
+    # Block 1's attention: the camera moves in to it, then the picture draws block 1.
+    j = next(k for k, (s, l) in enumerate(zip(stage, layer)) if s == "attention" and l == 1)
+    page.evaluate(RECORD_SPANS_JS)
+    x = (values(stages["left"])[j] + values(stages["right"])[j]) / 2
+    y = (values(stages["top"])[j] + values(stages["bottom"])[j]) / 2
+    tap(page, "zoom-overview-figure", x, y)
     page.wait_for_function("() => location.search.includes('layer=1')")
+    page.wait_for_timeout(200)
+    page.screenshot(path=str(_artifact(f"zoom_in_mid_{width}.png")))
+    wait_js(page, "() => { const f = window.__te_find('zoom-overview-figure'); "
+                  "return Bokeh.index.find_one_by_id(f.id) == null; }", timeout=20_000)  # it made way
+    wait_js(page, "() => { const f = window.__te_find('picture-figure'); "
+                  "return f !== null && Bokeh.index.find_one_by_id(f.id) != null; }", timeout=20_000)
+    spans = settled_moves(page.evaluate("() => window.__te_spans"))
+    spans = spans[:spans.index(min(spans)) + 1]  # then Python sets the whole model's window again, unseen
+    assert len(spans) >= 6 and all(b < a for a, b in zip(spans, spans[1:])), spans
+    assert spans[-1] < 2 * block + 0.7
+    assert bokeh_widget_value(page, "te-picture-layer") == 1
+    stages = source_data(page, "picture-stage-source", ["stage", "layer"])
+    assert {int(l) for s, l in zip(values(stages["stage"]), values(stages["layer"])) if s == "attention"} == {1}
+    page.screenshot(path=str(_artifact(f"zoom_in_{width}.png")))
 
 
 def test_next_token_at_temperature_0_appends_exactly_the_greedy_id_even_a_byte_level_one(open_page, tiny_model):
