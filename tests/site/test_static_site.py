@@ -224,6 +224,30 @@ def test_ablating_a_head_in_the_page_changes_the_prediction_as_run_with_hooks_do
     page.wait_for_function("() => location.search.includes('ablate=0.1')")
 
 
+def test_the_picture_zooms_out_to_the_whole_model_and_into_a_tapped_block_in_pyodide(open_site, site_server,
+                                                                                     site_model):
+    """The camera move is played in the page and its end goes back to Python in the worker, which then puts the
+    picture of the tapped block in place."""
+    page = open_site(site_server.url)
+    find(page, ".te-picture-zoom-out button").click()
+    wait_js(page, "() => window.__te_find('zoom-stage-source') !== null", timeout=30_000)
+    page.wait_for_function("""() => { const f = window.__te_find('zoom-overview-figure');
+        return f !== null && f.x_range.start < 0; }""", timeout=30_000)  # pulled back to the whole model
+    stages = source_data(page, "zoom-stage-source", ["stage", "layer", "left", "right", "top", "bottom"])
+    stage, layer = values(stages["stage"]), [int(v) for v in values(stages["layer"])]
+    j = next(k for k, (s, l) in enumerate(zip(stage, layer)) if s == "mlp" and l == 1)
+    x = (values(stages["left"])[j] + values(stages["right"])[j]) / 2
+    y = (values(stages["top"])[j] + values(stages["bottom"])[j]) / 2
+    tap(page, "zoom-overview-figure", x, y)
+    page.wait_for_function("() => location.search.includes('layer=1')", timeout=30_000)
+    wait_js(page, "() => { const f = window.__te_find('zoom-overview-figure'); "
+                  "return Bokeh.index.find_one_by_id(f.id) == null; }", timeout=30_000)
+    wait_js(page, "() => { const f = window.__te_find('picture-figure'); "
+                  "return f !== null && Bokeh.index.find_one_by_id(f.id) != null; }", timeout=30_000)
+    shown = source_data(page, "picture-stage-source", ["stage", "layer"])
+    assert {int(l) for s, l in zip(values(shown["stage"]), values(shown["layer"])) if s == "attention"} == {1}
+
+
 def generate(page, count: int) -> None:
     count_box = find(page, ".te-generate-count input")
     count_box.fill(str(count))
