@@ -59,6 +59,8 @@ TOKEN_CHIP_CSS = """
             border: 1px solid #d5c8f2; font-family: ui-monospace, monospace; font-size: 13px; white-space: pre; }
 .te-token small { color: #5f5f5f; margin-left: 5px; font-size: 10px; }
 """
+# A section's step buttons wrap onto a second line on a phone rather than run off the screen.
+STEP_BUTTONS_CSS = ".bk-btn-group { flex-wrap: wrap; row-gap: 4px; }"
 # White on Bokeh's success green (#5cb85c) is 2.5:1; on this green 5.1:1 (WCAG AA for text).
 DARK_GREEN_BUTTON_CSS = ".bk-btn-success { background-color: #2e7d32; border-color: #2e7d32; }"
 MESSAGE_CSS = {
@@ -205,7 +207,39 @@ class Section:
         )
         self.built = False
         self.stale = True
+        self.steps: list = []  # one Panel column per step, when the section shows its views a step at a time
+        self.step_picker = None
         self.card.param.watch(self._on_toggle, "collapsed")
+
+    def _step_objects(self, built: list) -> list:
+        """The views, one step at a time when ``build`` returned steps ((catalogue key of the step's name,
+        [models]) pairs): buttons name the steps in order, and only the chosen step is shown (the others stay in
+        the page, hidden, and are kept up to date), so that a section is one screen, not a wall of figures.
+
+        A figure wider than a phone (the overview's minimum width) scrolls inside its own box: a Bokeh column
+        around it, which Panel sees without the figure's minimum width, so the page keeps the phone's width
+        (wrapped in a Panel layout, the minimum width would widen the whole page)."""
+        def panes(models):
+            return [pn.pane.Bokeh(bokeh_column(model, sizing_mode="stretch_width", styles={"overflow-x": "auto"}),
+                                  sizing_mode="stretch_width") for model in models]
+
+        if not built or not isinstance(built[0], tuple):
+            return panes(built)
+        words = translator(self.state.lang)
+        self.steps = [pn.Column(*panes(models), visible=i == 0, sizing_mode="stretch_width",
+                                css_classes=[f"te-step-{self.key}-{i}"]) for i, (_, models) in enumerate(built)]
+        self.step_picker = pn.widgets.RadioButtonGroup(
+            options={f"{i + 1} · {words(key)}": i for i, (key, _) in enumerate(built)}, value=0, color="light",
+            css_classes=["te-steps", f"te-steps-{self.key}", "te-control"], stylesheets=[FOCUS_CSS, STEP_BUTTONS_CSS],
+            sizing_mode="stretch_width")
+        self.step_picker._debounce = 0
+        self.step_picker.param.watch(self._show_step, "value")
+        return [self.step_picker, *self.steps]
+
+    def _show_step(self, event) -> None:
+        with pn.io.unlocked():
+            for i, step in enumerate(self.steps):
+                step.visible = i == event.new
 
     @property
     def is_open(self) -> bool:
@@ -229,13 +263,7 @@ class Section:
             return
         with pn.io.unlocked():
             if not self.built:
-                # A figure wider than a phone (the overview's minimum width) scrolls inside its own box: a Bokeh
-                # column around it, which Panel sees without the figure's minimum width, so the page keeps the
-                # phone's width (wrapped in a Panel layout, the minimum width would widen the whole page).
-                self.views_column.objects = [
-                    pn.pane.Bokeh(bokeh_column(model, sizing_mode="stretch_width", styles={"overflow-x": "auto"}),
-                                  sizing_mode="stretch_width")
-                    for model in self._build()]
+                self.views_column.objects = self._step_objects(self._build())
                 self.built = True
             elif self.stale:
                 self._update()
@@ -502,7 +530,10 @@ class ExplainerApp:
 
     def _build_embedding(self):
         view = self.views["embedding"] = EmbeddingView(self.state.trace, lang=self.state.lang)
-        return [view.layout]
+        return [("steps.embedding.tokens", [view.tokens_figure]),
+                ("steps.embedding.token", [view.token_embedding.figure]),
+                ("steps.embedding.position", [view.position_embedding.figure]),
+                ("steps.embedding.sum", [view.embedding_sum.figure])]
 
     def _update_embedding(self):
         self.views["embedding"].update(self.state.trace)
@@ -518,7 +549,8 @@ class ExplainerApp:
         residual = self.views["residual"] = ResidualView(trace, layer, position, lang=self.state.lang)
         ln2 = self.views["ln2"] = LayerNormView(trace, layer, "ln2", *self.runtime.layer_norm_weights(layer, "ln2"),
                                                      lang=self.state.lang)
-        return [ln1.layout, residual.layout, ln2.layout]
+        return [("steps.block.ln1", [ln1.layout]), ("steps.block.residual", [residual.layout]),
+                ("steps.block.ln2", [ln2.layout])]
 
     def _update_block(self):
         trace, layer, position = self._block_views()
@@ -531,7 +563,8 @@ class ExplainerApp:
         head = self.views["head"] = AttentionHeadView(s.trace, s.layer, s.head, lang=s.lang)
         concat = self.views["concat"] = ConcatProjectionView(s.trace, s.layer, lang=s.lang)
         self.attention_text.plain_text = attention_summary(s.trace, s.layer, s.head, self.words)
-        return [head.layout, concat.layout]
+        return [("steps.attention.qkv", [head.qkv_row]), ("steps.attention.weights", [head.matrices_row]),
+                ("steps.attention.z", [head.heatmaps["z"].figure]), ("steps.attention.concat", [concat.layout])]
 
     def _update_attention(self):
         s = self.state
@@ -560,7 +593,10 @@ class ExplainerApp:
     def _build_mlp(self):
         trace, layer, position = self._block_views()
         view = self.views["mlp"] = MlpView(trace, layer, position, lang=self.state.lang)
-        return [view.layout]
+        h = view.heatmaps
+        return [("steps.mlp.up", [h["input"].figure, h["pre"].figure]),
+                ("steps.mlp.gelu", [view.gelu_figure, h["post"].figure]),
+                ("steps.mlp.down", [h["output"].figure])]
 
     def _update_mlp(self):
         self.views["mlp"].update(*self._block_views())

@@ -77,10 +77,12 @@ class AttentionHeadView:
             # named so that browser tests can find them: "pattern-source", "pattern-figure", "q-source", ...
             self.heatmaps[name].source.name, self.heatmaps[name].figure.name = f"{name}-source", f"{name}-figure"
         h = self.heatmaps
-        self.layout = column(
-            Row(children=[h["q"].figure, h["k"].figure, h["v"].figure], styles=WRAP, sizing_mode="stretch_width"),
-            Row(children=[h[name].figure for name in self.MATRICES], styles=WRAP, sizing_mode="stretch_width"),
-            h["z"].figure, sizing_mode="stretch_width")
+        # The head's three steps: q, k, v; from q·kᵀ to the weights; z = weights · v (the app shows one at a time).
+        self.qkv_row = Row(children=[h["q"].figure, h["k"].figure, h["v"].figure], styles=WRAP,
+                           sizing_mode="stretch_width")
+        self.matrices_row = Row(children=[h[name].figure for name in self.MATRICES], styles=WRAP,
+                                sizing_mode="stretch_width")
+        self.layout = column(self.qkv_row, self.matrices_row, h["z"].figure, sizing_mode="stretch_width")
 
     @classmethod
     def _heatmap(cls, name: str, values: np.ndarray, title: str, tokens, lang: str = "en") -> Heatmap:

@@ -234,3 +234,23 @@ def test_a_link_value_panel_cannot_read_is_kept_as_text_and_the_others_still_par
     digits = "9" * 5000  # int() refuses more than 4,300 digits
     parsed = location.parse_query(f"?seed={digits}&k=3&t=0.5&pos=%C2%B2&prompt=1984")
     assert parsed == {"seed": digits, "k": 3, "t": 0.5, "pos": "²", "prompt": 1984}
+
+
+def test_a_long_section_shows_its_views_one_step_at_a_time_and_keeps_every_step_up_to_date(app):
+    section = app.sections["attention"]
+    section.open()
+    picker, steps = section.step_picker, section.steps
+    assert list(picker.options) == ["1 · q, k, v", "2 · q·kᵀ → weights", "3 · z = weights · v",
+                                    "4 · every head: concat · c_proj"]
+    assert [step.visible for step in steps] == [True, False, False, False]
+    picker.value = 1
+    assert [step.visible for step in steps] == [False, True, False, False]
+    # A hidden step follows the state too (it shows the right numbers the moment it is chosen).
+    app.state.param.update(layer=1, head=2)
+    np.testing.assert_array_equal(np.asarray(app.views["head"].pattern_source.data["image"][0]),
+                                  app.state.trace["blocks.1.attn.hook_pattern"][2])
+    np.testing.assert_array_equal(np.asarray(app.views["head"].heatmaps["z"].source.data["image"][0]),
+                                  app.state.trace["blocks.1.attn.hook_z"][:, 2])
+    for key, n_steps in (("embedding", 4), ("block", 3), ("mlp", 3), ("heads", 0), ("output", 0), ("lens", 0)):
+        app.sections[key].open()
+        assert len(app.sections[key].steps) == n_steps, key

@@ -302,6 +302,13 @@ def open_section(page, key: str, wait_for: str | None = None) -> None:
         wait_js(page, "(name) => window.__te_find(name) !== null", wait_for)
 
 
+def show_step(page, key: str, index: int) -> None:
+    """Click the button of a section's step ``index`` (from 0); wait until that step is shown."""
+    page.locator(f".te-steps-{key} button").nth(index).click()
+    wait_js(page, """([key, index]) => { for (const m of Bokeh.documents[0]._all_models.values())
+      if ((m.css_classes || []).includes(`te-step-${key}-${index}`)) return m.visible; return false; }""", [key, index])
+
+
 def type_prompt(page, text: str, submit: bool = True) -> None:
     """Type ``text`` into the prompt box (replacing what is there) and press Run."""
     box = find(page, ".te-prompt textarea")

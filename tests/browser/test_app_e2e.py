@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 from app_server import (bokeh_widget_value, changes, chip_tokens, column, deep_query, drag_slider, find,
-                        hover, image, open_app, open_section, section_open, source_data, tap, type_prompt,
+                        hover, image, open_app, open_section, section_open, show_step, source_data, tap, type_prompt,
                         wait_for_chips, wait_for_column, wait_js, watch)
 
 from gpt2_core import sampling
@@ -276,6 +276,7 @@ def test_a_head_opened_from_the_grid_and_the_slider_shows_its_exact_pattern_on_h
     assert bokeh_widget_value(page, "te-layer", section="attention") == 1
     assert bokeh_widget_value(page, "te-head", section="attention") == 2
 
+    show_step(page, "attention", 1)  # "2 · q·kᵀ → weights": the pattern is in the head's second step
     query, key = 5, 2
     shown = hover(page, "pattern-figure", key + 0.5, query + 0.5, rows=3)
     assert shown[:2] == [f"{query}: {trace.tokens[query]}", f"{key}: {trace.tokens[key]}"]
