@@ -97,14 +97,21 @@ def draw(plot, source, glyph, **options):
 
 # -- labels --------------------------------------------------------------------------------------------
 
-def set_if_changed(source, data: dict) -> bool:
-    """Give ``source`` ``data`` only when it differs from what the source holds (returns whether it did). A new
-    prompt of the same length leaves much of a figure as it was (stage boxes, frames, labels): an unchanged
-    source then sends nothing to the page, and BokehJS does not redo that glyph."""
+def set_if_changed(source, data: dict, always: tuple[str, ...] = ("alpha",)) -> bool:
+    """Give ``source`` ``data``, sending the page only what differs from what the source holds (returns whether
+    anything did). A new prompt of the same length leaves much of a figure as it was: an unchanged source sends
+    nothing, and BokehJS does not redo that glyph; a source whose columns keep their length sends only the
+    columns that changed (a strip's values, not its boxes). Columns named in ``always`` go with any change: the
+    page changes the ``alpha`` columns itself (a token's path lit), and a new prompt puts them back at rest."""
     old = source.data
-    if old.keys() == data.keys() and all(same_column(old[key], data[key]) for key in data):
+    if old.keys() != data.keys() or any(len(old[key]) != len(data[key]) for key in data):
+        source.data = data
+        return True
+    changed = {key: column for key, column in data.items() if not same_column(old[key], column)}
+    if not changed:
         return False
-    source.data = data
+    changed.update({key: data[key] for key in always if key in data})
+    source.data.update(changed)
     return True
 
 

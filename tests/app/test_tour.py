@@ -208,7 +208,7 @@ def test_each_step_outlines_its_stage_and_the_outline_follows_a_new_prompt(state
             j = list(stage_data["stage"]).index(step.stage)
             assert source.data["left"][0] < stage_data["left"][j] and source.data["right"][0] > stage_data["right"][j]
     state.tour = TOUR_STEPS.index(step_named("scores")) + 1
-    before = picture.view.stage_source.data
+    before = dict(picture.view.stage_source.data)  # (the source updates its columns in place)
     state.prompt = "Hi"
     picture.view.update(state.trace, state.layer, state.head, state.probabilities, state.sampled_id)
     assert not np.array_equal(picture.view.stage_source.data["bottom"], before["bottom"])  # fewer rows: boxes moved

@@ -87,7 +87,19 @@ def assert_shows(view: PictureView, trace: Trace, layer: int, head: int, probabi
     masked[data["query_slot"][real], data["key_slot"][real]] = data["masked"][real]
     assert np.array_equal(masked, np.isneginf(trace[f"{L}.attn.hook_attn_scores"][head][grid]))
     assert np.all(np.isnan(data["shade"][real][data["masked"][real]])), "masked cells get the grey (NaN) colour"
-    assert {h for h, m in zip(np.asarray(data["hatch"])[real], data["masked"][real]) if m} == {"/"}
+    # the hatch is drawn over exactly the masked cells, box for box
+    hatch = {name: np.asarray(column) for name, column in view.matrix.mask_source.data.items()}
+    drawn = ~np.isnan(hatch["left"])
+    assert drawn.sum() == masked.sum() == n * (n - 1) // 2
+    hatched = np.zeros((n, n), dtype=bool)
+    slot_of = {position: slot for slot, position in enumerate(p)}
+    for q, k in zip(hatch["query"][drawn], hatch["key"][drawn]):
+        hatched[slot_of[int(q)], slot_of[int(k)]] = True
+    assert np.array_equal(hatched, masked)
+    cell_box = {(int(q), int(k)): (l, t) for q, k, l, t in zip(data["query"][real], data["key"][real],
+                                                             data["left"][real], data["top"][real])}
+    assert all(cell_box[(int(q), int(k))] == (l, t) for q, k, l, t in
+               zip(hatch["query"][drawn], hatch["key"][drawn], hatch["left"][drawn], hatch["top"][drawn]))
 
     # the head cards: one per head, each thumbnail that head's pattern (NaN where masked)
     cards = view.head_source.data

@@ -59,10 +59,21 @@ def matrix_data(trace: Trace, rows: Rows, layer: int, head: int) -> dict:
         "raw": raw.ravel().astype(np.float32), "score": score.ravel().astype(np.float32),
         "weight": weight.ravel().astype(np.float32), "masked": masked,
         "shade": np.where(masked, np.nan, weight.ravel()).astype(np.float32),
-        "hatch": ["/" if m else " " for m in masked],
         "alpha": np.ones(n * n), "base_alpha": np.ones(n * n),
     }
-    return pad(data, MAX_TOKENS * MAX_TOKENS, fillers={"hatch": " "})  # " ": no hatch ("" is no pattern at all)
+    return pad(data, MAX_TOKENS * MAX_TOKENS)
+
+
+MOST_MASKED = MAX_TOKENS * (MAX_TOKENS - 1) // 2  # the cells above the diagonal of the largest matrix drawn
+
+
+def mask_data(cells: dict) -> dict:
+    """The hatch over the masked cells (j > i), one box each, from ``matrix_data``. Its own source, drawn with one
+    pattern: BokehJS makes a canvas per item for a hatch whose pattern or alpha is a column (16 × 16 canvases at
+    each new prompt and each hover), and one for a hatch that is the same everywhere."""
+    masked = np.asarray(cells["masked"], dtype=bool)
+    return pad({key: np.asarray(cells[key])[masked] for key in ("left", "right", "top", "bottom", "query", "key")},
+               MOST_MASKED)
 
 
 def decor_data(rows: Rows, selected_slot: int | None) -> dict:
@@ -102,6 +113,7 @@ class MatrixStage:
         self.source = ColumnDataSource(name="picture-attention-source")
         self.decor_source = ColumnDataSource(name="picture-attention-decor-source")
         self.key_label_source = ColumnDataSource(name="picture-key-label-source")
+        self.mask_source = ColumnDataSource(name="picture-mask-source")
         self.kt = Strip("kt", "", dims, d_head, MAX_TOKENS * dims, lang)
         self.mapper = weight_mapper()
         self.hover = None
@@ -112,7 +124,9 @@ class MatrixStage:
         return top, top + STRIP_PX
 
     def fill(self, trace: Trace, rows: Rows, layer: int, head: int, selected_slot: int | None) -> None:
-        self.source.data = matrix_data(trace, rows, layer, head)
+        cells = matrix_data(trace, rows, layer, head)
+        set_if_changed(self.source, cells)
+        set_if_changed(self.mask_source, mask_data(cells))
         set_if_changed(self.decor_source, decor_data(rows, selected_slot))
         kt_top, kt_bottom = self.kt_extent(rows)
         keys = trace[attention_hook(layer, "hook_k")][list(rows.positions), head, :self.kt.n_dims]
@@ -126,7 +140,7 @@ class MatrixStage:
         data["right"] = np.where(real, rows.matrix_left + (slot + 1) * cell - 1.0, np.nan)
         data["top"] = np.where(real, kt_top + dim * step, np.nan)
         data["bottom"] = np.where(real, kt_top + (dim + 1) * step, np.nan)
-        self.kt.source.data = data
+        set_if_changed(self.kt.source, data)
         set_if_changed(self.key_label_source, key_label_data(trace, rows, kt_bottom))
         if self.hover is not None:
             self.hover.tooltips = self.tooltips(layer, head)
@@ -144,9 +158,11 @@ class MatrixStage:
         box = dict(left="left", right="right", top="top", bottom="bottom")
         plot.add_glyph(self.decor_source, Quad(**box, fill_color="fill", line_color="line", line_width="line_width"))
         cell = Quad(**box, fill_color={"field": "shade", "transform": self.mapper}, line_color=None,
-                    fill_alpha="alpha", hatch_pattern="hatch", hatch_color="#ffffff", hatch_alpha="alpha",
-                    hatch_scale=6.0, hatch_weight=1.0)
+                    fill_alpha="alpha")
         self.renderer = plot.add_glyph(self.source, cell, nonselection_glyph=cell)
+        hatch = Quad(**box, fill_color=None, line_color=None, hatch_pattern="/", hatch_color="#ffffff",
+                     hatch_alpha=0.9, hatch_scale=6.0, hatch_weight=1.0)
+        plot.add_glyph(self.mask_source, hatch, nonselection_glyph=hatch)
         self.hover = HoverTool(renderers=[self.renderer], tooltips=self.tooltips(layer, head),
                                formatters=kit.formatters)
         plot.add_tools(self.hover)
@@ -205,8 +221,8 @@ class HeadCards:
         self.renderer = None
 
     def fill(self, trace: Trace, rows: Rows, layer: int, head: int, ablated: frozenset) -> None:
-        self.source.data = head_card_data(self.n_head, head, layer, ablated, self.words)
-        self.thumbnail_source.data = thumbnail_data(trace, rows, layer, self.n_head)
+        set_if_changed(self.source, head_card_data(self.n_head, head, layer, ablated, self.words))
+        set_if_changed(self.thumbnail_source, thumbnail_data(trace, rows, layer, self.n_head))
 
     def mark(self, layer: int, head: int, ablated: frozenset) -> None:
         self.source.data = head_card_data(self.n_head, head, layer, ablated, self.words)

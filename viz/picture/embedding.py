@@ -66,7 +66,7 @@ class TokensStage:
         self.renderer = None
 
     def fill(self, trace: Trace, rows: Rows, selected_position: int | None) -> None:
-        self.source.data = token_data(trace, rows, selected_position)
+        set_if_changed(self.source, token_data(trace, rows, selected_position))
         set_if_changed(self.note_source, earlier_note(rows, self.words))
 
     def draw(self, plot) -> None:

@@ -146,8 +146,8 @@ class OutputStage:
         self.fill_probabilities(probabilities, sampled_id)
 
     def fill_probabilities(self, probabilities: np.ndarray, sampled_id: int | None) -> None:
-        self.source.data = candidate_data(self.logits, np.asarray(probabilities), sampled_id, self.display_token,
-                                          self.words)
+        set_if_changed(self.source, candidate_data(self.logits, np.asarray(probabilities), sampled_id,
+                                                   self.display_token, self.words))
 
     def draw(self, kit) -> None:
         plot = self.figure

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Quad
 
-from ..common import DIVERGING, exact_number_formatter, robust_limit
+from ..common import DIVERGING, exact_number_formatter, robust_limit, set_if_changed
 from ..heatmap import colour_mapper
 from ..i18n import translator
 from .layout import Rows
@@ -118,7 +118,7 @@ class Strip:
     def fill(self, values: np.ndarray, rows: Rows, left: float, right: float, half: float,
              extra: dict[str, np.ndarray] | None = None, centres: np.ndarray | None = None) -> None:
         fit_signed(self.mapper, values)
-        self.source.data = strip_data(values, rows, left, right, half, self.n_rows, extra, centres)
+        set_if_changed(self.source, strip_data(values, rows, left, right, half, self.n_rows, extra, centres))
 
     def draw(self, plot, kit, extra_tooltips=()) -> None:
         glyph = Quad(left="left", right="right", top="top", bottom="bottom", line_color=None,
