@@ -309,7 +309,8 @@ BOX_STYLES = {"background": "#fffbea", "border": "2px solid #f0b400", "border-ra
               "margin": "4px 0 6px 0"}
 
 # Esc leaves the tour: the page's keydown listener clicks the Close button (the one way the tour ends, so the
-# state and the URL follow as for a click). Added once, when the document is ready.
+# state and the URL follow as for a click), except in a text box or a menu, where Esc is the box's own (a
+# student trying a step's prompt keeps the tour). Added once, when the document is ready.
 ESC_CLOSES_TOUR_JS = """
 if (window.__te_tour_escape) return;
 window.__te_tour_escape = true;
@@ -323,6 +324,8 @@ setTimeout(() => {  // a link to a step: the card and the picture under it in vi
 }, 300);
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape' || event.defaultPrevented) return;
+  const target = event.composedPath()[0];  // (inside a shadow root: the event's own target is its host)
+  if (target != null && (['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName) || target.isContentEditable)) return;
   for (const model of doc.all_models) {
     if (!(model.css_classes || []).includes('te-tour-close')) continue;
     const view = Bokeh.index.find_one_by_id(model.id);

@@ -120,7 +120,7 @@ def same_column(a, b) -> bool:
         return False
     try:
         return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
-    except TypeError:  # text (or mixed) columns: equal_nan needs numbers
+    except (TypeError, ValueError):  # text or mixed columns (equal_nan needs numbers), ragged lists of points
         return list(a) == list(b)
 
 

@@ -18,7 +18,7 @@ from bokeh.models import ColumnDataSource, CustomJSHover, HBar, HoverTool, Range
 from gpt2_core import sampling
 
 from .common import (BAR_COLOUR, CUT_COLOUR, EXACT_NUMBER_JS, MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, draw,
-                     exact_number_js, format_probability, new_figure, shorten)
+                     exact_number_js, format_probability, new_figure, set_if_changed, shorten)
 from .i18n import Translator, translator
 
 ROW_PX = 24
@@ -211,7 +211,7 @@ class OutputView:
     def update(self, logits, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                sampled_id: int | None = None) -> None:
         """New settings (or new logits): the distribution over the whole vocabulary, in place."""
-        self.source.data = self._rows(logits, temperature, top_k, top_p, sampled_id)
+        set_if_changed(self.source, self._rows(logits, temperature, top_k, top_p, sampled_id), always=())
         self._resize(len(self.source.data["rank"]))
         self._set_titles(temperature, top_k, top_p)
 

@@ -20,7 +20,8 @@ from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Patches, Quad, R
 
 from gpt2_core import Trace
 
-from .common import MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, TRANSPARENT, draw, format_probability, new_figure, shorten
+from .common import (MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, TRANSPARENT, draw, format_probability, new_figure,
+                     set_if_changed, shorten)
 from .i18n import Translator, translator
 
 STAGE_COLOURS = {"embedding": "#f6cf9f", "block": "#d6d3ea", "attention": "#a6cde8", "mlp": "#b5dfae",
@@ -331,8 +332,8 @@ class OverviewView:
     def _fill_probabilities(self, outcomes, sampled_id) -> None:
         nodes, flows = probability_data(self._layout, outcomes, sampled_id)
         most_outcomes = self.n_top + 2  # the top tokens, the sampled one, the rest of the vocabulary
-        self.probability_source.data = padded(nodes, most_outcomes, NODE_PADDING)
-        self.flow_source.data = padded(flows, most_outcomes, RIBBON_PADDING)
+        set_if_changed(self.probability_source, padded(nodes, most_outcomes, NODE_PADDING), always=())
+        set_if_changed(self.flow_source, padded(flows, most_outcomes, RIBBON_PADDING), always=("fill_alpha",))
         self._fit_ranges()
 
     def _fit_ranges(self) -> None:
