@@ -308,12 +308,14 @@ class OverviewView:
         outcomes = next_token_outcomes(np.asarray(probabilities), sampled_id, self.token_display, self.n_top,
                                        self.words)
         self._layout = OverviewLayout(n_slots, self.n_layer, self.expanded)
-        self.stage_source.data = stage_data(self._layout, self.words)
-        self.token_source.data = token_node_data(trace, positions, left_out, self.words)
+        # Only what changed goes to the page: a prompt of the same length keeps its stages, ribbons and captions.
+        set_if_changed(self.stage_source, stage_data(self._layout, self.words))
+        set_if_changed(self.token_source, token_node_data(trace, positions, left_out, self.words))
         most_hops = 2 + 2 * trace.config.n_layer  # token → embed → blocks, and between the bars when expanded
-        self.ribbon_source.data = padded(stream_ribbons(self._layout, n_slots, bool(left_out)),
-                                         (self.max_tokens + 1) * most_hops + 1, RIBBON_PADDING)
-        self.caption_source.data = caption_data(self._layout, self.words)
+        set_if_changed(self.ribbon_source, padded(stream_ribbons(self._layout, n_slots, bool(left_out)),
+                                                  (self.max_tokens + 1) * most_hops + 1, RIBBON_PADDING),
+                       always=("fill_alpha",))
+        set_if_changed(self.caption_source, caption_data(self._layout, self.words))
         self._fill_mark()
         self._fill_probabilities(outcomes, sampled_id)
 
@@ -321,8 +323,9 @@ class OverviewView:
         layer = self.marked_layer
         marked = self.expanded and layer is not None and 0 <= layer < self.n_layer
         (left, _), (_, right) = self._layout.bars(layer if marked else 0)
-        self.marked_source.data = {"left": [left - 0.1], "right": [right + 0.1], "top": [HEADER_TOP - 0.12],
-                                   "bottom": [self._layout.rows_bottom + 0.12], "alpha": [1.0 if marked else 0.0]}
+        set_if_changed(self.marked_source, {"left": [left - 0.1], "right": [right + 0.1], "top": [HEADER_TOP - 0.12],
+                                            "bottom": [self._layout.rows_bottom + 0.12],
+                                            "alpha": [1.0 if marked else 0.0]}, always=())
 
     def mark_layer(self, layer: int | None) -> None:
         """Outline block ``layer`` (None: none)."""
