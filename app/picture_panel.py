@@ -105,10 +105,10 @@ class PicturePanel:
         self.zoomer.param.watch(self._on_zoomed, "done")
         self._on_tap = on_tap
         self.level = "block"  # what the area shows: "block" (the picture), "model" (every block) or "derivation"
+        self._spotlit: str | None = None
         self.picture_pane = pn.pane.Bokeh(self.view.layout, sizing_mode="stretch_width")
-        # Overflow hidden: a level zooming in or out stays inside the area, over nothing else of the page.
         self.area = pn.Column(self.picture_pane, sizing_mode="stretch_width", css_classes=["te-picture-area"],
-                              min_height=610, styles={"overflow": "hidden"})
+                              min_height=610)
         self.popover_area = pn.Column(visible=False, sizing_mode="stretch_width", css_classes=["te-popover"],
                                       stylesheets=[APPEAR_CSS])
         self.pickers = [self.block_slider, self.head_slider, self.zoom_out_button]  # with the page's other controls
@@ -158,6 +158,14 @@ class PicturePanel:
             self.summary.plain_text = picture_text(s, self.runtime)
             if self.temperature.value != s.temperature:
                 self.temperature.value = float(s.temperature)
+
+    def spotlight(self, stage: str | None) -> None:
+        """The tour's outline on one stage of the picture (None: none). A step about another stage brings the
+        picture back into the area if the whole model or a derivation is there."""
+        if stage is not None and stage != self._spotlit and self.level != "block":
+            self.show_picture()
+        self._spotlit = stage
+        self.view.spotlight(stage)
 
     def _on_temperature(self, attr, old, new) -> None:
         if new != self.state.temperature:
@@ -265,8 +273,9 @@ class PicturePanel:
 
     # -- what opens in place ---------------------------------------------------------------------------
 
-    def show_derivation(self) -> None:
-        """The attention matrix opens into its derivation, in the picture's place, and starts playing."""
+    def show_derivation(self, step: int | None = None) -> None:
+        """The attention matrix opens into its derivation, in the picture's place, and starts playing (from the
+        first frame, or from the first of ``step``: 1 q·kᵀ, 2 ÷√dₕ, 3 mask, 4 softmax, 5 × V)."""
         s = self.state
         with pn.io.unlocked():
             if self.derivation is None:
@@ -277,8 +286,23 @@ class PicturePanel:
                                                                           sizing_mode="stretch_width"),
                                            sizing_mode="stretch_width", stylesheets=[APPEAR_CSS],
                                            css_classes=["te-derivation"])]
-            self.derivation.play_from_start()
+            if step is None:
+                self.derivation.play_from_start()
+            else:
+                derivation = self.derivation
+                self._after_this_change(lambda: derivation.play_from_step(step))
             self.level = "derivation"
+
+    @staticmethod
+    def _after_this_change(then: Callable) -> None:
+        """``then()`` once the page has the change being made: in a served page at the next tick (a change made
+        in the same callback to a model just added reaches the page as that model's first state, which the
+        browser's player does not act on), else at once."""
+        document = pn.state.curdoc
+        if document is not None and document.session_context is not None:
+            document.add_next_tick_callback(then)
+        else:
+            then()
 
     def show_picture(self) -> None:
         with pn.io.unlocked():

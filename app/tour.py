@@ -202,6 +202,7 @@ class TourStep:
     formula: str
     try_this: str
     numbers: Callable[[ExplainerState], dict]
+    derivation_step: int | None = None  # the step of the head's animated math that shows it (1 q·kᵀ ... 5 × V)
 
 
 TOUR_STEPS: tuple[TourStep, ...] = (
@@ -216,13 +217,13 @@ TOUR_STEPS: tuple[TourStep, ...] = (
     TourStep("qkv", "qkv", "tour.step.qkv.title", "tour.step.qkv.text", "tour.step.qkv.formula",
              "tour.step.qkv.try", qkv_numbers),
     TourStep("scores", "attention", "tour.step.scores.title", "tour.step.scores.text", "tour.step.scores.formula",
-             "tour.step.scores.try", scores_numbers),
+             "tour.step.scores.try", scores_numbers, derivation_step=1),
     TourStep("scaling", "attention", "tour.step.scaling.title", "tour.step.scaling.text",
-             "tour.step.scaling.formula", "tour.step.scaling.try", scaling_numbers),
+             "tour.step.scaling.formula", "tour.step.scaling.try", scaling_numbers, derivation_step=2),
     TourStep("mask", "attention", "tour.step.mask.title", "tour.step.mask.text", "tour.step.mask.formula",
-             "tour.step.mask.try", mask_numbers),
+             "tour.step.mask.try", mask_numbers, derivation_step=3),
     TourStep("softmax", "attention", "tour.step.softmax.title", "tour.step.softmax.text",
-             "tour.step.softmax.formula", "tour.step.softmax.try", softmax_numbers),
+             "tour.step.softmax.formula", "tour.step.softmax.try", softmax_numbers, derivation_step=4),
     TourStep("heads", "attention_output", "tour.step.heads.title", "tour.step.heads.text",
              "tour.step.heads.formula", "tour.step.heads.try", heads_numbers),
     TourStep("mlp", "mlp", "tour.step.mlp.title", "tour.step.mlp.text", "tour.step.mlp.formula",
@@ -371,6 +372,10 @@ class TourPanel:
         self.close_button = pn.widgets.Button(width=100, color="light", css_classes=["te-tour-close"],
                                               stylesheets=[BUTTON_CSS])
         self.close_button.on_click(lambda event: self.close())
+        # On the steps about one head's math: that moment of the animated derivation, in the picture's place.
+        self.math_button = pn.widgets.Button(width=230, color="light", visible=False, css_classes=["te-tour-math"],
+                                             stylesheets=[BUTTON_CSS])
+        self.math_button.on_click(lambda event: self.show_math())
         self.glossary_toggle = pn.widgets.Toggle(width=120, color="light", css_classes=["te-tour-glossary-toggle"],
                                                  stylesheets=[BUTTON_CSS])
         self.glossary_toggle.param.watch(lambda event: self._render(), "value")
@@ -379,7 +384,8 @@ class TourPanel:
         self.body.jscallback(text=CARD_INTO_VIEW_JS)
         self.glossary = pn.pane.HTML("", sizing_mode="stretch_width", visible=False, css_classes=["te-tour-glossary"],
                                      stylesheets=[CARD_CSS])
-        buttons = pn.FlexBox(self.back_button, self.next_button, self.glossary_toggle, self.close_button,
+        buttons = pn.FlexBox(self.back_button, self.next_button, self.math_button, self.glossary_toggle,
+                             self.close_button,
                              sizing_mode="stretch_width", styles={"column-gap": "6px"})
         self.layout = pn.Column(self.body, self.glossary, buttons, visible=False, sizing_mode="stretch_width",
                                 css_classes=["te-tour"], name="tour", styles=BOX_STYLES)
@@ -413,6 +419,12 @@ class TourPanel:
 
     def close(self) -> None:
         self.state.tour = 0
+
+    def show_math(self) -> None:
+        """The head's derivation, playing from the moment this step is about."""
+        step = self.step
+        if step is not None and step.derivation_step is not None and self.picture is not None:
+            self.picture.show_derivation(step.derivation_step)
 
     def _on_tour(self, *events) -> None:
         asked = self.state.tour
@@ -466,10 +478,12 @@ class TourPanel:
             self.back_button.name = words("tour.back")
             self.next_button.name = words("tour.next")
             self.close_button.name = words("tour.close")
+            self.math_button.name = words("tour.show_math")
+            self.math_button.visible = step is not None and step.derivation_step is not None
             self.glossary_toggle.name = words("tour.glossary_button")
             self.layout.visible = step is not None
             if self.picture is not None:
-                self.picture.view.spotlight(step.stage if step is not None else None)
+                self.picture.spotlight(step.stage if step is not None else None)
             if step is None:
                 return
             self.back_button.disabled = self.shown_step <= 1

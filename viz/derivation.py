@@ -602,6 +602,13 @@ class AttentionDerivationView:
         """Play from the first frame (the app calls this when it opens the view)."""
         self.player.play_from_start()
 
+    def play_from_step(self, step: int) -> None:
+        """Play from the first frame of ``step`` (1 q·kᵀ, 2 ÷√dₕ, 3 mask, 4 softmax, 5 × V): as a click on that
+        step's pill does (the browser's player plays it; set twice, so that the page hears it even when the pill
+        was already the active one)."""
+        self.player.steps.active = None
+        self.player.steps.active = int(step) - 1
+
     def update(self, trace: Trace, layer: int, head: int, display_tokens: Sequence[str] | None = None) -> None:
         """Another prompt, layer or head: new data in place, paused at the start."""
         layer, head = check_layer(layer, trace.config.n_layer), check_head(head, trace.config.n_head)

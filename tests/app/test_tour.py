@@ -35,7 +35,7 @@ def picture(state):
     s = state
     view = PictureView(s.trace, s.layer, s.head, s.probabilities, s.sampled_id, s.runtime.display,
                        n_layer=s.runtime.config.n_layer)
-    return types.SimpleNamespace(view=view)  # what the tour uses of the page's PicturePanel
+    return types.SimpleNamespace(view=view, spotlight=view.spotlight)  # what the tour uses of the PicturePanel
 
 
 @pytest.fixture
@@ -245,3 +245,25 @@ def test_attach_tour_puts_the_card_above_the_picture_and_the_start_button_among_
     tour.start_button.clicks += 1
     assert app.state.tour == 1
     assert set(app.picture.view.spotlight_source.data["stage"]) == {"tokens"}
+
+
+def test_the_steps_about_one_heads_math_play_that_moment_of_the_derivation_in_the_pictures_place(tiny_model):
+    from app.layout import ExplainerApp
+
+    app = ExplainerApp(ModelRuntime(tiny_model))
+    page = app.layout()
+    tour = attach_tour(app, page)
+    shown = {}
+    for i, step in enumerate(TOUR_STEPS, 1):
+        app.state.tour = i
+        shown[step.name] = tour.math_button.visible
+    assert {name for name, visible in shown.items() if visible} == {"scores", "scaling", "mask", "softmax"}
+    app.state.tour = TOUR_STEPS.index(step_named("mask")) + 1
+    tour.math_button.clicks += 1
+    picture = app.picture
+    assert picture.level == "derivation"
+    assert picture.derivation.player.steps.active == 2  # the mask's pill (step 3): the page plays from there
+    app.state.tour += 1  # softmax: the same stage, the derivation stays
+    assert picture.level == "derivation"
+    app.state.tour = TOUR_STEPS.index(step_named("heads")) + 1  # another stage: the picture comes back
+    assert picture.level == "block"

@@ -107,3 +107,14 @@ def test_a_token_tapped_in_the_whole_model_is_the_token_followed(app):
     source = picture.model_view.token_source
     tap(source, 1)
     assert state.position == int(source.data["position"][1]) and picture.level == "model"
+
+
+def test_a_tour_step_about_another_stage_brings_the_picture_back(app):
+    picture, state = app.picture, app.state
+    picture.zoom_out()
+    state.tour = 3
+    assert picture.level == "block" and picture.area.objects[0].objects[0] is picture.picture_pane
+    spotlit = set(picture.view.spotlight_source.data["stage"])
+    picture.zoom_out()  # on the same step the student may zoom out again: the tour leaves it there
+    state.temperature = 1.5
+    assert picture.level == "model" and set(picture.view.spotlight_source.data["stage"]) == spotlit

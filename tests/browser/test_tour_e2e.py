@@ -146,3 +146,25 @@ def test_screenshots_of_three_steps(open_page, expected, lang, width, height):
         screenshot(page, f"step{step:02d}_{lang}_{width}.png")
     scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
     assert scroll_width <= width + 1, f"the page is {scroll_width} px wide on a {width} px screen"
+
+
+def test_the_mask_step_plays_the_heads_math_from_the_mask_in_the_pictures_place(open_page):
+    mask = next(i for i, step in enumerate(TOUR_STEPS, 1) if step.name == "mask")
+    page = open_page({**SETTINGS, "tour": mask})
+    find(page, ".te-tour-math button").click()
+    wait_js(page, "() => { const f = window.__te_find('derivation-figure'); "
+                  "return f !== null && Bokeh.index.find_one_by_id(f.id) != null; }", timeout=20_000)
+    # The player starts at the mask's first frame (step 3), not at the dot product, and plays on from there.
+    seen = page.evaluate("""() => new Promise((resolve) => {
+        const player = window.__te_find('derivation-player'), frames = window.__te_data('derivation-frames', ['step']);
+        const steps = window.__te_array(frames.step), seen = [];
+        const began = performance.now();
+        const tick = () => { seen.push([player.value, steps[player.value]]);  // until it moves on (or 6 s)
+                             if (player.value === seen[0][0] && performance.now() - began < 6000)
+                               requestAnimationFrame(tick);
+                             else resolve(seen); };
+        requestAnimationFrame(tick); })""")
+    shown_steps = [step for _, step in seen]
+    assert min(shown_steps) == 3, seen  # never the dot product or the scaling
+    assert seen[-1][0] > seen[0][0], seen  # playing
+    page.screenshot(path=str(ARTIFACTS / "tour_mask_math_1440.png"))
