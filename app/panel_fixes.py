@@ -6,6 +6,23 @@ once a Panel release with the upstream fix is required.
 
 from __future__ import annotations
 
+from typing import Callable
+
+
+def after_this_change(then: Callable[[], object]) -> None:
+    """``then()`` once Panel has sent the change being made now: in a served page at the next tick, else (a page
+    without a server session: the static site's worker, a test) at once. In a served page Panel folds a change made
+    in the same callback into what it is already sending: a change to a model just added arrives as that model's
+    first state (which a browser-side callback does not hear), and a setting changed while Panel applies the link's
+    settings back to the URL is not sent at all."""
+    import panel as pn
+
+    document = pn.state.curdoc
+    if document is not None and document.session_context is not None:
+        document.add_next_tick_callback(then)
+    else:
+        then()
+
 
 def send_stranded_writes() -> None:
     """Fix a race in Panel 1.9's queue of browser updates (``panel.io.document._dispatch_msgs``; rewritten

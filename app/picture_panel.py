@@ -27,6 +27,7 @@ from viz.picture import PictureView
 from viz.picture.keyboard import PictureKeyboard
 from viz.popover import WeightPopoverView
 
+from .panel_fixes import after_this_change
 from .runtime import ModelRuntime
 from .state import ExplainerState
 from .summaries import ScreenReaderText, picture_text
@@ -290,19 +291,8 @@ class PicturePanel:
                 self.derivation.play_from_start()
             else:
                 derivation = self.derivation
-                self._after_this_change(lambda: derivation.play_from_step(step))
+                after_this_change(lambda: derivation.play_from_step(step))  # (the model may be new in the page)
             self.level = "derivation"
-
-    @staticmethod
-    def _after_this_change(then: Callable) -> None:
-        """``then()`` once the page has the change being made: in a served page at the next tick (a change made
-        in the same callback to a model just added reaches the page as that model's first state, which the
-        browser's player does not act on), else at once."""
-        document = pn.state.curdoc
-        if document is not None and document.session_context is not None:
-            document.add_next_tick_callback(then)
-        else:
-            then()
 
     def show_picture(self) -> None:
         with pn.io.unlocked():

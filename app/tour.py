@@ -27,6 +27,7 @@ from bokeh.models import CustomJS
 
 from viz.i18n import Translator, translator
 
+from .panel_fixes import after_this_change
 from .runtime import ModelRuntime
 from .safe_html import escape
 from .state import ExplainerState
@@ -447,11 +448,7 @@ class TourPanel:
             if self.state.tour == asked:
                 self.state.tour = clamped(asked)  # heard again, as a change from the step asked for
 
-        document = pn.state.curdoc
-        if document is not None and document.session_context is not None:
-            document.add_next_tick_callback(put_right)
-        else:
-            put_right()
+        after_this_change(put_right)
 
     def _forget_in_link(self) -> None:
         """The tour closed: the link loses ``tour`` (Panel would keep ``tour=0``), at the next tick, once Panel has

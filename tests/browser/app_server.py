@@ -18,7 +18,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 
@@ -206,6 +208,28 @@ def open_app(browser, url: str, width: int = 1280, height: int = 900, wait_for: 
     page.wait_for_function("(name) => window.__te_find && window.__te_find(name) !== null", arg=wait_for,
                            timeout=60_000)
     return page
+
+
+@contextmanager
+def opened_pages(browser, base_url: str, width: int = 1280, height: int = 900,
+                 wait_for: str = "overview-token-source"):
+    """``opener(query="", width=..., height=..., wait_for=...)`` opens a fresh page on the app (``query``: a dict or
+    a query string; the defaults are this call's); on leaving, every page closes and none may have had a page error,
+    a console error or a dialog. The browser tests' ``open_page`` fixtures are this."""
+    pages = []
+    defaults = {"width": width, "height": height, "wait_for": wait_for}
+
+    def opener(query: str | dict = "", **options):
+        query = urlencode(query) if isinstance(query, dict) else query
+        page = open_app(browser, base_url + (f"?{query}" if query else ""), **{**defaults, **options})
+        pages.append(page)
+        return page
+
+    yield opener
+    errors = [error for page in pages for error in page.te_errors]
+    for page in pages:
+        page.close()
+    assert errors == [], f"errors in the page: {errors}"
 
 
 def find(page, css: str):

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from app_server import (bokeh_widget_value, changes, chip_tokens, column, deep_query, drag_slider, find,
-                        hover, image, open_app, open_section, section_open, show_step, source_data, tap, type_prompt,
+from app_server import (bokeh_widget_value, changes, chip_tokens, column, deep_query, drag_slider, find, hover, image,
+                        open_app, open_section, opened_pages, section_open, show_step, source_data, tap, type_prompt,
                         wait_for_chips, wait_for_column, wait_js, watch)
 
 from gpt2_core import sampling
@@ -41,20 +40,8 @@ DEFAULT_TEMPERATURE, DEFAULT_SEED, N_TOP_BARS = 0.8, 42, 10
 def open_page(browser, server):
     """``open_page(query="", width=1280, wait_for=...)``: a fresh page on the app; after the test, no page or
     console error."""
-    pages = []
-
-    def opener(query: str | dict = "", width: int = 1280, height: int = 900, wait_for: str = "overview-token-source"):
-        query = urlencode(query) if isinstance(query, dict) else query
-        page = open_app(browser, server.url + (f"?{query}" if query else ""), width=width, height=height,
-                        wait_for=wait_for)
-        pages.append(page)
-        return page
-
-    yield opener
-    errors = [error for page in pages for error in page.te_errors]
-    for page in pages:
-        page.close()
-    assert errors == [], f"errors in the page: {errors}"
+    with opened_pages(browser, server.url) as opener:
+        yield opener
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ exactly the model's token id, a byte-level one included.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from app_server import bokeh_widget_value, find, open_app, source_data, tap, wait_for_column, wait_js
+from app_server import bokeh_widget_value, find, opened_pages, source_data, tap, wait_for_column, wait_js
 
 from gpt2_core import sampling
 from gpt2_core.interventions import zero_ablate_heads
@@ -25,19 +24,8 @@ DEFAULT_TEMPERATURE = 0.8
 
 @pytest.fixture
 def open_page(browser, server):
-    pages = []
-
-    def opener(query: dict | None = None, width: int = 1440, height: int = 900):
-        url = server.url + (f"?{urlencode(query)}" if query else "")
-        page = open_app(browser, url, width=width, height=height, wait_for="picture-token-source")
-        pages.append(page)
-        return page
-
-    yield opener
-    errors = [error for page in pages for error in page.te_errors]
-    for page in pages:
-        page.close()
-    assert errors == [], f"errors in the page: {errors}"
+    with opened_pages(browser, server.url, width=1440, wait_for="picture-token-source") as opener:
+        yield opener
 
 
 def trace_of(model, ids_or_text):

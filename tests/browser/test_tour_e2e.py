@@ -6,10 +6,9 @@ closes it and the link forgets it, in English and in Chinese; screenshots of thr
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
-from app_server import find, open_app, wait_js
+from app_server import find, opened_pages, wait_js
 
 from app.runtime import ModelRuntime
 from app.state import ExplainerState
@@ -26,19 +25,8 @@ SCREENSHOT_STEPS = (1, 7, 15)
 
 @pytest.fixture
 def open_page(browser, server):
-    pages = []
-
-    def opener(query: dict, width: int = 1440, height: int = 900):
-        page = open_app(browser, f"{server.url}?{urlencode(query)}", width=width, height=height,
-                        wait_for="picture-spotlight-source")
-        pages.append(page)
-        return page
-
-    yield opener
-    errors = [error for page in pages for error in page.te_errors]
-    for page in pages:
-        page.close()
-    assert errors == [], f"errors in the page: {errors}"
+    with opened_pages(browser, server.url, width=1440, wait_for="picture-spotlight-source") as opener:
+        yield opener
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))  # the page helpers of app_server.py
 
-from app_server import open_app  # noqa: E402
+from app_server import opened_pages  # noqa: E402
 
 from gpt2_core import GPT2Config  # noqa: E402
 from gpt2_core.checkpoints import write_random_checkpoint  # noqa: E402
@@ -41,16 +41,5 @@ def long_context_checkpoint(tmp_path_factory) -> Path:
 def open_page(browser, server):
     """``open_page(query="", width=1280, height=900)``: a fresh page on the module's ``server``; after the test,
     no page error, console error or dialog in any of them."""
-    pages = []
-
-    def opener(query: str = "", width: int = 1280, height: int = 900, wait_for: str = "overview-token-source"):
-        page = open_app(browser, server.url + (f"?{query}" if query else ""), width=width, height=height,
-                        wait_for=wait_for)
-        pages.append(page)
-        return page
-
-    yield opener
-    errors = [error for page in pages for error in page.te_errors]
-    for page in pages:
-        page.close()
-    assert errors == [], f"errors in the page: {errors}"
+    with opened_pages(browser, server.url) as opener:
+        yield opener
