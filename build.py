@@ -104,8 +104,8 @@ def file_entry(path: Path, name: str | None = None) -> dict:
 # -- 1. load the model -------------------------------------------------------------------------------------
 
 def load_build_model(source: str):
-    from app.runtime import DEMO_MODEL, demo_model
-    from gpt2_core import load_model
+    from transformer_explainer.app.runtime import DEMO_MODEL, demo_model
+    from transformer_explainer.gpt2_core import load_model
 
     model = demo_model() if source == DEMO_MODEL else load_model(source)
     log(f"1. model: {model!r}")
@@ -116,8 +116,8 @@ def load_build_model(source: str):
 
 def write_model(site: Site, model, dtype: str) -> None:
     """Shards, manifest and tokenizer for both runtimes, and the ONNX graph whose weights are those shards."""
-    from gpt2_core.onnx_export import export_onnx
-    from gpt2_core.shards import manifest_sha256, read_manifest, total_shard_bytes
+    from transformer_explainer.gpt2_core.onnx_export import export_onnx
+    from transformer_explainer.gpt2_core.shards import manifest_sha256, read_manifest, total_shard_bytes
 
     folder = site.path("model/manifest.json").parent
     graph = export_onnx(model, folder, dtype=dtype)
@@ -126,9 +126,9 @@ def write_model(site: Site, model, dtype: str) -> None:
              graph.name]
     files = [file_entry(folder / name) for name in names]
     weights = total_shard_bytes(manifest)
-    from app.layout import display_name
+    from transformer_explainer.app.layout import display_name
 
-    from viz.i18n import in_every_language, joined
+    from transformer_explainer.viz.i18n import in_every_language, joined
 
     notice = in_every_language("notice.demo") if model.name == "demo" else {}
     if dtype == "int8":
@@ -146,15 +146,15 @@ def write_model(site: Site, model, dtype: str) -> None:
 def quantization_notice(model, folder: Path) -> dict[str, str]:
     """What int8 storage costs, measured here on the example prompts against the float32 model: printed by the
     build and said on the page."""
-    from app.examples import EXAMPLE_PROMPTS
-    from gpt2_core import load_model_from_shards
-    from gpt2_core.quantization import quantization_cost
+    from transformer_explainer.app.examples import EXAMPLE_PROMPTS
+    from transformer_explainer.gpt2_core import load_model_from_shards
+    from transformer_explainer.gpt2_core.quantization import quantization_cost
 
     cost = quantization_cost(model, load_model_from_shards(folder), EXAMPLE_PROMPTS)
     log(f"   int8 against float32 on the {len(EXAMPLE_PROMPTS)} example prompts ({cost['positions']} positions): "
         f"top-1 agreement {cost['top1_agreement']:.1%}, largest logit error {cost['max_logit_error']:.3f}, "
         f"largest probability error {cost['max_probability_error']:.4f}")
-    from viz.i18n import in_every_language
+    from transformer_explainer.viz.i18n import in_every_language
 
     return in_every_language("notice.quantized", agreement=cost["top1_agreement"], error=cost["max_logit_error"])
 
@@ -313,13 +313,13 @@ def precompute_example(site: Site) -> None:
     from bokeh.embed.util import standalone_docs_json_and_render_items
     from panel.io.resources import CDN_DIST, JS_VERSION
 
-    from app.examples import EXAMPLE_PROMPTS
-    from app.layout import ExplainerApp
-    from app.runtime import ModelRuntime
-    from gpt2_core import load_model_from_shards
+    from transformer_explainer.app.examples import EXAMPLE_PROMPTS
+    from transformer_explainer.app.layout import ExplainerApp
+    from transformer_explainer.app.runtime import ModelRuntime
+    from transformer_explainer.gpt2_core import load_model_from_shards
 
-    from app.state import ExplainerState
-    from viz.i18n import LANGUAGES
+    from transformer_explainer.app.state import ExplainerState
+    from transformer_explainer.viz.i18n import LANGUAGES
 
     runtime = ModelRuntime(load_model_from_shards(site.out / "model"), None, site.config["model"]["notice"])
     docs, sizes = {}, []
@@ -351,7 +351,7 @@ def relocated_panel_urls(text: str, cdn_dist: str, version: str) -> str:
 # -- 7. write the page -------------------------------------------------------------------------------------
 
 def write_page(site: Site) -> None:
-    from viz.i18n import LANGUAGES, catalogue, text
+    from transformer_explainer.viz.i18n import LANGUAGES, catalogue, text
 
     # The page's own words (before Python runs) in every language: site.mjs shows the one the page speaks.
     words = {lang: {key: value for key, value in catalogue(lang).items() if key.startswith("site.")}
@@ -451,7 +451,7 @@ def clear_output_folder(out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["serve"]:
-        from app.site_server import serve_site
+        from transformer_explainer.app.site_server import serve_site
 
         parser = argparse.ArgumentParser(prog="python build.py serve", description="Preview the built site.")
         parser.add_argument("--out", default="dist", help="the built folder (default: dist)")
@@ -472,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
                                                              "(half the download; the build prints what it costs)")
     parser.add_argument("--wheel-cache", type=Path, default=WHEEL_CACHE, help="where PyPI wheels are kept")
     args = parser.parse_args(argv)
-    from gpt2_core import GPT2CoreError
+    from transformer_explainer.gpt2_core import GPT2CoreError
 
     try:
         dtype = "float32" if args.float32 else args.quantize or "float16"

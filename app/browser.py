@@ -43,7 +43,7 @@ def prepare_panel(location_json: str) -> None:
 def runtime_from_files(files, notice: str | dict = "", expected_manifest_sha256: str | None = None) -> ModelRuntime:
     """The NumPy model from the bytes the worker fetched (a JS Map: file name -> Uint8Array), each shard's
     sha256 checked there already; the manifest is checked here against the hash the build published."""
-    from gpt2_core import load_model_from_shards
+    from transformer_explainer.gpt2_core import load_model_from_shards
 
     def read(file_name: str) -> bytes:
         data = files.get(file_name)
@@ -91,7 +91,7 @@ def receive_patch(patch) -> None:
 def attach_fast_generator(js_session) -> str:
     """Generate through onnxruntime-web from now on (a session of assets/ort_bridge.mjs on the same shards).
     Returns the provider that runs it: 'webgpu' or 'wasm'."""
-    from gpt2_core.onnx_runtime import OnnxGPT2
+    from transformer_explainer.gpt2_core.onnx_runtime import OnnxGPT2
 
     runtime = _app["runtime"]
     runtime.fast_generator = OnnxGPT2(runtime.config, runtime.model.tokenizer, runtime.model.name,

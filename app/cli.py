@@ -22,9 +22,9 @@ import os
 import sys
 from pathlib import Path
 
-from gpt2_core import DEFAULT_MODEL, GPT2CoreError
-from gpt2_core.sampling import SEED_LIMIT
-from viz.i18n import LANGUAGES
+from transformer_explainer.gpt2_core import DEFAULT_MODEL, GPT2CoreError
+from transformer_explainer.gpt2_core.sampling import SEED_LIMIT
+from transformer_explainer.viz.i18n import LANGUAGES
 
 MODEL_HELP = (f"a Hugging Face id ({DEFAULT_MODEL}, distilgpt2, gpt2-medium, ...), a local checkpoint directory, "
               f"or 'demo' for a tiny random model that needs no download")
@@ -163,13 +163,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load(args):
-    from app.runtime import DEMO_MODEL, demo_model
-    from gpt2_core import load_model
+    from transformer_explainer.app.runtime import DEMO_MODEL, demo_model
+    from transformer_explainer.gpt2_core import load_model
     return demo_model() if args.model == DEMO_MODEL else load_model(args.model, revision=args.revision)
 
 
 def run_predict(args) -> None:
-    from gpt2_core import sampling
+    from transformer_explainer.gpt2_core import sampling
     import numpy as np
 
     model = load(args)
@@ -211,7 +211,7 @@ def run_trace(args) -> None:
 
 
 def run_report(args) -> None:
-    from app.report import write_report
+    from transformer_explainer.app.report import write_report
 
     check_output_file(args.out, "report.html")
     model = load(args)
@@ -263,8 +263,8 @@ def run_generate(args) -> None:
 
 
 def run_demo_model(args) -> None:
-    from gpt2_core import GPT2Config
-    from gpt2_core.checkpoints import write_random_checkpoint
+    from transformer_explainer.gpt2_core import GPT2Config
+    from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
 
     directory = args.directory
     if directory.exists() and not directory.is_dir():
@@ -297,7 +297,7 @@ def run_build(argv: list[str]) -> int:
 
 
 def run_serve(args) -> None:
-    from app.server import ServeError, serve
+    from transformer_explainer.app.server import ServeError, serve
 
     try:
         serve(model=args.model, revision=args.revision, port=args.port, address=args.address, show=args.show,

@@ -10,8 +10,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from gpt2_core import lens, model, sampling
-from viz.i18n import Translator
+from transformer_explainer.gpt2_core import lens, model, sampling
+from transformer_explainer.viz.i18n import Translator
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,18 @@ import param
 from bokeh.layouts import column as bokeh_column
 from bokeh.models import CustomJS
 
-from gpt2_core import GPT2CoreError
+from transformer_explainer.gpt2_core import GPT2CoreError
 
-from viz.i18n import LANGUAGES, language_from, plural, said_in, translator
+from transformer_explainer.viz.i18n import LANGUAGES, language_from, plural, said_in, translator
 
-from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
-from viz.embedding import EmbeddingView
-from viz.layer_norm import LayerNormView
-from viz.logit_lens import LogitLensView
-from viz.mlp import MlpView
-from viz.output import OutputView
-from viz.overview import OverviewView
-from viz.residual import ResidualView
+from transformer_explainer.viz.sections.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
+from transformer_explainer.viz.sections.embedding import EmbeddingView
+from transformer_explainer.viz.sections.layer_norm import LayerNormView
+from transformer_explainer.viz.sections.logit_lens import LogitLensView
+from transformer_explainer.viz.sections.mlp import MlpView
+from transformer_explainer.viz.sections.output import OutputView
+from transformer_explainer.viz.sections.overview import OverviewView
+from transformer_explainer.viz.sections.residual import ResidualView
 
 from .examples import EXAMPLE_PROMPTS
 from .panel_fixes import parse_links_tolerantly, send_stranded_writes

@@ -20,12 +20,12 @@ import panel as pn
 from bokeh.layouts import column as bokeh_column
 from bokeh.models import Slider
 
-from viz.derivation import AttentionDerivationView
-from viz.i18n import translator
-from viz.overview import OverviewView
-from viz.picture import PictureView
-from viz.picture.keyboard import PictureKeyboard
-from viz.popover import WeightPopoverView
+from transformer_explainer.viz.derivation import AttentionDerivationView
+from transformer_explainer.viz.i18n import translator
+from transformer_explainer.viz.sections.overview import OverviewView
+from transformer_explainer.viz.picture import PictureView
+from transformer_explainer.viz.picture.keyboard import PictureKeyboard
+from transformer_explainer.viz.popover import WeightPopoverView
 
 from .panel_fixes import after_this_change
 from .runtime import ModelRuntime

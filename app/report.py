@@ -11,17 +11,17 @@ from pathlib import Path
 from bokeh.layouts import column
 from bokeh.models import Div
 
-from gpt2_core import GPT2, sampling
-from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
-from viz.embedding import EmbeddingView
-from viz.i18n import Translator, translator
-from viz.layer_norm import LayerNormView
-from viz.logit_lens import LogitLensView
-from viz.mlp import MlpView
-from viz.output import OutputView
-from viz.overview import OverviewView
-from viz.residual import ResidualView
-from viz.standalone import standalone_html
+from transformer_explainer.gpt2_core import GPT2, sampling
+from transformer_explainer.viz.sections.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
+from transformer_explainer.viz.sections.embedding import EmbeddingView
+from transformer_explainer.viz.i18n import Translator, translator
+from transformer_explainer.viz.sections.layer_norm import LayerNormView
+from transformer_explainer.viz.sections.logit_lens import LogitLensView
+from transformer_explainer.viz.sections.mlp import MlpView
+from transformer_explainer.viz.sections.output import OutputView
+from transformer_explainer.viz.sections.overview import OverviewView
+from transformer_explainer.viz.sections.residual import ResidualView
+from transformer_explainer.viz.standalone import standalone_html
 
 from .explanations import EXPLANATIONS
 
@@ -43,7 +43,7 @@ def write_report(model: GPT2, prompt: str, path: str | Path, *, layer: int = 0, 
 
     config, words = model.config, translator(lang)
     if not 0 <= layer < config.n_layer or not 0 <= head < config.n_head:
-        from gpt2_core import PromptError
+        from transformer_explainer.gpt2_core import PromptError
         raise PromptError(f"layer must be in 0..{config.n_layer - 1} and head in 0..{config.n_head - 1}, "
                           f"got layer {layer}, head {head}")
     trace = model.run_with_trace(prompt, head_results=True)

@@ -17,10 +17,10 @@ from typing import AsyncIterator, Callable, Iterable, Iterator
 
 import numpy as np
 
-from gpt2_core import DEFAULT_MODEL, GPT2, GPT2Config, GPT2CoreError, Trace, load_model
-from gpt2_core.generation import GenerationStep
-from gpt2_core.interventions import zero_ablate_heads
-from viz.i18n import in_every_language
+from transformer_explainer.gpt2_core import DEFAULT_MODEL, GPT2, GPT2Config, GPT2CoreError, Trace, load_model
+from transformer_explainer.gpt2_core.generation import GenerationStep
+from transformer_explainer.gpt2_core.interventions import zero_ablate_heads
+from transformer_explainer.viz.i18n import in_every_language
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ async def steps_as_async(steps: Iterator[GenerationStep]) -> AsyncIterator[Gener
 
 def ablated_generation(model: GPT2, ids, max_new_tokens, temperature, top_k, top_p, seed, ablated):
     """Generation with heads silenced: a full hooked forward per token (no KV cache through hooks)."""
-    from gpt2_core import generation
+    from transformer_explainer.gpt2_core import generation
 
     hooks = zero_ablate_heads(ablated, n_layer=model.config.n_layer, n_head=model.config.n_head)
 
@@ -129,7 +129,7 @@ def ablated_generation(model: GPT2, ids, max_new_tokens, temperature, top_k, top
 
 def demo_model(seed: int = 0) -> GPT2:
     """A small random GPT-2 (4 layers, 4 heads, 128 wide, a 457-token BPE): real computations, not GPT-2."""
-    from gpt2_core.checkpoints import write_random_checkpoint
+    from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
 
     with tempfile.TemporaryDirectory() as directory:
         write_random_checkpoint(directory, GPT2Config(n_vocab=457, n_ctx=256, n_embd=128, n_head=4, n_layer=4),
@@ -205,8 +205,8 @@ def fast_generator_for(model: GPT2, onnx_dir: str | Path | None = None):
     except ImportError as error:
         log.info("ONNX fast path unavailable (%s); generation uses the NumPy model", error)
         return None
-    from gpt2_core.onnx_export import export_onnx
-    from gpt2_core.onnx_runtime import OnnxGPT2
+    from transformer_explainer.gpt2_core.onnx_export import export_onnx
+    from transformer_explainer.gpt2_core.onnx_runtime import OnnxGPT2
 
     if onnx_dir is None:
         onnx_dir = tempfile.mkdtemp(prefix="transformer-explainer-onnx-")

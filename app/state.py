@@ -21,9 +21,9 @@ import re
 import numpy as np
 import param
 
-from gpt2_core import GPT2CoreError, sampling
+from transformer_explainer.gpt2_core import GPT2CoreError, sampling
 
-from viz.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, plural, translator
+from transformer_explainer.viz.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, plural, translator
 
 from .examples import EXAMPLE_PROMPTS
 from .runtime import ModelRuntime

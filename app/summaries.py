@@ -18,8 +18,8 @@ import numpy as np
 import panel as pn
 import param
 
-from viz.common import format_probability
-from viz.i18n import Translator, translator
+from transformer_explainer.viz.common import format_probability
+from transformer_explainer.viz.i18n import Translator, translator
 
 from .safe_html import escape
 

@@ -25,7 +25,7 @@ import numpy as np
 import panel as pn
 from bokeh.models import CustomJS
 
-from viz.i18n import Translator, translator
+from transformer_explainer.viz.i18n import Translator, translator
 
 from .panel_fixes import after_this_change
 from .runtime import ModelRuntime

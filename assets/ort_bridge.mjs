@@ -68,7 +68,7 @@ async function fetchResponse(url, what) {
   }
   if (!response.ok) {
     const missing =
-      response.status === 404 ? ' (missing model file: export it with python -m gpt2_core.onnx_export)' : '';
+      response.status === 404 ? ' (missing model file: export it with python -m transformer_explainer.gpt2_core.onnx_export)' : '';
     const status = `${response.status} ${response.statusText}`;
     throw new Error(`cannot load ${what} ${url}: the server answered ${status}${missing}`);
   }

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from transformers import AutoModel, AutoTokenizer
 
-    from app.cli import main as cli
+    from transformer_explainer.app.cli import main as cli
     from transformer_explainer import Explainer
     from transformer_explainer.tiny import save_tiny_checkpoint
 

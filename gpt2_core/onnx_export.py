@@ -24,7 +24,7 @@ measured on GPT-2 small's shapes, one thread, 320 ms a decode step against 15 ms
 Each function below builds one part of the model, named as in ``model.py``, with its shapes in a
 comment. Imports ``onnx`` only (no PyTorch).
 
-    python -m gpt2_core.onnx_export MODEL_DIR_OR_ID OUT_DIR [--float32 | --int8] [--attention]
+    python -m transformer_explainer.gpt2_core.onnx_export MODEL_DIR_OR_ID OUT_DIR [--float32 | --int8] [--attention]
 """
 
 from __future__ import annotations
@@ -290,7 +290,7 @@ def export_onnx(model, out_directory: str | Path, dtype: str = "float16", attent
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gpt2_core.onnx_export",
+    parser = argparse.ArgumentParser(prog="python -m transformer_explainer.gpt2_core.onnx_export",
                                      description="Write GPT-2 weight shards and a KV-cache ONNX graph for the browser.")
     parser.add_argument("model", help="a Hugging Face id (openai-community/gpt2) or a local checkpoint directory")
     parser.add_argument("out_dir", help="where to write manifest.json, weights-*.bin, the tokenizer and model.onnx")

@@ -148,7 +148,7 @@ def native_inference_session(graph_path: Path, threads: int, providers: list[str
 
     if not graph_path.is_file():
         raise FileNotFoundError(f"no ONNX graph at {graph_path}: export one with "
-                                f"python -m gpt2_core.onnx_export MODEL {graph_path.parent}")
+                                f"python -m transformer_explainer.gpt2_core.onnx_export MODEL {graph_path.parent}")
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

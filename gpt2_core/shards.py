@@ -240,7 +240,7 @@ def read_file(read: Reader, file_name: str, what: str) -> bytes:
         return read(file_name)
     except FileNotFoundError:
         raise WeightsError(f"{what} {file_name!r} is missing from {where}; rewrite the shards "
-                           f"(python -m gpt2_core.onnx_export MODEL OUT_DIR)") from None
+                           f"(python -m transformer_explainer.gpt2_core.onnx_export MODEL OUT_DIR)") from None
     except Exception as error:  # a reader may fail in its own way (a browser fetch, a permission)
         raise WeightsError(f"cannot read {what} {file_name!r} from {where}: {error}") from None
 

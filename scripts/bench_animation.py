@@ -28,11 +28,11 @@ sys.path.insert(0, str(REPO / "tests" / "browser"))
 from app_server import CHROMIUM_ARGS, open_app  # noqa: E402
 from environment import find_chromium  # noqa: E402
 
-from gpt2_core import GPT2Config, load_model  # noqa: E402
-from gpt2_core.checkpoints import write_random_checkpoint  # noqa: E402
-from viz.derivation import AttentionDerivationView  # noqa: E402
-from viz.popover import WeightPopoverView  # noqa: E402
-from viz.standalone import standalone_html  # noqa: E402
+from transformer_explainer.gpt2_core import GPT2Config, load_model  # noqa: E402
+from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint  # noqa: E402
+from transformer_explainer.viz.derivation import AttentionDerivationView  # noqa: E402
+from transformer_explainer.viz.popover import WeightPopoverView  # noqa: E402
+from transformer_explainer.viz.standalone import standalone_html  # noqa: E402
 
 GOAL_FPS = 30
 PROMPT = "The quick brown fox jumps over the lazy dog while the cat sleeps on a warm mat"

@@ -79,8 +79,8 @@ RESET_JS = """() => { const b = window.__bench; b.t0 = null; b.last_change = nul
 
 
 def make_checkpoint(directory: Path, tokenizer_dir: Path | None) -> Path:
-    from gpt2_core import GPT2Config
-    from gpt2_core.checkpoints import write_random_checkpoint
+    from transformer_explainer.gpt2_core import GPT2Config
+    from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
 
     start = time.perf_counter()
     path = write_random_checkpoint(directory, GPT2Config(), seed=0, tokenizer_dir=tokenizer_dir)
@@ -91,7 +91,7 @@ def make_checkpoint(directory: Path, tokenizer_dir: Path | None) -> Path:
 
 def sixteen_token_prompts(checkpoint: Path, count: int, length: int = 16) -> list[tuple[str, list[int]]]:
     """Prompts cut to exactly ``length`` tokens (by this checkpoint's tokenizer), with their ids."""
-    from gpt2_core.loading import read_tokenizer
+    from transformer_explainer.gpt2_core.loading import read_tokenizer
 
     tokenizer = read_tokenizer(checkpoint / "vocab.json", checkpoint / "merges.txt")
     prompts = []
@@ -108,7 +108,7 @@ def sixteen_token_prompts(checkpoint: Path, count: int, length: int = 16) -> lis
 
 
 def tokenizer_ids(checkpoint: Path, text: str) -> list[int]:
-    from gpt2_core.loading import read_tokenizer
+    from transformer_explainer.gpt2_core.loading import read_tokenizer
 
     return read_tokenizer(checkpoint / "vocab.json", checkpoint / "merges.txt").encode(text)
 
@@ -175,7 +175,7 @@ def stop(*_):
     profile.dump_stats(sys.argv[1])
     sys.exit(0)
 signal.signal(signal.SIGTERM, stop)
-from app.cli import main
+from transformer_explainer.app.cli import main
 profile.enable()
 main(sys.argv[2:])
 """

@@ -51,8 +51,8 @@ def main():
     from transformers import GPT2LMHeadModel
     from transformers.utils import logging as hf_logging
 
-    from gpt2_core import GPT2Config, load_model
-    from gpt2_core.checkpoints import write_random_checkpoint
+    from transformer_explainer.gpt2_core import GPT2Config, load_model
+    from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
 
     torch.set_num_threads(1)
     hf_logging.set_verbosity_error()

@@ -89,7 +89,7 @@ class TorchRunner:
 
 class OnnxRunner:
     def __init__(self, directory: Path):
-        from gpt2_core.onnx_runtime import OnnxGPT2
+        from transformer_explainer.gpt2_core.onnx_runtime import OnnxGPT2
 
         self.model = OnnxGPT2.from_directory(directory, threads=1)
 
@@ -185,7 +185,7 @@ def gzipped_runtime_bytes(provider: str) -> int:
 
 
 def download_bytes(model_dir: Path, provider: str) -> dict[str, int]:
-    from gpt2_core.shards import read_manifest, total_shard_bytes
+    from transformer_explainer.gpt2_core.shards import read_manifest, total_shard_bytes
 
     return {
         "weight shards": total_shard_bytes(read_manifest(model_dir)),
@@ -205,7 +205,7 @@ def streaming_bandwidth(repeats: int = 7) -> float:
 
 def weights_read_per_decode_step(model_dir: Path) -> int:
     """float32 bytes of every weight a decode step reads (all of them but the other rows of wpe)."""
-    from gpt2_core.shards import read_manifest
+    from transformer_explainer.gpt2_core.shards import read_manifest
 
     return 4 * sum(int(np.prod(t["shape"])) for t in read_manifest(model_dir)["tensors"] if t["name"] != "wpe")
 
@@ -280,9 +280,9 @@ def main():
     import onnxruntime
     import torch
 
-    from gpt2_core import GPT2Config, load_model
-    from gpt2_core.checkpoints import write_random_checkpoint
-    from gpt2_core.onnx_export import export_onnx
+    from transformer_explainer.gpt2_core import GPT2Config, load_model
+    from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
+    from transformer_explainer.gpt2_core.onnx_export import export_onnx
 
     real_tokenizer = Path(os.environ.get("TE_SHARED_DIR", REPO_ROOT.parent / "shared")) / "gpt2-tokenizer"
     with tempfile.TemporaryDirectory(prefix="bench-onnx-") as temporary:  # ~0.7 GB of checkpoint and shards

@@ -164,8 +164,8 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from gpt2_core import load_model
-    from gpt2_core.checkpoints import write_random_checkpoint
+    from transformer_explainer.gpt2_core import load_model
+    from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
 
     sys.path.insert(0, str(REPO / "tests"))
     from environment import find_chromium

@@ -45,7 +45,7 @@ SENTENCES = ["The quick brown fox jumps over the lazy dog while the cat sleeps o
 
 def prompts_of(n_tokens: int, site: Path) -> list[str]:
     """The sentences cut to exactly ``n_tokens`` tokens of the site's own tokenizer."""
-    from gpt2_core import Tokenizer
+    from transformer_explainer.gpt2_core import Tokenizer
 
     tokenizer = Tokenizer.from_files(site / "model" / "vocab.json", site / "model" / "merges.txt")
     prompts = [tokenizer.decode(tokenizer.encode(sentence)[:n_tokens]) for sentence in SENTENCES]
@@ -59,8 +59,8 @@ def verdict(value: float, goal: float, lower_is_better: bool = True) -> str:
 
 
 def small_shaped_checkpoint(directory: Path, tokenizer_dir: Path) -> Path:
-    from gpt2_core import GPT2Config
-    from gpt2_core.checkpoints import write_random_checkpoint
+    from transformer_explainer.gpt2_core import GPT2Config
+    from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
 
     return write_random_checkpoint(directory, GPT2Config(), seed=0, tokenizer_dir=tokenizer_dir)
 
@@ -140,7 +140,7 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from app.site_server import make_server
+    from transformer_explainer.app.site_server import make_server
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)

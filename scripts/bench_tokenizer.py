@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from environment import GPT2_TOKENIZER_DIR  # noqa: E402
-from gpt2_core.tokenizer import Tokenizer  # noqa: E402
+from transformer_explainer.gpt2_core.tokenizer import Tokenizer  # noqa: E402
 from tokenizer_corpus import prose  # noqa: E402
 
 SIZES = (1_000, 10_000, 100_000)

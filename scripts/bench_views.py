@@ -23,10 +23,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "viz")]
 
-from gpt2_core import GPT2Config, load_model  # noqa: E402
-from gpt2_core.checkpoints import write_random_checkpoint  # noqa: E402
+from transformer_explainer.gpt2_core import GPT2Config, load_model  # noqa: E402
+from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint  # noqa: E402
 from gpt2_small_views import PROMPT, view_builders  # noqa: E402
-from viz.output import OutputView  # noqa: E402
+from transformer_explainer.viz.sections.output import OutputView  # noqa: E402
 
 BUILD_GOAL_MS, UPDATE_GOAL_MS, TEMPERATURE_GOAL_MS = 1500.0, 300.0, 10.0
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from environment import CHROMIUM_ARGS, GPT2_TOKENIZER_DIR, IN_CI, find_chromium, require_shared
-from gpt2_core import GPT2Config, load_model
-from gpt2_core.checkpoints import write_random_checkpoint
+from transformer_explainer.gpt2_core import GPT2Config, load_model
+from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
 
 
 @pytest.fixture(scope="session")

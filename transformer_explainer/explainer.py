@@ -30,7 +30,7 @@ FRAMEWORK_HINT = ("Explainer reads gpt2_core models and PyTorch models (Hugging 
 
 
 def adapter_for(model, tokenizer, attention_modules, attention_output, hidden_state_modules):
-    from gpt2_core import GPT2
+    from transformer_explainer.gpt2_core import GPT2
 
     from .huggingface import HuggingFaceAdapter, is_hf_model
     from .torch_hooks import TorchHooksAdapter, is_torch_module
@@ -149,7 +149,7 @@ def check_size(nbytes: int, what: str, capture: Capture) -> None:
 
 
 def attention_view(capture: Capture, *, layer: int = 0, head: int = 0, query: int | None = None, name: str = ""):
-    from viz.attention_explorer import AttentionExplorer
+    from transformer_explainer.viz.attention_explorer import AttentionExplorer
 
     if not capture.attentions:
         raise CaptureError(f"no attention was captured from {capture.model_name or 'these arrays'}")
@@ -161,7 +161,7 @@ def attention_view(capture: Capture, *, layer: int = 0, head: int = 0, query: in
 
 
 def hidden_states_view(capture: Capture, *, layer: int | None = None, name: str = ""):
-    from viz.hidden_states import HiddenStatesView
+    from transformer_explainer.viz.hidden_states import HiddenStatesView
 
     if not capture.hidden_states:
         raise CaptureError(f"no hidden states were captured from {capture.model_name or 'these arrays'}: for a "

@@ -7,7 +7,7 @@ and leaving the last one (``hook_resid_post``), before the final LayerNorm.
 
 from __future__ import annotations
 
-from gpt2_core import GPT2, GPT2CoreError
+from transformer_explainer.gpt2_core import GPT2, GPT2CoreError
 
 from .capture import Capture, make_capture
 from .errors import InputError

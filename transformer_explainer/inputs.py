@@ -38,7 +38,7 @@ def is_hf_tokenizer(tokenizer) -> bool:
 
 
 def is_gpt2_core_tokenizer(tokenizer) -> bool:
-    from gpt2_core import Tokenizer
+    from transformer_explainer.gpt2_core import Tokenizer
     return isinstance(tokenizer, Tokenizer)
 
 

@@ -42,7 +42,7 @@ def load_explainer(name: str, revision: str | None = None):
     from .explainer import Explainer
 
     if name == DEMO_MODEL:
-        from app.runtime import demo_model
+        from transformer_explainer.app.runtime import demo_model
         return Explainer(demo_model())
     if looks_like_path(name):
         check_folder(Path(name).expanduser())
@@ -80,7 +80,7 @@ def model_type(folder: Path) -> str | None:
 
 
 def load_with_gpt2_core(name: str, revision: str | None):
-    from gpt2_core import GPT2CoreError, load_model
+    from transformer_explainer.gpt2_core import GPT2CoreError, load_model
 
     folder = Path(name).expanduser()
     if folder.is_dir() and model_type(folder) not in (None, "gpt2"):
@@ -94,7 +94,7 @@ def load_with_gpt2_core(name: str, revision: str | None):
 
 
 def hub_unreachable() -> str:
-    from app.runtime import hub_unreachable as check
+    from transformer_explainer.app.runtime import hub_unreachable as check
     return check()
 
 

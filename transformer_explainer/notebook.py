@@ -58,7 +58,7 @@ class ExplainerWidget:
 
     def save(self, path: str | Path) -> Path:
         """The view as one standalone HTML file (JavaScript inline, opens with no network)."""
-        from viz.standalone import standalone_html
+        from transformer_explainer.viz.standalone import standalone_html
 
         path = Path(path)
         path.write_text(standalone_html(self.view.layout, title=self.title), encoding="utf-8")

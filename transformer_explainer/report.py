@@ -55,7 +55,7 @@ def write_report(explainer, texts: Sequence | None, path: str | Path, *, progres
     none (False), or only when stderr is a terminal (None)."""
     from tqdm import tqdm
 
-    from viz.standalone import standalone_html
+    from transformer_explainer.viz.standalone import standalone_html
 
     from .arrays import ArraysAdapter
 

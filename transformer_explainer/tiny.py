@@ -49,7 +49,7 @@ def bert_tokenizer():
 def byte_level_tokenizer(roberta: bool):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 
-    from gpt2_core.checkpoints import train_tiny_bpe
+    from transformer_explainer.gpt2_core.checkpoints import train_tiny_bpe
 
     vocab, merges = train_tiny_bpe()
     if roberta:  # RoBERTa's own special tokens first, as in roberta-base

@@ -23,7 +23,7 @@ from bokeh.layouts import column
 from bokeh.models import (ColumnDataSource, CustomJS, CustomJSHover, FixedTicker, HoverTool, Image, Range1d, Rect, Row,
                           Select, TapTool, VBar)
 
-from .attention import THUMBNAIL_CELLS, thumbnail
+from .sections.attention import THUMBNAIL_CELLS, thumbnail
 from .common import (BAR_COLOUR, SAMPLED_COLOUR, SEQUENTIAL, cell_label_formatter, check_head, check_layer, draw,
                      exact_number_formatter, label_axis, new_figure, normalize_position, position_labels, shorten)
 from .heatmap import Heatmap, colour_mapper

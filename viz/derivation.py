@@ -31,7 +31,7 @@ import numpy as np
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, CustomJSHover, FixedTicker, HoverTool, Image, LinearAxis, Range1d, Rect, Text
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
 from .common import (DIVERGING, MASKED_COLOUR, SEQUENTIAL, TEXT_COLOUR, check_head, check_layer, draw,
                      exact_number_formatter, label_axis, new_figure, position_labels, robust_limit)

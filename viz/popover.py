@@ -30,8 +30,8 @@ import numpy as np
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Image, Paragraph, Quad, Range1d, Segment, Text
 
-from gpt2_core import Trace, kernels
-from gpt2_core.model import gelu, linear
+from transformer_explainer.gpt2_core import Trace, kernels
+from transformer_explainer.gpt2_core.model import gelu, linear
 
 from .common import (DIVERGING, TEXT_COLOUR, check_layer, draw, exact_number_formatter, new_figure, normalize_position,
                      robust_limit)

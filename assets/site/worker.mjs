@@ -111,7 +111,7 @@ function sendPatch(patch, buffers) {
 
 async function startApp(weights) {
   progress('app', 'running');
-  const browser = pyodide.pyimport('app.browser');
+  const browser = pyodide.pyimport('transformer_explainer.app.browser');
   browser.prepare_panel(JSON.stringify(location));
   const options = JSON.stringify({ notice: config.model.notice ?? '', manifest_sha256: config.model.manifest_sha256,
     language });

@@ -5,8 +5,8 @@ import html
 import numpy as np
 import pytest
 
-from app.cli import main
-from gpt2_core import Trace, load_model, sampling
+from transformer_explainer.app.cli import main
+from transformer_explainer.gpt2_core import Trace, load_model, sampling
 
 
 def test_predict_prints_the_tokens_and_the_real_top_candidates(tiny_checkpoint, tiny_model, capsys):

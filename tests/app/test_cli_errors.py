@@ -11,12 +11,13 @@ import webbrowser
 
 import pytest
 
-import app.cli
-import app.server
-from app.cli import main
-from app.runtime import ModelRuntime
+import transformer_explainer.app.cli
+import transformer_explainer.app.server
+from transformer_explainer import app
+from transformer_explainer.app.cli import main
+from transformer_explainer.app.runtime import ModelRuntime
 from environment import REPO_ROOT
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
 
 def one_line_error(capsys) -> str:
@@ -133,7 +134,7 @@ def test_demo_model_where_writing_is_not_permitted_is_refused(tmp_path, capsys, 
     def not_permitted(directory, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(directory))
 
-    monkeypatch.setattr("gpt2_core.checkpoints.write_random_checkpoint", not_permitted)
+    monkeypatch.setattr("transformer_explainer.gpt2_core.checkpoints.write_random_checkpoint", not_permitted)
     assert main(["demo-model", str(tmp_path / "demo")]) == 2
     assert one_line_error(capsys) == (f"error: cannot write the demo model to {tmp_path / 'demo'}: Permission denied; "
                                       f"choose a folder you can write to")
@@ -160,7 +161,7 @@ def test_serve_on_a_bad_address_is_one_line(address, message, capsys, model_neve
 
 def test_serve_from_the_console_exits_2_with_one_line(taken_port):
     """The real process: the exit status a shell sees, and nothing but the one line."""
-    result = subprocess.run([sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())",
+    result = subprocess.run([sys.executable, "-c", "import sys; from transformer_explainer.app.cli import main; sys.exit(main())",
                              "serve", "--model", "demo", "--port", str(taken_port)],
                             capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert result.returncode == 2

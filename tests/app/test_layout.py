@@ -7,9 +7,9 @@ import panel as pn
 import pytest
 
 from environment import run_async
-from app.layout import ExplainerApp, token_chips
-from app.runtime import ModelRuntime
-from gpt2_core import sampling
+from transformer_explainer.app.layout import ExplainerApp, token_chips
+from transformer_explainer.app.runtime import ModelRuntime
+from transformer_explainer.gpt2_core import sampling
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def test_the_live_count_tokenizes_what_is_typed(app, tiny_model):
 
 
 def test_a_paste_past_the_character_cap_is_refused_without_tokenizing(app, monkeypatch):
-    from app.state import MAX_PROMPT_CHARACTERS
+    from transformer_explainer.app.state import MAX_PROMPT_CHARACTERS
 
     monkeypatch.setattr(app.runtime, "encode", lambda text: pytest.fail("a huge paste was tokenized"))
     paste = "x" * (2 * MAX_PROMPT_CHARACTERS)
@@ -228,7 +228,7 @@ def test_run_without_typing_runs_the_prompt_in_the_box_and_never_empties_it(app,
 def test_a_link_value_panel_cannot_read_is_kept_as_text_and_the_others_still_parse():
     from panel.io import location
 
-    from app.panel_fixes import parse_links_tolerantly
+    from transformer_explainer.app.panel_fixes import parse_links_tolerantly
 
     parse_links_tolerantly()
     digits = "9" * 5000  # int() refuses more than 4,300 digits

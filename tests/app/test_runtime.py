@@ -4,9 +4,9 @@ import socket
 
 import pytest
 
-import app.runtime as runtime_module
-from app.runtime import DEMO_MODEL, hub_unreachable, load_runtime
-from gpt2_core import ModelNotAvailableError
+import transformer_explainer.app.runtime as runtime_module
+from transformer_explainer.app.runtime import DEMO_MODEL, hub_unreachable, load_runtime
+from transformer_explainer.gpt2_core import ModelNotAvailableError
 
 
 def test_the_demo_model_says_it_is_not_gpt2():

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from environment import run_async
-from app.runtime import ModelRuntime
-from app.state import ExplainerState
-from gpt2_core import sampling
-from gpt2_core.interventions import zero_ablate_heads
+from transformer_explainer.app.runtime import ModelRuntime
+from transformer_explainer.app.state import ExplainerState
+from transformer_explainer.gpt2_core import sampling
+from transformer_explainer.gpt2_core.interventions import zero_ablate_heads
 
 
 class CountingRuntime(ModelRuntime):
@@ -171,8 +171,8 @@ def test_generated_and_next_tokens_are_kept_as_the_models_ids_never_re_tokenized
 
 def test_with_the_onnx_fast_path_generation_gives_the_numpy_models_tokens(tiny_model, tmp_path):
     pytest.importorskip("onnxruntime", reason="the ONNX fast path needs onnxruntime")
-    from app.runtime import fast_generator_for
-    from gpt2_core.onnx_runtime import OnnxGPT2
+    from transformer_explainer.app.runtime import fast_generator_for
+    from transformer_explainer.gpt2_core.onnx_runtime import OnnxGPT2
 
     runtime = ModelRuntime(tiny_model, fast_generator_for(tiny_model, tmp_path))
     assert isinstance(runtime.fast_generator, OnnxGPT2)

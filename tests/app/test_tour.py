@@ -11,14 +11,14 @@ import numpy as np
 import panel as pn
 import pytest
 
-from app.runtime import ModelRuntime
-from app.state import ExplainerState
-from app.tour import (GLOSSARY, N_STEPS, TOUR_STEPS, TourPanel, attach_tour, formatted, number, percent,
+from transformer_explainer.app.runtime import ModelRuntime
+from transformer_explainer.app.state import ExplainerState
+from transformer_explainer.app.tour import (GLOSSARY, N_STEPS, TOUR_STEPS, TourPanel, attach_tour, formatted, number, percent,
                       step_formula)
-from gpt2_core import sampling
-from viz import i18n
-from viz.picture import PictureView
-from viz.picture.spotlight import spotlight_data
+from transformer_explainer.gpt2_core import sampling
+from transformer_explainer.viz import i18n
+from transformer_explainer.viz.picture import PictureView
+from transformer_explainer.viz.picture.spotlight import spotlight_data
 
 PROMPT = "The quick brown fox jumps over"
 STAGES = {"tokens", "embedding", "ln1", "qkv", "attention", "attention_output", "residual_mid", "ln2", "mlp",
@@ -232,7 +232,7 @@ def test_the_card_speaks_the_pages_language_and_escapes_the_prompts_text(tiny_mo
 
 
 def test_attach_tour_puts_the_card_above_the_picture_and_the_start_button_among_the_actions(tiny_model):
-    from app.layout import ExplainerApp
+    from transformer_explainer.app.layout import ExplainerApp
 
     app = ExplainerApp(ModelRuntime(tiny_model))
     page = app.layout()
@@ -248,7 +248,7 @@ def test_attach_tour_puts_the_card_above_the_picture_and_the_start_button_among_
 
 
 def test_the_steps_about_one_heads_math_play_that_moment_of_the_derivation_in_the_pictures_place(tiny_model):
-    from app.layout import ExplainerApp
+    from transformer_explainer.app.layout import ExplainerApp
 
     app = ExplainerApp(ModelRuntime(tiny_model))
     page = app.layout()

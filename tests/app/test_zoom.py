@@ -5,8 +5,8 @@ camera move the browser plays goes from the block drawn to the whole model and b
 import numpy as np
 import pytest
 
-from app.layout import ExplainerApp
-from app.runtime import ModelRuntime
+from transformer_explainer.app.layout import ExplainerApp
+from transformer_explainer.app.runtime import ModelRuntime
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def serve_command(model: str | Path, port: int) -> list[str]:
     if not script.exists():
         found = shutil.which("transformer-explainer")
         script = Path(found) if found else None
-    base = [str(script)] if script else [sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main())"]
+    base = [str(script)] if script else [sys.executable, "-c", "import sys; from transformer_explainer.app.cli import main; sys.exit(main())"]
     return [*base, "serve", "--model", str(model), "--port", str(port)]
 
 

@@ -22,9 +22,9 @@ from app_server import (bokeh_widget_value, changes, chip_tokens, column, deep_q
                         open_app, open_section, opened_pages, section_open, show_step, source_data, tap, type_prompt,
                         wait_for_chips, wait_for_column, wait_js, watch)
 
-from gpt2_core import sampling
-from gpt2_core.interventions import zero_ablate_heads
-from viz.output import top_candidates
+from transformer_explainer.gpt2_core import sampling
+from transformer_explainer.gpt2_core.interventions import zero_ablate_heads
+from transformer_explainer.viz.sections.output import top_candidates
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 pytestmark = pytest.mark.browser
@@ -547,7 +547,7 @@ HOSTILE_VALUES = [
 @pytest.mark.parametrize("every_setting", [False, True], ids=["ablate", "every-setting"])
 @pytest.mark.parametrize("hostile", HOSTILE_VALUES, ids=range(len(HOSTILE_VALUES)))
 def test_a_hostile_link_runs_nothing_and_quotes_what_it_ignored_as_text(open_page, tiny_model, hostile, every_setting):
-    from app.layout import URL_PARAMETERS
+    from transformer_explainer.app.layout import URL_PARAMETERS
 
     query = {key: hostile for key in URL_PARAMETERS.values()} if every_setting else {"ablate": hostile}
     page = open_page(query)  # open_page fails the test on any dialog (alert) the page opens

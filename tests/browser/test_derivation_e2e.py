@@ -26,10 +26,10 @@ from bokeh.application.handlers.function import FunctionHandler
 from bokeh.server.server import Server
 from tornado.ioloop import IOLoop
 
-from viz.common import DIVERGING, MASKED_COLOUR
-from viz.derivation import AttentionDerivationView
-from viz.popover import WeightPopoverView
-from viz.standalone import standalone_html
+from transformer_explainer.viz.common import DIVERGING, MASKED_COLOUR
+from transformer_explainer.viz.derivation import AttentionDerivationView
+from transformer_explainer.viz.popover import WeightPopoverView
+from transformer_explainer.viz.standalone import standalone_html
 
 pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
 pytestmark = pytest.mark.browser

@@ -11,9 +11,9 @@ import pytest
 from app_server import find, open_app, open_section, source_data, type_prompt, wait_js
 from page_words import english_words, page_texts
 
-from app.examples import EXAMPLE_PROMPTS
-from app.explanations import EXPLANATIONS
-from viz.i18n import text
+from transformer_explainer.app.examples import EXAMPLE_PROMPTS
+from transformer_explainer.app.explanations import EXPLANATIONS
+from transformer_explainer.viz.i18n import text
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 pytestmark = pytest.mark.browser

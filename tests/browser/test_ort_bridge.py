@@ -19,8 +19,8 @@ from environment import CHROMIUM_ARGS, IN_CI, REPO_ROOT
 pytestmark = pytest.mark.browser
 pytest.importorskip("onnx", reason="exporting the test model needs the onnx package (pip install -e .[onnx])")
 
-from gpt2_core.onnx_export import export_onnx  # noqa: E402
-from gpt2_core.shards import load_model_from_shards, read_manifest  # noqa: E402
+from transformer_explainer.gpt2_core.onnx_export import export_onnx  # noqa: E402
+from transformer_explainer.gpt2_core.shards import load_model_from_shards, read_manifest  # noqa: E402
 
 ASSETS = REPO_ROOT / "assets"
 PAGE = Path(__file__).with_name("ort_page.html")

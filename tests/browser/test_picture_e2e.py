@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from app_server import bokeh_widget_value, find, opened_pages, source_data, tap, wait_for_column, wait_js
 
-from gpt2_core import sampling
-from gpt2_core.interventions import zero_ablate_heads
-from viz.overview import TOKEN_LEFT, OverviewLayout
+from transformer_explainer.gpt2_core import sampling
+from transformer_explainer.gpt2_core.interventions import zero_ablate_heads
+from transformer_explainer.viz.sections.overview import TOKEN_LEFT, OverviewLayout
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 pytestmark = pytest.mark.browser

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from app_server import find, opened_pages, wait_js
 
-from app.runtime import ModelRuntime
-from app.state import ExplainerState
-from app.tour import N_STEPS, TOUR_STEPS, step_formula
-from viz import i18n
+from transformer_explainer.app.runtime import ModelRuntime
+from transformer_explainer.app.state import ExplainerState
+from transformer_explainer.app.tour import N_STEPS, TOUR_STEPS, step_formula
+from transformer_explainer.viz import i18n
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 pytestmark = pytest.mark.browser

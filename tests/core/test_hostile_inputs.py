@@ -9,9 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
-from gpt2_core import GPT2Config, GPT2CoreError, HookError, PromptError, WeightsError, load_model
-from gpt2_core.interventions import patch_residual, zero_ablate_heads
-from gpt2_core.sampling import SEED_LIMIT, SamplingError, check_seed, next_token, rng_from_seed
+from transformer_explainer.gpt2_core import GPT2Config, GPT2CoreError, HookError, PromptError, WeightsError, load_model
+from transformer_explainer.gpt2_core.interventions import patch_residual, zero_ablate_heads
+from transformer_explainer.gpt2_core.sampling import SEED_LIMIT, SamplingError, check_seed, next_token, rng_from_seed
 
 PROMPT = "The quick brown fox jumps over the lazy dog"
 LOGITS = np.array([2.0, 1.0, 0.5, -1.0, 3.0], dtype=np.float32)

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from fake_hub import FakeHub
-from gpt2_core import GPT2Config, ModelNotAvailableError, WeightsError, load_model
-from gpt2_core.checkpoints import train_tiny_bpe, write_random_checkpoint, write_tokenizer_files
+from transformer_explainer.gpt2_core import GPT2Config, ModelNotAvailableError, WeightsError, load_model
+from transformer_explainer.gpt2_core.checkpoints import train_tiny_bpe, write_random_checkpoint, write_tokenizer_files
 
 REPO = "org/tiny-gpt2"
 FILES = ("config.json", "model.safetensors", "vocab.json", "merges.txt")
@@ -573,7 +573,7 @@ def test_source_that_is_not_a_model(source):
 
 
 def test_import_gpt2_core_loads_no_download_or_file_library():
-    code = ("import sys, gpt2_core; "
+    code = ("import sys, transformer_explainer.gpt2_core; "
             "print(sorted(m for m in ('huggingface_hub', 'safetensors', 'torch', 'transformers', 'httpx2', 'httpx', "
             "'requests', 'tqdm') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

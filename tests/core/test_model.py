@@ -7,9 +7,9 @@ transformers is in tests/parity.
 import numpy as np
 import pytest
 
-from gpt2_core import GPT2Config, HookError, PromptError, hook_names, kernels, load_model
-from gpt2_core.interventions import patch_residual, zero_ablate_heads
-from gpt2_core.model import causal_mask, gelu, softmax
+from transformer_explainer.gpt2_core import GPT2Config, HookError, PromptError, hook_names, kernels, load_model
+from transformer_explainer.gpt2_core.interventions import patch_residual, zero_ablate_heads
+from transformer_explainer.gpt2_core.model import causal_mask, gelu, softmax
 
 PROMPT = "The capital of France is"
 

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 
-from gpt2_core import GPT2CoreError, Tokenizer, load_model, sampling
+from transformer_explainer.gpt2_core import GPT2CoreError, Tokenizer, load_model, sampling
 
 from environment import REFERENCE_LOGITS_DIR, require_shared
 

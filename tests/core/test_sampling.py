@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from gpt2_core import sampling
-from gpt2_core.sampling import SamplingError, next_token, probabilities, sample
+from transformer_explainer.gpt2_core import sampling
+from transformer_explainer.gpt2_core.sampling import SamplingError, next_token, probabilities, sample
 
 LOGITS = np.array([2.0, 1.0, 0.5, -1.0, 3.0], dtype=np.float32)
 

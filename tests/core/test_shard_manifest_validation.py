@@ -10,10 +10,10 @@ import json
 import numpy as np
 import pytest
 
-from gpt2_core import GPT2Config, WeightsError, load_model
-from gpt2_core.checkpoints import write_random_checkpoint
-from gpt2_core.quantization import dequantize_rows, quantize_rows
-from gpt2_core.shards import (MANIFEST_FILE, PIECE_ALIGNMENT, load_model_from_shards, manifest_sha256, read_manifest,
+from transformer_explainer.gpt2_core import GPT2Config, WeightsError, load_model
+from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
+from transformer_explainer.gpt2_core.quantization import dequantize_rows, quantize_rows
+from transformer_explainer.gpt2_core.shards import (MANIFEST_FILE, PIECE_ALIGNMENT, load_model_from_shards, manifest_sha256, read_manifest,
                               read_stored_tensors, stored_tensors, write_shards)
 
 SMALL_SHARDS = 40_000  # bytes: the tiny model spans 16 shards, wte in three pieces, several tensors per shard

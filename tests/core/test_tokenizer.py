@@ -26,9 +26,9 @@ import pytest
 import tokenizers
 from tokenizers import decoders, models, pre_tokenizers
 
-from gpt2_core.checkpoints import train_tiny_bpe, write_tokenizer_files
-from gpt2_core.errors import PromptError, WeightsError
-from gpt2_core.tokenizer import (CACHED_WORDS, END_OF_TEXT, LONGEST_CACHED_WORD, NEWER_THAN_UNICODE_16, WORD_PATTERN,
+from transformer_explainer.gpt2_core.checkpoints import train_tiny_bpe, write_tokenizer_files
+from transformer_explainer.gpt2_core.errors import PromptError, WeightsError
+from transformer_explainer.gpt2_core.tokenizer import (CACHED_WORDS, END_OF_TEXT, LONGEST_CACHED_WORD, NEWER_THAN_UNICODE_16, WORD_PATTERN,
                                  Tokenizer, bytes_to_unicode, display_bytes)
 from tokenizer_corpus import build_corpus, corpus_strings
 

@@ -5,8 +5,8 @@ import copy
 import numpy as np
 import pytest
 
-from gpt2_core import GPT2, PromptError, Trace, kernels
-from gpt2_core.sampling import SamplingError
+from transformer_explainer.gpt2_core import GPT2, PromptError, Trace, kernels
+from transformer_explainer.gpt2_core.sampling import SamplingError
 
 PROMPT = "The capital of France is"
 

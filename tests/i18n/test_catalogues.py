@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from viz import i18n
+from transformer_explainer.viz import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where the words a user sees are written: the Python packages, and the static site's own page and scripts.

@@ -50,7 +50,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 def assert_explorer_shows(explorer, attentions) -> None:
     """Every head, selected in turn, is exactly the array given; and so is every image the page carries."""
-    from viz.attention_explorer import pattern_title
+    from transformer_explainer.viz.attention_explorer import pattern_title
 
     n_layer, n_head = len(attentions), attentions[0].shape[0]
     for layer in range(n_layer):

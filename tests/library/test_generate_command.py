@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from app.cli import main
+from transformer_explainer.app.cli import main
 from library_helpers import need_transformers
 from environment import REPO_ROOT
 from fake_hub import FakeHub
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.torch
 
 
 def run_cli(args, env):
-    return subprocess.run([sys.executable, "-m", "app.cli", "generate", *args], cwd=REPO_ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "transformer_explainer.app.cli", "generate", *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

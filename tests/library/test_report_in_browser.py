@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.cli import main
+from transformer_explainer.app.cli import main
 from library_helpers import ARTIFACTS, need_transformers, reference_outputs
-from viz.attention_explorer import pattern_title, query_title
-from viz.hidden_states import cosine_similarity, strip_title
+from transformer_explainer.viz.attention_explorer import pattern_title, query_title
+from transformer_explainer.viz.hidden_states import cosine_similarity, strip_title
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +54,7 @@ def report(request, tmp_path_factory):
     texts = folder / "texts.txt"
     texts.write_text("\n".join(TEXTS) + "\n\n", encoding="utf-8")
     if request.param == "demo":
-        from app.runtime import demo_model
+        from transformer_explainer.app.runtime import demo_model
         from transformer_explainer import Explainer
 
         model_name, explainer = "demo", Explainer(demo_model())

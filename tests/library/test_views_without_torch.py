@@ -12,9 +12,9 @@ from bokeh.models import PlainText
 
 from library_helpers import assert_explorer_shows, assert_hidden_view_shows
 from transformer_explainer import CaptureError, Explainer, ExplainerError, InputError
-from viz.attention import thumbnail
-from viz.attention_explorer import AttentionExplorer, query_title
-from viz.hidden_states import HiddenStatesView
+from transformer_explainer.viz.sections.attention import thumbnail
+from transformer_explainer.viz.attention_explorer import AttentionExplorer, query_title
+from transformer_explainer.viz.hidden_states import HiddenStatesView
 
 PROMPT = "The capital of France is"
 

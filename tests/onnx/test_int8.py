@@ -15,14 +15,14 @@ import pytest
 onnx = pytest.importorskip("onnx", reason="the ONNX export needs the onnx package (pip install -e .[onnx])")
 ort = pytest.importorskip("onnxruntime", reason="the ONNX runtime needs onnxruntime (pip install -e .[onnx])")
 
-from gpt2_core import load_model  # noqa: E402
-from gpt2_core.onnx_export import GRAPH_FILE, IR_VERSION, OPSET, export_onnx, main as export_main  # noqa: E402
-from gpt2_core.onnx_runtime import OnnxGPT2  # noqa: E402
-from gpt2_core.quantization import (REPORT_PROMPTS, dequantize_rows, quantization_cost,  # noqa: E402
+from transformer_explainer.gpt2_core import load_model  # noqa: E402
+from transformer_explainer.gpt2_core.onnx_export import GRAPH_FILE, IR_VERSION, OPSET, export_onnx, main as export_main  # noqa: E402
+from transformer_explainer.gpt2_core.onnx_runtime import OnnxGPT2  # noqa: E402
+from transformer_explainer.gpt2_core.quantization import (REPORT_PROMPTS, dequantize_rows, quantization_cost,  # noqa: E402
                                     quantize_rows)
-from gpt2_core.shards import (load_model_from_shards, read_manifest, read_stored_tensors, stored_tensors,  # noqa: E402
+from transformer_explainer.gpt2_core.shards import (load_model_from_shards, read_manifest, read_stored_tensors, stored_tensors,  # noqa: E402
                               total_shard_bytes, write_shards)
-from gpt2_core.weights import iter_params  # noqa: E402
+from transformer_explainer.gpt2_core.weights import iter_params  # noqa: E402
 
 PROMPT = "The capital of France is Paris. The quick brown fox"
 SAME_SHARDS_TOLERANCE = 1e-4  # onnxruntime and NumPy on the very same dequantized weights

@@ -11,11 +11,11 @@ import pytest
 onnx = pytest.importorskip("onnx", reason="the ONNX export needs the onnx package (pip install -e .[onnx])")
 pytest.importorskip("onnxruntime", reason="the ONNX runtime needs onnxruntime (pip install -e .[onnx])")
 
-from gpt2_core import GPT2Config, PromptError, load_model  # noqa: E402
-from gpt2_core.checkpoints import write_random_checkpoint  # noqa: E402
-from gpt2_core.onnx_export import IR_VERSION, OPSET, export_onnx, main as export_main  # noqa: E402
-from gpt2_core.onnx_runtime import OnnxGPT2  # noqa: E402
-from gpt2_core.shards import load_model_from_shards, read_manifest  # noqa: E402
+from transformer_explainer.gpt2_core import GPT2Config, PromptError, load_model  # noqa: E402
+from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint  # noqa: E402
+from transformer_explainer.gpt2_core.onnx_export import IR_VERSION, OPSET, export_onnx, main as export_main  # noqa: E402
+from transformer_explainer.gpt2_core.onnx_runtime import OnnxGPT2  # noqa: E402
+from transformer_explainer.gpt2_core.shards import load_model_from_shards, read_manifest  # noqa: E402
 
 PROMPT = "The capital of France is Paris. The quick brown fox"
 FLOAT32_TOLERANCE = 1e-4

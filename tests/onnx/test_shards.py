@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from gpt2_core import WeightsError, kernels
-from gpt2_core.shards import MANIFEST_FILE, load_model_from_shards, read_manifest, write_shards
-from gpt2_core.weights import iter_params
+from transformer_explainer.gpt2_core import WeightsError, kernels
+from transformer_explainer.gpt2_core.shards import MANIFEST_FILE, load_model_from_shards, read_manifest, write_shards
+from transformer_explainer.gpt2_core.weights import iter_params
 
 PROMPT = "The quick brown fox jumps over the lazy dog."
 SMALL_SHARDS = 40_000  # bytes: the tiny model (~550 kB in float32) then spans many shards and splits wte
@@ -167,8 +167,8 @@ def test_rewriting_a_directory_removes_stale_shards(tiny_model, float32_shards):
 
 def test_the_modules_pyodide_imports_need_only_numpy_regex_and_the_stdlib():
     """shards.py and onnx_runtime.py run in Pyodide: onnxruntime is imported only when a CPython model opens."""
-    code = ("import sys, gpt2_core.shards, gpt2_core.onnx_runtime\n"
+    code = ("import sys, transformer_explainer.gpt2_core.shards, transformer_explainer.gpt2_core.onnx_runtime\n"
             "print('\\n'.join(sorted({m.split('.')[0] for m in sys.modules})))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    third_party = {m for m in loaded if m not in sys.stdlib_module_names and not m.startswith("_") and m != "gpt2_core"}
+    third_party = {m for m in loaded if m not in sys.stdlib_module_names and not m.startswith("_") and m != "transformer_explainer"}
     assert third_party <= {"numpy", "regex"}, third_party

@@ -11,9 +11,9 @@ import pytest
 torch = pytest.importorskip("torch", reason="parity tests need PyTorch (pip install torch==2.13.0)")
 transformers = pytest.importorskip("transformers", reason="parity tests need transformers")
 
-from gpt2_core import load_model  # noqa: E402
-from gpt2_core.checkpoints import train_tiny_bpe, write_tokenizer_files  # noqa: E402
-from gpt2_core.interventions import zero_ablate_heads  # noqa: E402
+from transformer_explainer.gpt2_core import load_model  # noqa: E402
+from transformer_explainer.gpt2_core.checkpoints import train_tiny_bpe, write_tokenizer_files  # noqa: E402
+from transformer_explainer.gpt2_core.interventions import zero_ablate_heads  # noqa: E402
 
 pytestmark = pytest.mark.parity
 transformers.utils.logging.set_verbosity_error()

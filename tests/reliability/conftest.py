@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))  # the 
 
 from app_server import opened_pages  # noqa: E402
 
-from gpt2_core import GPT2Config  # noqa: E402
-from gpt2_core.checkpoints import write_random_checkpoint  # noqa: E402
+from transformer_explainer.gpt2_core import GPT2Config  # noqa: E402
+from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint  # noqa: E402
 
 
 def pytest_configure(config):

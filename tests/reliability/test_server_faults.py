@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from app_server import AppServer, find, open_app
 
-from viz.i18n import text
+from transformer_explainer.viz.i18n import text
 
 OFFLINE_MESSAGE = text("en", "app.offline")
 

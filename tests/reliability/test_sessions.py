@@ -18,8 +18,8 @@ import weakref
 import pytest
 from bokeh.client import pull_session
 
-from app.layout import ExplainerApp
-from app.state import ExplainerState
+from transformer_explainer.app.layout import ExplainerApp
+from transformer_explainer.app.state import ExplainerState
 
 pytestmark = pytest.mark.reliability
 UNUSED_SESSION_LIFETIME_S = 15  # Bokeh's default: how long a session without a page would otherwise live
@@ -30,7 +30,7 @@ def served_here(tiny_checkpoint):
     """``serve()`` on a thread of this process: (server, url)."""
     from app_server import free_port
 
-    from app.server import serve
+    from transformer_explainer.app.server import serve
 
     started, box = threading.Event(), {}
 

@@ -41,7 +41,7 @@ def site_dir(tiny_checkpoint, pyodide_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def site_model(site_dir):
     """The model the site runs: its own float16 shards, read by gpt2_core in this process."""
-    from gpt2_core import load_model_from_shards
+    from transformer_explainer.gpt2_core import load_model_from_shards
 
     return load_model_from_shards(site_dir / "model")
 

@@ -23,7 +23,7 @@ class SiteServer:
     """``python build.py serve``'s server on a free port, in a thread."""
 
     def __init__(self, directory: Path):
-        from app.site_server import make_server
+        from transformer_explainer.app.site_server import make_server
 
         self.directory = directory
         self.server = make_server(directory, 0)

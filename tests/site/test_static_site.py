@@ -22,10 +22,10 @@ from app_server import (bokeh_widget_value, find, open_section, section_open, so
 from site_support import LIVE_TIMEOUT_MS, PYODIDE_DIR, SiteServer, build_site, wait_until_live
 
 from environment import REPO_ROOT
-from gpt2_core import sampling
-from gpt2_core.interventions import zero_ablate_heads
-from viz.i18n import text
-from viz.output import top_candidates
+from transformer_explainer.gpt2_core import sampling
+from transformer_explainer.gpt2_core.interventions import zero_ablate_heads
+from transformer_explainer.viz.i18n import text
+from transformer_explainer.viz.sections.output import top_candidates
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 pytestmark = [pytest.mark.browser, pytest.mark.site]
@@ -383,7 +383,7 @@ def test_a_link_whose_every_setting_is_hostile_runs_nothing_on_the_site_and_show
     typed into the boxes: the same."""
     from urllib.parse import urlencode
 
-    from app.layout import URL_PARAMETERS
+    from transformer_explainer.app.layout import URL_PARAMETERS
 
     page = open_site(site_server.url, "?" + urlencode({key: HOSTILE for key in URL_PARAMETERS.values()}))
     expect(find(page, ".te-prompt textarea")).to_have_value(HOSTILE)
@@ -400,7 +400,7 @@ def test_a_link_whose_every_setting_is_hostile_runs_nothing_on_the_site_and_show
 
 
 def test_an_int8_site_says_it_is_quantized_and_shows_its_own_numbers(open_site, tiny_checkpoint, tmp_path, site_dir):
-    from gpt2_core import load_model_from_shards
+    from transformer_explainer.gpt2_core import load_model_from_shards
 
     out = tmp_path / "int8-site"
     result = build_site(tiny_checkpoint, out, "--pyodide-dir", str(PYODIDE_DIR), "--quantize", "int8")

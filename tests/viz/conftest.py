@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gpt2_core import Trace, kernels
+from transformer_explainer.gpt2_core import Trace, kernels
 
 PROMPT = "The capital of France is"
 LONGER_PROMPT = "The quick brown fox jumps over the lazy dog. The capital of France is"

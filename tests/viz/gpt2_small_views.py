@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from gpt2_core import kernels, sampling
-from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
-from viz.embedding import EmbeddingView
-from viz.layer_norm import LayerNormView
-from viz.logit_lens import LogitLensView
-from viz.mlp import MlpView
-from viz.output import OutputView
-from viz.overview import OverviewView
-from viz.picture import PictureView
-from viz.residual import ResidualView
+from transformer_explainer.gpt2_core import kernels, sampling
+from transformer_explainer.viz.sections.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
+from transformer_explainer.viz.sections.embedding import EmbeddingView
+from transformer_explainer.viz.sections.layer_norm import LayerNormView
+from transformer_explainer.viz.sections.logit_lens import LogitLensView
+from transformer_explainer.viz.sections.mlp import MlpView
+from transformer_explainer.viz.sections.output import OutputView
+from transformer_explainer.viz.sections.overview import OverviewView
+from transformer_explainer.viz.picture import PictureView
+from transformer_explainer.viz.sections.residual import ResidualView
 
 PROMPT = "The quick brown fox jumps over the lazy dog, and the capital of France is"
 

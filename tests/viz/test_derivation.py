@@ -13,7 +13,7 @@ from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document
 from bokeh.models import Div, PlainText
 
-from viz.derivation import AttentionDerivationView, derivation_frames, drawn_at
+from transformer_explainer.viz.derivation import AttentionDerivationView, derivation_frames, drawn_at
 
 
 def hooks(trace, layer, head) -> dict:

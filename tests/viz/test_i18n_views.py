@@ -15,19 +15,19 @@ import pytest
 from bokeh.models import (AbstractButton, Axis, ColumnDataSource, CustomJS, CustomJSHover, Div, HoverTool, Paragraph,
                           PlainText, RadioButtonGroup, Slider, Title)
 
-from gpt2_core import Trace, sampling
-from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
-from viz.derivation import AttentionDerivationView
-from viz.embedding import EmbeddingView
-from viz.i18n import translator
-from viz.layer_norm import LayerNormView
-from viz.logit_lens import LogitLensView
-from viz.mlp import MlpView
-from viz.output import OutputView
-from viz.overview import OverviewView
-from viz.picture import PictureView
-from viz.popover import KINDS, WeightPopoverView
-from viz.residual import ResidualView
+from transformer_explainer.gpt2_core import Trace, sampling
+from transformer_explainer.viz.sections.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
+from transformer_explainer.viz.derivation import AttentionDerivationView
+from transformer_explainer.viz.sections.embedding import EmbeddingView
+from transformer_explainer.viz.i18n import translator
+from transformer_explainer.viz.sections.layer_norm import LayerNormView
+from transformer_explainer.viz.sections.logit_lens import LogitLensView
+from transformer_explainer.viz.sections.mlp import MlpView
+from transformer_explainer.viz.sections.output import OutputView
+from transformer_explainer.viz.sections.overview import OverviewView
+from transformer_explainer.viz.picture import PictureView
+from transformer_explainer.viz.popover import KINDS, WeightPopoverView
+from transformer_explainer.viz.sections.residual import ResidualView
 
 EN, ZH = translator("en"), translator("zh")
 

@@ -8,10 +8,10 @@ import pytest
 from bokeh.document import Document
 from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Markup, TapTool
 
-from gpt2_core import Trace, sampling
-from viz.picture import DIMS, HEIGHT, MAX_TOKENS, MLP_DIMS, N_TOP, SLIDER_ROOM, TOTAL_WIDTH, PictureView
-from viz.picture.layout import MAIN_WIDTH
-from viz.standalone import standalone_html
+from transformer_explainer.gpt2_core import Trace, sampling
+from transformer_explainer.viz.picture import DIMS, HEIGHT, MAX_TOKENS, MLP_DIMS, N_TOP, SLIDER_ROOM, TOTAL_WIDTH, PictureView
+from transformer_explainer.viz.picture.layout import MAIN_WIDTH
+from transformer_explainer.viz.standalone import standalone_html
 
 STAGES = ("embedding", "ln1", "qkv", "attention", "attention_output", "residual_mid", "ln2", "mlp", "residual_post",
           "blocks", "ln_final", "output")

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gpt2_core import sampling
-from viz.picture import PictureView
-from viz.picture.layout import COLUMNS, Rows, centre
-from viz.standalone import standalone_html
+from transformer_explainer.gpt2_core import sampling
+from transformer_explainer.viz.picture import PictureView
+from transformer_explainer.viz.picture.layout import COLUMNS, Rows, centre
+from transformer_explainer.viz.standalone import standalone_html
 
 pytestmark = pytest.mark.browser
 

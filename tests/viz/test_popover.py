@@ -11,8 +11,8 @@ from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document
 from bokeh.models import Div, Paragraph
 
-from gpt2_core import kernels, load_model
-from viz.popover import (KINDS, MAX_IMAGE_COLS, MAX_IMAGE_ROWS, MAX_STRIP, WeightPopoverView, pooled_weights,
+from transformer_explainer.gpt2_core import kernels, load_model
+from transformer_explainer.viz.popover import (KINDS, MAX_IMAGE_COLS, MAX_IMAGE_ROWS, MAX_STRIP, WeightPopoverView, pooled_weights,
                          strip_elements, weight_product)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from viz.attention import (AttentionHeadView, ConcatProjectionView, HeadGridView, THUMBNAIL_CELLS, thumbnail)
+from transformer_explainer.viz.sections.attention import (AttentionHeadView, ConcatProjectionView, HeadGridView, THUMBNAIL_CELLS, thumbnail)
 
 
 # -- one head ------------------------------------------------------------------------------------------------

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from gpt2_core.model import gelu
-from viz.embedding import EmbeddingView
-from viz.layer_norm import LayerNormView
-from viz.mlp import MlpView
-from viz.residual import ResidualView
+from transformer_explainer.gpt2_core.model import gelu
+from transformer_explainer.viz.sections.embedding import EmbeddingView
+from transformer_explainer.viz.sections.layer_norm import LayerNormView
+from transformer_explainer.viz.sections.mlp import MlpView
+from transformer_explainer.viz.sections.residual import ResidualView
 
 
 # -- embedding ---------------------------------------------------------------------------------------------
@@ -131,8 +131,8 @@ def test_residual_refuses_a_position_outside_the_prompt(trace):
 
 
 def test_a_long_prompt_shows_its_first_and_last_tokens_as_chips_and_every_token_in_the_strips(trace):
-    from gpt2_core import Trace
-    from viz.embedding import MAX_CHIPS
+    from transformer_explainer.gpt2_core import Trace
+    from transformer_explainer.viz.sections.embedding import MAX_CHIPS
     n = 150
     arrays = {name: np.resize(trace[name], (n, *trace[name].shape[1:])) for name in
               ("hook_embed", "hook_pos_embed", "blocks.0.hook_resid_pre")}

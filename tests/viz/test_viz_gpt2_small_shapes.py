@@ -11,7 +11,7 @@ import pytest
 from bokeh.embed import file_html
 from bokeh.resources import INLINE
 
-from gpt2_core import load_model
+from transformer_explainer.gpt2_core import load_model
 from gpt2_small_views import PROMPT, view_builders
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "viz"

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from bokeh.models import HoverTool, PlainText
 
-from viz.common import DIVERGING, EXACT_NUMBER_JS, MASKED_COLOUR, SEQUENTIAL, label_axis
-from viz.heatmap import Heatmap
+from transformer_explainer.viz.common import DIVERGING, EXACT_NUMBER_JS, MASKED_COLOUR, SEQUENTIAL, label_axis
+from transformer_explainer.viz.heatmap import Heatmap
 
 
 def test_the_image_is_the_array_given_without_a_copy_of_other_values():

@@ -5,10 +5,10 @@ import time
 import numpy as np
 import pytest
 
-from gpt2_core import sampling
-from viz.common import SAMPLED_COLOUR
-from viz.logit_lens import LogitLensView
-from viz.output import OutputView, sampling_steps, top_candidates
+from transformer_explainer.gpt2_core import sampling
+from transformer_explainer.viz.common import SAMPLED_COLOUR
+from transformer_explainer.viz.sections.logit_lens import LogitLensView
+from transformer_explainer.viz.sections.output import OutputView, sampling_steps, top_candidates
 
 SETTINGS = [(1.0, None, None), (0.7, None, None), (2.5, None, None), (1.0, 5, None), (1.0, None, 0.5),
             (0.8, 20, 0.9), (0.0, None, None), (0.0, 3, 0.2), (1e-4, None, None)]

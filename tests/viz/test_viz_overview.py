@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from bokeh.models import CustomJS, HoverTool, TapTool
 
-from gpt2_core import sampling
-from viz.common import SAMPLED_COLOUR
-from viz.overview import OverviewView
+from transformer_explainer.gpt2_core import sampling
+from transformer_explainer.viz.common import SAMPLED_COLOUR
+from transformer_explainer.viz.sections.overview import OverviewView
 
 
 @pytest.fixture(scope="module")

@@ -14,17 +14,17 @@ import pytest
 from bokeh.document import Document
 from bokeh.models import Axis, HoverTool, Markup, PlainText, Title
 
-from gpt2_core import sampling
-from viz.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
-from viz.common import TEX_DELIMITERS
-from viz.embedding import EmbeddingView
-from viz.layer_norm import LayerNormView
-from viz.logit_lens import LogitLensView
-from viz.mlp import MlpView
-from viz.output import OutputView
-from viz.overview import OverviewView
-from viz.residual import ResidualView
-from viz.standalone import standalone_html
+from transformer_explainer.gpt2_core import sampling
+from transformer_explainer.viz.sections.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
+from transformer_explainer.viz.common import TEX_DELIMITERS
+from transformer_explainer.viz.sections.embedding import EmbeddingView
+from transformer_explainer.viz.sections.layer_norm import LayerNormView
+from transformer_explainer.viz.sections.logit_lens import LogitLensView
+from transformer_explainer.viz.sections.mlp import MlpView
+from transformer_explainer.viz.sections.output import OutputView
+from transformer_explainer.viz.sections.overview import OverviewView
+from transformer_explainer.viz.sections.residual import ResidualView
+from transformer_explainer.viz.standalone import standalone_html
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "viz"
 

@@ -8,7 +8,7 @@ from bokeh.embed import file_html
 from bokeh.plotting import figure
 from bokeh.resources import INLINE
 
-from viz.standalone import standalone_html
+from transformer_explainer.viz.standalone import standalone_html
 
 
 def external_references(html: str) -> list[str]:

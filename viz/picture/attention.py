@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import ColumnDataSource, HoverTool, Image, Quad, Text
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
 from ..common import SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR, set_if_changed, shorten
 from ..heatmap import colour_mapper

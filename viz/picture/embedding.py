@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import ColumnDataSource, HoverTool, Quad, Text
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
 from ..common import MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, set_if_changed, shorten
 from ..i18n import Translator, translator

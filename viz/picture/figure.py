@@ -23,7 +23,7 @@ from bokeh.events import MouseLeave
 from bokeh.models import (Column, ColumnDataSource, CustomJS, HoverTool, Patches, Plot, Quad, Range1d, Row, Segment,
                           Spacer, TapTool, Text)
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
 from ..common import SAMPLED_COLOUR, check_head, check_layer, set_if_changed
 from ..i18n import Translator, plural, translator

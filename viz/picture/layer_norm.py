@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bokeh.models import ColumnDataSource
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
 from .layout import COLUMNS, DIMS, MAX_TOKENS, Rows
 from .strips import Strip

@@ -7,7 +7,7 @@ widen into them and narrow out of them. ``mlp.hook_pre`` is before GELU, ``mlp.h
 
 from __future__ import annotations
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
 from ..i18n import translator
 from .layout import COLUMNS, DIMS, MAX_TOKENS, MLP_DIMS, WIDE_FRACTION, Rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import ColumnDataSource, Quad
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
 from ..i18n import translator
 from .layout import COLUMNS, DIMS, MAX_TOKENS, Rows

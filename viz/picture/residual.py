@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import Bezier, ColumnDataSource, Scatter, Segment, Text
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
 from ..common import MUTED_TEXT, set_if_changed
 from ..i18n import Translator, translator

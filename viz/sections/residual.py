@@ -7,11 +7,11 @@ import numpy as np
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, HBar, HoverTool, Range1d, Text
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
-from .common import BAR_COLOUR, MUTED_TEXT, check_layer, draw, label_axis, new_figure, normalize_position
-from .heatmap import Heatmap
-from .i18n import translator
+from ..common import BAR_COLOUR, MUTED_TEXT, check_layer, draw, label_axis, new_figure, normalize_position
+from ..heatmap import Heatmap
+from ..i18n import translator
 
 STAGES = (("hook_resid_pre", "resid_pre"), ("hook_attn_out", "+ attn_out"), ("hook_resid_mid", "= resid_mid"),
           ("hook_mlp_out", "+ mlp_out"), ("hook_resid_post", "= resid_post"))

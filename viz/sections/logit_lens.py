@@ -14,11 +14,11 @@ import numpy as np
 from bokeh.models import ColumnDataSource, CustomJSHover, FixedTicker, HoverTool, PlainText, Range1d, Rect, Text
 from bokeh.transform import linear_cmap
 
-from gpt2_core import sampling
+from transformer_explainer.gpt2_core import sampling
 
-from .common import (EXACT_NUMBER_JS, SEQUENTIAL, TEXT_COLOUR, draw, exact_number_js, format_probability, new_figure,
+from ..common import (EXACT_NUMBER_JS, SEQUENTIAL, TEXT_COLOUR, draw, exact_number_js, format_probability, new_figure,
                      shorten)
-from .i18n import Translator, translator
+from ..i18n import Translator, translator
 from .output import top_candidates
 
 CELL_PX = 40

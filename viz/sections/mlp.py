@@ -8,13 +8,13 @@ import numpy as np
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Line, Scatter
 
-from gpt2_core import Trace
-from gpt2_core.model import gelu
+from transformer_explainer.gpt2_core import Trace
+from transformer_explainer.gpt2_core.model import gelu
 
-from .common import (BAR_COLOUR, EXACT_NUMBER_JS, SAMPLED_COLOUR, check_layer, draw, exact_number_js,
+from ..common import (BAR_COLOUR, EXACT_NUMBER_JS, SAMPLED_COLOUR, check_layer, draw, exact_number_js,
                      hover_description, new_figure, normalize_position, position_labels)
-from .heatmap import Heatmap
-from .i18n import Translator, translator
+from ..heatmap import Heatmap
+from ..i18n import Translator, translator
 
 CURVE_POINTS = 201
 

@@ -7,11 +7,11 @@ import numpy as np
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, HoverTool, Range1d, Rect, Text
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
-from .common import MUTED_TEXT, NODE_COLOUR, NODE_LINE, TEXT_COLOUR, draw, new_figure, position_labels, shorten
-from .heatmap import Heatmap
-from .i18n import Translator, translator
+from ..common import MUTED_TEXT, NODE_COLOUR, NODE_LINE, TEXT_COLOUR, draw, new_figure, position_labels, shorten
+from ..heatmap import Heatmap
+from ..i18n import Translator, translator
 
 CHIP_ROW_PX = 52
 MAX_CHIPS = 96  # a longer prompt shows its first and last 48 tokens as chips (the strips below show them all)

@@ -15,12 +15,12 @@ from bokeh.layouts import column
 from bokeh.models import (ColumnDataSource, FixedTicker, HoverTool, Image, Quad, Range1d, Rect, Row, Segment, TapTool,
                           Text)
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
-from .common import (MASKED_COLOUR, SAMPLED_COLOUR, SEQUENTIAL, check_head, check_layer, draw, head_colours,
+from ..common import (MASKED_COLOUR, SAMPLED_COLOUR, SEQUENTIAL, check_head, check_layer, draw, head_colours,
                     new_figure, normalize_position, position_labels)
-from .heatmap import Heatmap, colour_mapper
-from .i18n import Translator, translator
+from ..heatmap import Heatmap, colour_mapper
+from ..i18n import Translator, translator
 
 STRIP_WIDTH = 340  # Q, K, V and z: [tokens × d_head] strips, side by side on a laptop, stacked on a phone
 WRAP = {"flex-wrap": "wrap"}

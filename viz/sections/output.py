@@ -15,11 +15,11 @@ import numpy as np
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, CustomJSHover, HBar, HoverTool, Range1d, Text
 
-from gpt2_core import sampling
+from transformer_explainer.gpt2_core import sampling
 
-from .common import (BAR_COLOUR, CUT_COLOUR, EXACT_NUMBER_JS, MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, draw,
+from ..common import (BAR_COLOUR, CUT_COLOUR, EXACT_NUMBER_JS, MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, draw,
                      exact_number_js, format_probability, new_figure, set_if_changed, shorten)
-from .i18n import Translator, translator
+from ..i18n import Translator, translator
 
 ROW_PX = 24
 INSIDE_BAR = 0.6  # a bar longer than this carries its label inside

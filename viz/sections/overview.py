@@ -18,11 +18,11 @@ from typing import Callable
 import numpy as np
 from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Patches, Quad, Range1d, TapTool, Text
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
-from .common import (MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, TRANSPARENT, draw, format_probability, new_figure,
+from ..common import (MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, TRANSPARENT, draw, format_probability, new_figure,
                      set_if_changed, shorten)
-from .i18n import Translator, translator
+from ..i18n import Translator, translator
 
 STAGE_COLOURS = {"embedding": "#f6cf9f", "block": "#d6d3ea", "attention": "#a6cde8", "mlp": "#b5dfae",
                  "output": "#f9b9a3"}

@@ -10,11 +10,11 @@ import numpy as np
 from bokeh.layouts import column
 from bokeh.models import Row
 
-from gpt2_core import Trace
+from transformer_explainer.gpt2_core import Trace
 
-from .common import check_layer, position_labels
-from .heatmap import Heatmap
-from .i18n import Translator, translator
+from ..common import check_layer, position_labels
+from ..heatmap import Heatmap
+from ..i18n import Translator, translator
 
 WHICH = ("ln1", "ln2", "ln_final")
 STAT_WIDTH = 170
