@@ -22,14 +22,11 @@ _app = {}  # what the worker's calls share: the runtime and the Panel document
 
 
 def prepare_panel(location_json: str) -> None:
-    """Panel >= 1.8.2 compares values with ``pyodide.ffi.jsnull``, which Pyodide has only from 0.28; on 0.27 every
-    event from the page would raise AttributeError (the page draws, nothing reacts). On 0.27 a JS null already
-    arrives as None, so a marker that nothing equals is right. Then the Panel document, with the page's URL in it
-    before the app reads its settings (a shared link applies at once, not after a first trace of the default)."""
-    import pyodide.ffi
+    """Pyodide 0.27's fix for Panel (app/compat.py), then the Panel document, with the page's URL in it before the
+    app reads its settings (a shared link applies at once, not after a first trace of the default)."""
+    from .compat import give_pyodide_a_jsnull
 
-    if not hasattr(pyodide.ffi, "jsnull"):
-        pyodide.ffi.jsnull = object()
+    give_pyodide_a_jsnull()
     from panel.io.pyodide import init_doc
     from panel.io.state import state
     from panel.util import edit_readonly
@@ -74,18 +71,16 @@ async def start(files, options_json: str, load_fast_generator=None) -> tuple[str
 
 def link_document(send_patch) -> None:
     """From now on every change Python makes to the document is sent to the page."""
-    from panel.io.pyodide import _link_docs_worker
-    from panel.io.state import state
+    from .compat import send_document_changes_to
 
-    _link_docs_worker(state.curdoc, send_patch, setter="js")
+    send_document_changes_to(send_patch)
 
 
 def receive_patch(patch) -> None:
     """A change the student made in the page (a click, a keystroke, a slider), applied to Python's document."""
-    from panel.io.pyodide import _convert_json_patch
-    from panel.io.state import state
+    from .compat import apply_change_from_page
 
-    state.curdoc.apply_json_patch(_convert_json_patch(patch), setter="js")
+    apply_change_from_page(patch)
 
 
 def attach_fast_generator(js_session) -> str:

@@ -7,7 +7,6 @@ open: a closed section catches up when it opens), so a new prompt costs what is 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qsl
@@ -31,12 +30,13 @@ from transformer_explainer.viz.sections.overview import OverviewView
 from transformer_explainer.viz.sections.residual import ResidualView
 
 from .examples import EXAMPLE_PROMPTS
-from .panel_fixes import parse_links_tolerantly, send_stranded_writes
+from .compat import WholeNumberBox, answer_at_once, drop_every_watcher, parse_links_tolerantly, send_stranded_writes
 from .picture_panel import PicturePanel
 from .explanations import EXPLANATIONS
 from .runtime import ModelRuntime, beside_the_event_loop
 from .safe_html import TextBox, escape, token_chips
 from .state import MAX_PROMPT_CHARACTERS, ExplainerState
+from .static_files import static_text
 from .summaries import ScreenReaderText, attention_summary
 from .tour import attach_tour
 
@@ -75,52 +75,6 @@ MESSAGE_CSS = {
                "@media (max-width: 600px) { pre { font-size: 13px; } }",
 }
 
-# Run in the browser when the page's connection to the server is lost (a Bokeh document event). Bokeh does not
-# reconnect (the server may have restarted and forgotten this session), so the page becomes a snapshot: the lost
-# session stops trying to send (BokehJS has no public call for it: ``connection`` is the event's own, private field;
-# without it every click logs "not connected so cannot send", which tests/reliability/test_server_faults.py would
-# catch after a Bokeh upgrade), every control is switched off but the prompt box (its text can still be copied, and edited for
-# the reload), and the message with its Reload button appears. Only models are changed, by their CSS classes.
-CONNECTION_LOST_JS = """
-const connection = cb_data.connection != null ? cb_data.connection.deref() : null;
-if (connection != null && !connection.closed_permanently) connection.close();
-for (const model of cb_obj.all_models) {
-  const classes = model.css_classes || [];
-  if (classes.includes('te-offline')) model.visible = true;
-  else if (classes.includes('te-prompt')) model.disabled = false;
-  else if (classes.includes('te-control')) model.disabled = true;
-}
-"""
-# Ctrl+Enter (Cmd+Enter on a Mac) in the prompt box runs it, as Run does (Enter alone starts a new line). BokehJS's
-# text area sends no key events to Python, so a listener is added in the page: when the document is ready, and on
-# the first keystroke in the box (whichever comes first; adding it twice is refused).
-RUN_ON_CTRL_ENTER_JS = """
-const doc = cb_obj.all_models !== undefined ? cb_obj : cb_obj.document;
-const find = (cls) => { for (const m of doc.all_models) if ((m.css_classes || []).includes(cls)) return m; return null; };
-const box = find('te-prompt'), run = find('te-run');
-const view = box == null ? null : Bokeh.index.find_one_by_id(box.id);
-if (view == null || run == null || view.__te_ctrl_enter) return;
-view.__te_ctrl_enter = true;
-view.input_el.addEventListener('keydown', (event) => {
-  if (event.key !== 'Enter' || !(event.ctrlKey || event.metaKey)) return;
-  event.preventDefault();
-  box.value_input = view.input_el.value;
-  const button = Bokeh.index.find_one_by_id(run.id);
-  if (button != null) button.button_el.click();
-});
-"""
-# The Reload button (``source``, in a Panel callback): the link as it is (Panel keeps the URL up to date with the
-# settings), with the prompt as the box shows it now, so that text typed after the last Run is not lost.
-RELOAD_JS = """
-const url = new URL(window.location.href);
-let typed = null;
-for (const model of source.document.all_models)
-  if ((model.css_classes || []).includes('te-prompt')) typed = model.value_input;
-if (typed != null && typed !== url.searchParams.get('prompt')) url.searchParams.set('prompt', typed);
-window.location.assign(url.href);
-"""
-
-
 # The page's fonts (Bokeh's and Panel's widgets read ``--base-font``): Latin first, then a Simplified Chinese
 # font on each system (Debian's fonts-noto-cjk, macOS, Windows), so CJK text is drawn, not boxes.
 PAGE_FONTS = ('-apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans CJK SC", '
@@ -140,37 +94,6 @@ class PageLanguage(pn.reactive.ReactiveHTML):
     document.documentElement.style.setProperty("--base-font", data.fonts);
     document.body.style.fontFamily = data.fonts;
     """}
-
-
-class WholeNumberBox(pn.widgets.IntInput):
-    """A box for a whole number that hands on whatever the browser sends, for the state to check and explain.
-
-    Panel's IntInput refuses an emptied box (None) and numbers past JavaScript's integers (1e+23 arrives as a
-    float) with a traceback in the server log, keeping its old value, so the box and the number used differ; and
-    with start/end set, the browser clamps a typed -5 to 0 without showing it. So: no bounds here, and a value
-    the browser cannot show (text from a link, a number too large for a float) leaves the box empty, while the
-    message quotes it."""
-
-    value = param.Parameter(default=0)
-    value_throttled = param.Parameter(default=None, constant=True)
-
-    def _process_param_change(self, params: dict) -> dict:
-        for key in ("value", "value_throttled"):
-            if key in params:
-                params[key] = self.shown(params[key])
-        return super()._process_param_change(params)
-
-    @staticmethod
-    def shown(value):
-        """``value`` as the browser's number box can hold it: a number (as a float past 2**53), else None."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None
-        if isinstance(value, int) and abs(value) > 2**53:
-            try:
-                value = float(value)
-            except OverflowError:
-                return None
-        return value if math.isfinite(value) else None
 
 
 def text_box(kind: str, text: str = "", **params) -> TextBox:
@@ -232,7 +155,7 @@ class Section:
             options={f"{i + 1} · {words(key)}": i for i, (key, _) in enumerate(built)}, value=0, color="light",
             css_classes=["te-steps", f"te-steps-{self.key}", "te-control"], stylesheets=[FOCUS_CSS, STEP_BUTTONS_CSS],
             sizing_mode="stretch_width")
-        self.step_picker._debounce = 0
+        answer_at_once(self.step_picker)
         self.step_picker.param.watch(self._show_step, "value")
         return [self.step_picker, *self.steps]
 
@@ -314,7 +237,7 @@ class ExplainerApp:
         the figures' tap callbacks; the views), so that they are freed at once rather than at the next full
         garbage collection, and nothing runs for a page nobody sees."""
         self.state.stop()
-        self.state.param.watchers = {}
+        drop_every_watcher(self.state)
         self._release_views()
 
     def _on_tap(self, selection, callback: Callable) -> None:
@@ -339,7 +262,7 @@ class ExplainerApp:
         self.run_button.on_click(lambda event: setattr(state, "prompt", self.prompt_input.value_input or ""))
         self.token_count = TextBox(sizing_mode="stretch_width", css_classes=["te-token-count"])
         self.prompt_input.param.watch(self._count_tokens, "value_input")
-        self.prompt_input.jscallback(value_input=RUN_ON_CTRL_ENTER_JS)
+        self.prompt_input.jscallback(value_input=static_text("run_on_ctrl_enter.js"))
         self.examples = pn.widgets.Select(label=words("app.examples"),
                                           options=[words("app.examples_placeholder"), *EXAMPLE_PROMPTS], width=300,
                                           css_classes=["te-examples", "te-control"])
@@ -367,8 +290,7 @@ class ExplainerApp:
                                                        css_classes=["te-top-p", "te-control"])
         self.seed = WholeNumberBox.from_param(state.param.seed, label=words("app.seed"), description=words("app.seed_hint"), width=110,
                                               css_classes=["te-seed", "te-control"])
-        for slider in (self.top_p,):
-            slider._debounce = 0  # re-sampling takes milliseconds: answer a move now (Panel waits 50 ms by default)
+        answer_at_once(self.top_p)  # re-sampling takes milliseconds: answer a move now
 
         self.error_box = text_box("error", visible=False, css_classes=["te-error"])
         self.status_box = text_box("status", css_classes=["te-status"])
@@ -380,8 +302,8 @@ class ExplainerApp:
                                                      width=110, css_classes=["te-language", "te-control"])
         self.reload_button = pn.widgets.Button(label=words("app.reload"), color="light", width=110, css_classes=["te-reload"])
         # No args: Panel keeps a callback's args alive for as long as its source, so a widget passed here would
-        # keep the whole page alive after its session ends. RELOAD_JS finds the prompt box in the page instead.
-        self.reload_button.js_on_click(code=RELOAD_JS)
+        # keep the whole page alive after its session ends. reload.js finds the prompt box in the page instead.
+        self.reload_button.js_on_click(code=static_text("reload.js"))
         # Sticky: the message stays in view wherever the student had scrolled to when the connection went.
         self.offline_box = pn.Column(text_box("offline", words("app.offline")), self.reload_button, visible=False,
                                      css_classes=["te-offline"], sizing_mode="stretch_width",
@@ -484,7 +406,7 @@ class ExplainerApp:
                                                       css_classes=["te-click-mode", "te-control"])
         # Panel applies a widget change 50 ms late, but a tap in the grid at once: a tap right after switching to
         # "ablate" would still open the head. Apply the switch at once, so the two stay in order.
-        self.click_mode._debounce = 0
+        answer_at_once(self.click_mode)
         self.reset_ablation = pn.widgets.Button(label=words("app.restore_heads"), width=160, css_classes=["te-control"])
         self.reset_ablation.on_click(lambda event: setattr(state, "ablated", ""))
         self.ablation_note = TextBox(sizing_mode="stretch_width", css_classes=["te-ablation-note"])
@@ -753,8 +675,8 @@ def build_app(runtime: ModelRuntime, browser_language: str | None = None) -> pn.
                       on_error=lambda values: apply_link_settings(state, values, location.search))
     document = pn.state.curdoc
     if document is not None:
-        document.js_on_event("connection_lost", CustomJS(code=CONNECTION_LOST_JS))
-        document.js_on_event("document_ready", CustomJS(code=RUN_ON_CTRL_ENTER_JS))
+        document.js_on_event("connection_lost", CustomJS(code=static_text("connection_lost.js")))
+        document.js_on_event("document_ready", CustomJS(code=static_text("run_on_ctrl_enter.js")))
         pn.state.on_session_destroyed(lambda session_context: shown["app"].close())
     return page
 

@@ -27,7 +27,7 @@ from transformer_explainer.viz.picture import PictureView
 from transformer_explainer.viz.picture.keyboard import PictureKeyboard
 from transformer_explainer.viz.popover import WeightPopoverView
 
-from .panel_fixes import after_this_change
+from .compat import after_this_change
 from .runtime import ModelRuntime
 from .state import ExplainerState
 from .summaries import ScreenReaderText, picture_text

@@ -22,13 +22,8 @@ from transformer_explainer.viz.common import format_probability
 from transformer_explainer.viz.i18n import Translator, translator
 
 from .safe_html import escape
+from .static_files import static_text
 
-# Visually hidden but present (the usual "sr-only" rules): screen readers read it, nothing is drawn, no room taken.
-SR_ONLY_CSS = """
-:host { margin: 0 !important; }
-.te-sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; border: 0; overflow: hidden;
-              clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
-"""
 TOP_CANDIDATES = 3
 
 
@@ -96,7 +91,7 @@ class ScreenReaderText(pn.pane.HTML):
     _rename = {"plain_text": None}
 
     def __init__(self, text: str = "", **params):
-        params.setdefault("stylesheets", [SR_ONLY_CSS])
+        params.setdefault("stylesheets", [static_text("screen_reader.css")])
         params.setdefault("sizing_mode", "stretch_width")
         params.setdefault("margin", 0)
         super().__init__(**params)

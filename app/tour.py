@@ -27,7 +27,7 @@ from bokeh.models import CustomJS
 
 from transformer_explainer.viz.i18n import Translator, translator
 
-from .panel_fixes import after_this_change
+from .compat import after_this_change
 from .runtime import ModelRuntime
 from .safe_html import escape
 from .state import ExplainerState

@@ -17,9 +17,10 @@ class SelfContainedResources(Resources):
     """Inline resources without the external files that imported extensions would add."""
 
     def clone(self, *, components=None) -> "SelfContainedResources":
-        clone = super().clone(components=components)
-        clone.__class__ = SelfContainedResources  # Bokeh's clone() returns a plain Resources
-        return clone
+        """Bokeh's clone() returns a plain Resources (which would add the external files again): this one's kind,
+        with the settings an inline page uses."""
+        return SelfContainedResources(mode=self.mode, minified=self.minified, log_level=self.log_level,
+                                      components=list(self.components) if components is None else components)
 
     @property
     def js_files(self) -> list[str]:

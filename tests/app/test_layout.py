@@ -228,7 +228,7 @@ def test_run_without_typing_runs_the_prompt_in_the_box_and_never_empties_it(app,
 def test_a_link_value_panel_cannot_read_is_kept_as_text_and_the_others_still_parse():
     from panel.io import location
 
-    from transformer_explainer.app.panel_fixes import parse_links_tolerantly
+    from transformer_explainer.app.compat import parse_links_tolerantly
 
     parse_links_tolerantly()
     digits = "9" * 5000  # int() refuses more than 4,300 digits
