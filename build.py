@@ -126,7 +126,7 @@ def write_model(site: Site, model, dtype: str) -> None:
              graph.name]
     files = [file_entry(folder / name) for name in names]
     weights = total_shard_bytes(manifest)
-    from transformer_explainer.app.layout import display_name
+    from transformer_explainer.app.widgets import display_name
 
     from transformer_explainer.viz.i18n import in_every_language, joined
 

@@ -59,7 +59,7 @@ async def start(files, options_json: str, load_fast_generator=None) -> tuple[str
     Generate calls to load onnxruntime-web (see ``ModelRuntime.load_fast_generator``)."""
     from panel.io.pyodide import write_doc
 
-    from .layout import build_app
+    from .page import build_app
 
     options = json.loads(options_json)
     runtime = runtime_from_files(files, options.get("notice", ""), options.get("manifest_sha256"))

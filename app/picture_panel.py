@@ -30,39 +30,22 @@ from transformer_explainer.viz.popover import WeightPopoverView
 from .compat import after_this_change
 from .runtime import ModelRuntime
 from .state import ExplainerState
+from .static_files import static_text
 from .summaries import ScreenReaderText, picture_text
 from .zoom import RangeZoom
 
-# A part that opens appears with a short fade and rise, and its place keeps its height meanwhile: no jump. (No
-# scale: BokehJS measures its container with a transform applied, and would size a figure by the scaled box.)
-APPEAR_CSS = """
-:host { animation: te-appear 220ms ease-out; }
-@keyframes te-appear { from { opacity: 0; transform: translateY(8px); } to { opacity: 1; transform: none; } }
-@media (prefers-reduced-motion: reduce) { :host { animation: none; } }
-"""
-# The picture's area, when its top is in the lower part of the screen or below, scrolls up to the top of it.
-AREA_INTO_VIEW_JS = """
-for (const model of source.document.all_models) {
-  if (!(model.css_classes || []).includes('te-picture-area')) continue;
-  const view = Bokeh.index.find_one_by_id(model.id);
-  if (view == null) return;
-  const top = view.el.getBoundingClientRect().top;
-  if (top > window.innerHeight * 0.6) view.el.scrollIntoView({behavior: 'smooth', block: 'start'});
-  return;
-}
-"""
 POPOVER_KINDS = {"qkv": "qkv", "mlp": "mlp_up", "output": "output"}
-# A stage of the picture that has a detail section: a tap opens it below.
-SECTION_OF_STAGE = {"embedding": "embedding", "ln1": "block", "residual_mid": "block", "ln2": "block",
-                    "residual_post": "block", "attention_output": "attention", "ln_final": "output"}
 
 
 class PicturePanel:
     """The picture with its block and head pickers and the temperature slider beside the bars, the derivation
     that takes the matrix's place, and the popover under it. ``layout`` is the Panel layout; ``close()`` unhooks."""
 
-    def __init__(self, state: ExplainerState, runtime: ModelRuntime, on_tap: Callable, open_section: Callable):
+    def __init__(self, state: ExplainerState, runtime: ModelRuntime, on_tap: Callable, open_section: Callable,
+                 section_of_stage: dict[str, str]):
+        """``section_of_stage``: the detail section a tap on a stage opens below (app/sections)."""
         self.state, self.runtime, self._open_section = state, runtime, open_section
+        self.section_of_stage = section_of_stage
         s, config = state, runtime.config
         self.words = words = translator(state.lang)
         self.view = PictureView(s.trace, s.layer, s.head, s.probabilities, s.sampled_id, runtime.display,
@@ -92,7 +75,7 @@ class PicturePanel:
         self.zoom_out_button = pn.widgets.Button(label=words("app.whole_model"), width=150,
                                                  css_classes=["te-picture-zoom-out", "te-control"])
         self.zoom_out_button.on_click(lambda event: self.zoom_out())
-        self.zoom_out_button.js_on_click(code=AREA_INTO_VIEW_JS)  # on a phone the button is far above the area
+        self.zoom_out_button.js_on_click(code=static_text("area_into_view.js"))  # on a phone the button is far above the area
         self.zoom_in_button = pn.widgets.Button(label=words("app.into_block", layer=s.layer), width=190,
                                                 css_classes=["te-picture-zoom-in"])
         self.zoom_in_button.on_click(lambda event: self.zoom_in())
@@ -111,7 +94,7 @@ class PicturePanel:
         self.area = pn.Column(self.picture_pane, sizing_mode="stretch_width", css_classes=["te-picture-area"],
                               min_height=610)
         self.popover_area = pn.Column(visible=False, sizing_mode="stretch_width", css_classes=["te-popover"],
-                                      stylesheets=[APPEAR_CSS])
+                                      stylesheets=[static_text("appear.css")])
         self.pickers = [self.block_slider, self.head_slider, self.zoom_out_button]  # with the page's other controls
         # Without a mouse: a keyboard cursor over the picture, and what it shows in words (a screen reader's).
         self.keyboard = PictureKeyboard(self.view, s.lang)
@@ -186,8 +169,8 @@ class PicturePanel:
             self.show_popover(POPOVER_KINDS[stage])
         elif stage == "blocks":
             self.zoom_out()
-        elif stage in SECTION_OF_STAGE:
-            self._open_section(SECTION_OF_STAGE[stage])
+        elif stage in self.section_of_stage:
+            self._open_section(self.section_of_stage[stage])
 
     def _on_head_tap(self, attr, old, new) -> None:
         if not new:
@@ -285,7 +268,7 @@ class PicturePanel:
                 self.derivation.update(s.trace, s.layer, s.head, s.trace.tokens)
             self.area.objects = [pn.Column(self.back_button, pn.pane.Bokeh(self.derivation.layout,
                                                                           sizing_mode="stretch_width"),
-                                           sizing_mode="stretch_width", stylesheets=[APPEAR_CSS],
+                                           sizing_mode="stretch_width", stylesheets=[static_text("appear.css")],
                                            css_classes=["te-derivation"])]
             if step is None:
                 self.derivation.play_from_start()
@@ -296,7 +279,7 @@ class PicturePanel:
 
     def show_picture(self) -> None:
         with pn.io.unlocked():
-            self.area.objects = [pn.Column(self.picture_pane, sizing_mode="stretch_width", stylesheets=[APPEAR_CSS])]
+            self.area.objects = [pn.Column(self.picture_pane, sizing_mode="stretch_width", stylesheets=[static_text("appear.css")])]
             self.level = "block"
 
     def _popover_position(self, kind: str) -> int:

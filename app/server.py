@@ -11,7 +11,7 @@ import webbrowser
 
 import panel as pn
 
-from .layout import build_app
+from .page import build_app
 from .runtime import load_runtime
 
 

@@ -25,10 +25,11 @@ from transformer_explainer.gpt2_core import GPT2CoreError, sampling
 
 from transformer_explainer.viz.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, plural, translator
 
+from . import sections
 from .examples import EXAMPLE_PROMPTS
 from .runtime import ModelRuntime
 
-VIEWS = ["picture", "overview", "embedding", "block", "attention", "mlp", "output", "lens", "heads"]
+VIEWS = ["picture", *sections.keys()]  # "picture": no section open, only the picture
 ABLATION_PATTERN = re.compile(r"^\s*(\d+)\.(\d+)\s*$")
 MAX_PROMPT_CHARACTERS = 20_000  # far beyond any context; stops pathological pastes before tokenizing
 MAX_QUOTED_CHARACTERS = 60  # a message quotes at most this much of what was typed
@@ -104,7 +105,6 @@ class ExplainerState(param.Parameterized):
 
     # -- derived (read-only for views) ----------------------------------------------------------------
     trace = param.Parameter(default=None, doc="the traced forward pass of ``traced_prompt``")
-    lens_logits = param.Parameter(default=None, doc="[n_layer, V]: each block's next-token logits")
     probabilities = param.Parameter(default=None, doc="[V]: the distribution the next token is drawn from")
     sampled_id = param.Integer(default=0)
     error = param.String(default="", doc="what is wrong, one problem a line, shown in the page; '' when all is well")
@@ -121,6 +121,7 @@ class ExplainerState(param.Parameterized):
         self._problems: dict[str, str] = {}  # what ``error`` says, by where it comes from
         self._valid = {"top_k": 0, "seed": 42}  # the last valid value of each box kept as typed
         self._stop_requested = False
+        self._lens, self._lens_of = None, None
         super().__init__(**params)
         self.param.layer.bounds = (0, config.n_layer - 1)
         self.param.head.bounds = (0, config.n_head - 1)
@@ -195,6 +196,16 @@ class ExplainerState(param.Parameterized):
         return [item for item in filter(None, (p.strip() for p in self.ablated.split(","))) if item not in valid]
 
     @property
+    def lens_logits(self) -> np.ndarray | None:
+        """[n_layer, V]: each block's next-token logits (the logit lens) for ``trace``, computed when first asked
+        (only the lens section and the tour need it: a prompt costs nothing more while they are closed)."""
+        if self.trace is None:
+            return None
+        if self._lens_of is not self.trace:
+            self._lens, self._lens_of = self.runtime.logit_lens(self.trace), self.trace
+        return self._lens
+
+    @property
     def token_count(self) -> int:
         return 0 if self.trace is None else self.trace.n_tokens
 
@@ -231,8 +242,7 @@ class ExplainerState(param.Parameterized):
                                            n_layer=self.runtime.config.n_layer, n_head=self.runtime.config.n_head)
                     if invalid else "")
         probabilities, sampled = self._sample(trace)
-        with param.parameterized.batch_call_watchers(self):  # the views hear of all four changes at once
-            self.lens_logits = self.runtime.logit_lens(trace)
+        with param.parameterized.batch_call_watchers(self):  # the views hear of all three changes at once
             self.trace = trace
             self.traced_prompt = self.prompt
             self.probabilities, self.sampled_id = probabilities, sampled

@@ -28,6 +28,7 @@ from bokeh.models import CustomJS
 from transformer_explainer.viz.i18n import Translator, translator
 
 from .compat import after_this_change
+from .static_files import static_text
 from .runtime import ModelRuntime
 from .safe_html import escape
 from .state import ExplainerState
@@ -285,74 +286,9 @@ def clamped(step: int) -> int:
 
 # -- the page -------------------------------------------------------------------------------------------------
 
-FONTS = ('system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "Noto Sans SC", '
-         '"PingFang SC", "Microsoft YaHei", sans-serif')
-CARD_CSS = f"""
-:host {{ font-family: {FONTS}; }}
-.te-tour-progress {{ color: #6b4e00; font-size: 13px; font-weight: 600; letter-spacing: 0.02em; }}
-h2 {{ font-size: 19px; margin: 2px 0 6px 0; color: #222; }}
-p {{ margin: 0 0 8px 0; line-height: 1.5; color: #333; font-size: 15px; }}
-.te-tour-formula {{ background: #fff; border: 1px solid #f0dc9a; border-radius: 6px; padding: 6px 10px;
-                    font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, {FONTS}; font-size: 14px;
-                    white-space: pre-wrap; overflow-wrap: anywhere; margin: 0 0 8px 0; color: #222; }}
-.te-tour-try {{ margin: 0; color: #333; }}
-.te-tour-try b {{ color: #8a5a00; }}
-.te-tour-note {{ color: #8a1c12; font-size: 13px; margin: 0 0 6px 0; }}
-dl {{ margin: 4px 0 0 0; font-size: 14px; line-height: 1.45; columns: 2 280px; column-gap: 24px; }}
-dt {{ font-weight: 600; color: #222; break-after: avoid; }}
-dd {{ margin: 0 0 6px 0; color: #444; break-inside: avoid; }}
-"""
-BUTTON_CSS = f"""
-:host {{ font-family: {FONTS}; }}
-button {{ font-family: {FONTS}; }}
-button:focus-visible, .bk-btn:focus-visible {{ outline: 3px solid #005fcc !important; outline-offset: 2px; }}
-"""
+CARD_STYLE, BUTTON_STYLE = [static_text("tour_card.css")], [static_text("tour_button.css")]
 BOX_STYLES = {"background": "#fffbea", "border": "2px solid #f0b400", "border-radius": "8px", "padding": "6px 10px",
               "margin": "4px 0 6px 0"}
-
-# Esc leaves the tour: the page's keydown listener clicks the Close button (the one way the tour ends, so the
-# state and the URL follow as for a click), except in a text box or a menu, where Esc is the box's own (a
-# student trying a step's prompt keeps the tour). Added once, when the document is ready.
-ESC_CLOSES_TOUR_JS = """
-if (window.__te_tour_escape) return;
-window.__te_tour_escape = true;
-const doc = cb_obj.all_models !== undefined ? cb_obj : cb_obj.document;
-setTimeout(() => {  // a link to a step: the card and the picture under it in view, as after Next
-  for (const model of doc.all_models) {
-    if (!(model.css_classes || []).includes('te-tour')) continue;
-    const view = Bokeh.index.find_one_by_id(model.id);
-    if (view != null && view.el.offsetParent !== null) view.el.scrollIntoView({ block: 'start' });
-  }
-}, 300);
-document.addEventListener('keydown', (event) => {
-  if (event.key !== 'Escape' || event.defaultPrevented) return;
-  const target = event.composedPath()[0];  // (inside a shadow root: the event's own target is its host)
-  if (target != null && (['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName) || target.isContentEditable)) return;
-  for (const model of doc.all_models) {
-    if (!(model.css_classes || []).includes('te-tour-close')) continue;
-    const view = Bokeh.index.find_one_by_id(model.id);
-    if (view == null || view.button_el == null || view.el.offsetParent === null) continue;
-    event.preventDefault();
-    view.button_el.click();
-    return;
-  }
-});
-"""
-
-# A step shown (the card's text changed): the card comes to the top of the window, with the picture under it, so
-# the part the step outlines is in view (the prompt and the controls are a scroll away). No args: found by class.
-CARD_INTO_VIEW_JS = """
-const doc = cb_obj.document;
-setTimeout(() => {
-  for (const model of doc.all_models) {
-    if (!(model.css_classes || []).includes('te-tour')) continue;
-    const view = Bokeh.index.find_one_by_id(model.id);
-    if (view == null || view.el.offsetParent === null) continue;
-    const still = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-    view.el.scrollIntoView({ block: 'start', behavior: still ? 'auto' : 'smooth' });
-  }
-}, 60);
-"""
 
 
 class TourPanel:
@@ -363,28 +299,28 @@ class TourPanel:
     def __init__(self, state: ExplainerState, runtime: ModelRuntime, picture=None):
         self.state, self.runtime, self.picture = state, runtime, picture
         self.start_button = pn.widgets.Button(width=150, color="primary", variant="outline",
-                                              align="end", css_classes=["te-tour-start"], stylesheets=[BUTTON_CSS])
+                                              align="end", css_classes=["te-tour-start"], stylesheets=BUTTON_STYLE)
         self.start_button.on_click(lambda event: self.start())
-        self.back_button = pn.widgets.Button(width=110, css_classes=["te-tour-back"], stylesheets=[BUTTON_CSS])
+        self.back_button = pn.widgets.Button(width=110, css_classes=["te-tour-back"], stylesheets=BUTTON_STYLE)
         self.back_button.on_click(lambda event: self.back())
         self.next_button = pn.widgets.Button(width=130, color="primary", css_classes=["te-tour-next"],
-                                             stylesheets=[BUTTON_CSS])
+                                             stylesheets=BUTTON_STYLE)
         self.next_button.on_click(lambda event: self.next())
         self.close_button = pn.widgets.Button(width=100, color="light", css_classes=["te-tour-close"],
-                                              stylesheets=[BUTTON_CSS])
+                                              stylesheets=BUTTON_STYLE)
         self.close_button.on_click(lambda event: self.close())
         # On the steps about one head's math: that moment of the animated derivation, in the picture's place.
         self.math_button = pn.widgets.Button(width=230, color="light", visible=False, css_classes=["te-tour-math"],
-                                             stylesheets=[BUTTON_CSS])
+                                             stylesheets=BUTTON_STYLE)
         self.math_button.on_click(lambda event: self.show_math())
         self.glossary_toggle = pn.widgets.Toggle(width=120, color="light", css_classes=["te-tour-glossary-toggle"],
-                                                 stylesheets=[BUTTON_CSS])
+                                                 stylesheets=BUTTON_STYLE)
         self.glossary_toggle.param.watch(lambda event: self._render(), "value")
         self.body = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["te-tour-body"],
-                                 stylesheets=[CARD_CSS])
-        self.body.jscallback(text=CARD_INTO_VIEW_JS)
+                                 stylesheets=CARD_STYLE)
+        self.body.jscallback(text=static_text("tour_card_into_view.js"))
         self.glossary = pn.pane.HTML("", sizing_mode="stretch_width", visible=False, css_classes=["te-tour-glossary"],
-                                     stylesheets=[CARD_CSS])
+                                     stylesheets=CARD_STYLE)
         buttons = pn.FlexBox(self.back_button, self.next_button, self.math_button, self.glossary_toggle,
                              self.close_button,
                              sizing_mode="stretch_width", styles={"column-gap": "6px"})
@@ -520,11 +456,11 @@ def attach_tour(app, page: pn.Column) -> TourPanel:
                        tour.layout)
         page.objects = objects
     for row in page.select(pn.FlexBox):
-        if app.next_button in row.objects and tour.start_button not in row.objects:
+        if app.controls.next_button in row.objects and tour.start_button not in row.objects:
             row.objects = [tour.start_button, *row.objects]
             break
     document = pn.state.curdoc
     if document is not None and not getattr(document, "_te_tour_escape", False):
-        document.js_on_event("document_ready", CustomJS(code=ESC_CLOSES_TOUR_JS))
+        document.js_on_event("document_ready", CustomJS(code=static_text("esc_closes_tour.js")))
         document._te_tour_escape = True
     return tour

@@ -7,7 +7,8 @@ import panel as pn
 import pytest
 
 from environment import run_async
-from transformer_explainer.app.layout import ExplainerApp, token_chips
+from transformer_explainer.app.layout import ExplainerApp
+from transformer_explainer.app.safe_html import token_chips
 from transformer_explainer.app.runtime import ModelRuntime
 from transformer_explainer.gpt2_core import sampling
 
@@ -66,12 +67,12 @@ def test_tapping_a_head_opens_it_or_ablates_it(app):
     grid.head_source.selected.indices = [grid.index(1, 2)]
     assert (app.state.layer, app.state.head, app.state.view) == (1, 2, "attention")
     assert grid.head_source.selected.indices == []
-    app.click_mode.value = "ablate"
+    app.sections["heads"].view.click_mode.value = "ablate"
     grid.head_source.selected.indices = [grid.index(0, 3)]
     assert app.state.ablated_heads == [(0, 3)]
     assert np.all(app.state.trace["blocks.0.attn.hook_z"][:, 3] == 0)
-    assert "layer 0 head 3" in app.ablation_note.plain_text
-    app.reset_ablation.clicks += 1
+    assert "layer 0 head 3" in app.sections["heads"].view.ablation_note.plain_text
+    app.sections["heads"].view.reset_ablation.clicks += 1
     assert app.state.ablated == ""
 
 
@@ -84,9 +85,9 @@ def test_tapping_a_stage_in_the_overview_opens_it(app):
 
 def test_errors_show_as_escaped_text_and_clear_when_fixed(app):
     app.state.prompt = ""
-    assert app.error_box.visible and "empty" in app.error_box.plain_text
+    assert app.controls.error_box.visible and "empty" in app.controls.error_box.plain_text
     app.state.prompt = "fine"
-    assert not app.error_box.visible
+    assert not app.controls.error_box.visible
 
 
 HOSTILE_TEXT = ["<img src=x onerror=alert(2)>", "<script>alert(1)</script>", "\"><svg onload=alert(3)>",
@@ -96,18 +97,18 @@ HOSTILE_TEXT = ["<img src=x onerror=alert(2)>", "<script>alert(1)</script>", "\"
 @pytest.mark.parametrize("hostile", HOSTILE_TEXT)
 def test_a_message_that_quotes_hostile_text_shows_it_as_text_never_as_markup(app, hostile):
     app.state.ablated = hostile  # the "Ignored ablation entries '...'" message quotes it
-    assert app.error_box.visible and hostile in app.error_box.plain_text
-    html_sent = app.error_box.object
+    assert app.controls.error_box.visible and hostile in app.controls.error_box.plain_text
+    html_sent = app.controls.error_box.object
     assert html_sent.startswith("<pre>") and html_sent.endswith("</pre>")
     inner = html_sent[len("<pre>"):-len("</pre>")]
     assert "<" not in inner and ">" not in inner and '"' not in inner
-    assert html.unescape(inner) == app.error_box.plain_text
+    assert html.unescape(inner) == app.controls.error_box.plain_text
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_TEXT)
 def test_generated_and_typed_text_in_the_status_and_header_is_escaped(app, hostile, monkeypatch):
     app.state.status = f"Generated 1 of 1: {hostile!r}"
-    assert "<" not in app.status_box.object[len("<pre>"):-len("</pre>")]
+    assert "<" not in app.controls.status_box.object[len("<pre>"):-len("</pre>")]
     monkeypatch.setattr(app.runtime.model, "name", hostile)
     header = next(pane for pane in app.layout().select(pn.pane.HTML) if "te-header" in pane.css_classes).object
     assert hostile not in header and html.escape(hostile) in header
@@ -134,9 +135,9 @@ def count_while_typing(app, text):
     """What the live count under the prompt box says once the student has typed ``text``."""
     from types import SimpleNamespace
 
-    app.prompt_input.value_input = text  # (outside a server, param cannot run the async watcher itself)
-    run_async(app._count_tokens(SimpleNamespace(new=text)))
-    return app.token_count.plain_text
+    app.controls.prompt_input.value_input = text  # (outside a server, param cannot run the async watcher itself)
+    run_async(app.controls._count_tokens(SimpleNamespace(new=text)))
+    return app.controls.token_count.plain_text
 
 
 def test_the_live_count_tokenizes_what_is_typed(app, tiny_model):
@@ -163,17 +164,17 @@ def test_a_paste_past_the_character_cap_is_refused_without_tokenizing(app, monke
     (-1, "The seed is -1: it must be a whole number"),
 ])
 def test_what_the_browser_sends_from_the_seed_box_reaches_the_state_and_its_message(app, sent, message):
-    app.seed._process_events({"value": sent})  # as a change from the browser arrives
-    assert app.seed.value == sent and app.state.seed == sent
-    assert app.error_box.visible and app.error_box.plain_text.startswith(message)
-    app.seed._process_events({"value": 5})
-    assert app.state.seed == 5 and not app.error_box.visible
+    app.controls.seed._process_events({"value": sent})  # as a change from the browser arrives
+    assert app.controls.seed.value == sent and app.state.seed == sent
+    assert app.controls.error_box.visible and app.controls.error_box.plain_text.startswith(message)
+    app.controls.seed._process_events({"value": 5})
+    assert app.state.seed == 5 and not app.controls.error_box.visible
 
 
 def test_a_value_a_number_box_cannot_show_leaves_it_empty_and_large_ones_go_as_floats(app):
-    box = app.seed.get_root()
+    box = app.controls.seed.get_root()
     app.state.seed = "abc"  # e.g. from a link
-    assert box.value is None and "'abc'" in app.error_box.plain_text
+    assert box.value is None and "'abc'" in app.controls.error_box.plain_text
     app.state.seed = 2**70
     assert box.value == float(2**70) and isinstance(box.value, float)
     app.state.seed = 10**400  # past any float
@@ -185,19 +186,19 @@ def test_a_value_a_number_box_cannot_show_leaves_it_empty_and_large_ones_go_as_f
 def test_the_tokens_box_is_checked_when_generate_is_pressed(app):
 
     before = app.state.prompt
-    app.generate_count._process_events({"value": None})
-    run_async(app._generate(None))
+    app.controls.generate_count._process_events({"value": None})
+    run_async(app.controls._generate(None))
     assert app.state.prompt == before
-    assert app.error_box.plain_text.startswith("Tokens is an empty box: type how many tokens to generate")
+    assert app.controls.error_box.plain_text.startswith("Tokens is an empty box: type how many tokens to generate")
 
 
 def test_while_generating_nothing_that_changes_the_prompt_can_be_used(app):
     app.state.generating = True
-    assert all(widget.disabled for widget in (app.prompt_input, app.run_button, app.next_button,
-                                              app.generate_button, app.examples))
-    assert not app.stop_button.disabled
+    assert all(widget.disabled for widget in (app.controls.prompt_input, app.controls.run_button, app.controls.next_button,
+                                              app.controls.generate_button, app.controls.examples))
+    assert not app.controls.stop_button.disabled
     app.state.generating = False
-    assert not app.examples.disabled and app.stop_button.disabled
+    assert not app.controls.examples.disabled and app.controls.stop_button.disabled
 
 
 def test_closing_the_app_stops_a_generation_and_unhooks_it_from_the_state(app):
@@ -206,9 +207,9 @@ def test_closing_the_app_stops_a_generation_and_unhooks_it_from_the_state(app):
     app.close()
     assert app.state._stop_requested
     assert app.views == {} and not selection._callbacks.get("indices")
-    chips = app.tokens_html.object
+    chips = app.controls.tokens_html.object
     app.state.prompt = "Nobody is looking at this page any more"
-    assert app.tokens_html.object == chips  # no watcher left to update a page that is gone
+    assert app.controls.tokens_html.object == chips  # no watcher left to update a page that is gone
 
 
 @pytest.mark.parametrize("how", ["link", "example", "generation"])
@@ -217,12 +218,12 @@ def test_run_without_typing_runs_the_prompt_in_the_box_and_never_empties_it(app,
     if how == "link":
         app.state.prompt = "A prompt from a link"
     elif how == "example":
-        app.examples.value = app.examples.options[2]
+        app.controls.examples.value = app.controls.examples.options[2]
     else:
         run_async(app.state.generate(3))
-    shown = app.prompt_input.value
-    app.run_button.clicks += 1  # Run, pressed without typing
-    assert app.state.prompt == shown and app.prompt_input.value == shown and app.state.error == ""
+    shown = app.controls.prompt_input.value
+    app.controls.run_button.clicks += 1  # Run, pressed without typing
+    assert app.state.prompt == shown and app.controls.prompt_input.value == shown and app.state.error == ""
 
 
 def test_a_link_value_panel_cannot_read_is_kept_as_text_and_the_others_still_parse():

@@ -241,7 +241,7 @@ def test_attach_tour_puts_the_card_above_the_picture_and_the_start_button_among_
     objects = list(page.objects)
     assert objects.index(tour.layout) == objects.index(app.picture.layout) - 1
     rows = [row for row in page.select(pn.FlexBox) if tour.start_button in row.objects]
-    assert len(rows) == 1 and app.next_button in rows[0].objects
+    assert len(rows) == 1 and app.controls.next_button in rows[0].objects
     tour.start_button.clicks += 1
     assert app.state.tour == 1
     assert set(app.picture.view.spotlight_source.data["stage"]) == {"tokens"}

@@ -547,7 +547,7 @@ HOSTILE_VALUES = [
 @pytest.mark.parametrize("every_setting", [False, True], ids=["ablate", "every-setting"])
 @pytest.mark.parametrize("hostile", HOSTILE_VALUES, ids=range(len(HOSTILE_VALUES)))
 def test_a_hostile_link_runs_nothing_and_quotes_what_it_ignored_as_text(open_page, tiny_model, hostile, every_setting):
-    from transformer_explainer.app.layout import URL_PARAMETERS
+    from transformer_explainer.app.links import URL_PARAMETERS
 
     query = {key: hostile for key in URL_PARAMETERS.values()} if every_setting else {"ablate": hostile}
     page = open_page(query)  # open_page fails the test on any dialog (alert) the page opens

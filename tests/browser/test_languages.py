@@ -12,13 +12,13 @@ from app_server import find, open_app, open_section, source_data, type_prompt, w
 from page_words import english_words, page_texts
 
 from transformer_explainer.app.examples import EXAMPLE_PROMPTS
-from transformer_explainer.app.explanations import EXPLANATIONS
+from transformer_explainer.app import sections
 from transformer_explainer.viz.i18n import text
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "languages"
-SECTIONS = ["overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens"]
+SECTIONS = sections.keys()
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_a_chinese_link_shows_every_word_in_chinese(browser, server, pages, tiny
     page.screenshot(path=str(ARTIFACTS / "zh_1440.png"))
     prompt = page.evaluate("() => window.__te_find('picture-token-source') && "
                            "Array.from(window.__te_find('picture-token-source').data.token || []).join(' ')")
-    formulas = [explanation.formula for explanation in EXPLANATIONS.values()]
+    formulas = [section.explanation.formula for section in sections.SECTIONS]
     names = [str(prompt), *EXAMPLE_PROMPTS, tiny_model.name, *vocabulary(tiny_model)]  # the student's and the model's
     left = english_words(page_texts(page), names, formulas)
     assert left == {}, f"English left in the Chinese page: {left}"

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 from app_server import AppServer, chip_tokens, deep_query, find, type_prompt, wait_for_chips
 
-from transformer_explainer.app.layout import URL_PARAMETERS
+from transformer_explainer.app.links import URL_PARAMETERS
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 pytestmark = [pytest.mark.reliability, pytest.mark.browser]

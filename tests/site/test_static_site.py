@@ -383,7 +383,7 @@ def test_a_link_whose_every_setting_is_hostile_runs_nothing_on_the_site_and_show
     typed into the boxes: the same."""
     from urllib.parse import urlencode
 
-    from transformer_explainer.app.layout import URL_PARAMETERS
+    from transformer_explainer.app.links import URL_PARAMETERS
 
     page = open_site(site_server.url, "?" + urlencode({key: HOSTILE for key in URL_PARAMETERS.values()}))
     expect(find(page, ".te-prompt textarea")).to_have_value(HOSTILE)
