@@ -426,9 +426,13 @@ def test_our_wheel_holds_every_python_package_of_the_checkout(site_dir):
 
     wheel = next((site_dir / "wheels").glob("transformer_explainer-*.whl"))
     inside = {Path(name).parent.as_posix() for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".py")}
-    packages = {path.parent.relative_to(REPO_ROOT).as_posix() for path in REPO_ROOT.glob("*/**/__init__.py")
-                if path.parts[len(REPO_ROOT.parts)] in {"gpt2_core", "viz", "app", "transformer_explainer"}}
+    # each folder of the checkout as the wheel installs it: app/, viz/ and gpt2_core/ under transformer_explainer/
+    packages = {("" if folder.parts[0] == "transformer_explainer" else "transformer_explainer/") + folder.as_posix()
+                for folder in (path.parent.relative_to(REPO_ROOT) for path in REPO_ROOT.glob("*/**/__init__.py"))
+                if folder.parts[0] in {"gpt2_core", "viz", "app", "transformer_explainer"}}
     assert packages and packages <= inside, f"missing from the site's wheel: {sorted(packages - inside)}"
+    strays = {name for name in inside if not name.startswith("transformer_explainer")}
+    assert not strays, f"the wheel holds folders outside the package: {sorted(strays)}"
 
 
 def test_a_chinese_link_speaks_chinese_while_loading_and_live(open_site, site_server, site_model, site_dir):
