@@ -32,6 +32,11 @@ export default [
       parserOptions: { ecmaFeatures: { globalReturn: true } },
       globals: globals.browser,
     },
+    rules: {
+      ...js.configs.recommended.rules,
+      // an argument is a parameter of the function Bokeh builds: it may shadow a browser global (``frames``)
+      'no-redeclare': ['error', { builtinGlobals: false }],
+    },
   },
   {
     files: ['viz/js/*.functions.js'],

@@ -23,3 +23,23 @@ For any model's arrays (no ``Trace``: plain [heads, n, n] attention and [n, widt
 - ``attention_explorer``: ``AttentionExplorer`` (layer, head and query-token selectors) and ``AttentionOverview``.
 - ``hidden_states``: ``HiddenStatesView`` (norms per token, per-dimension heat strips, cosine similarity).
 """
+
+from functools import cache
+from importlib.resources import files
+
+
+@cache
+def _page_file(name: str) -> str:
+    return files(__package__).joinpath("js", name).read_text(encoding="utf-8")
+
+
+def js_code(body: str, *functions: str) -> str:
+    """The code of a Bokeh JS function (a ``CustomJS`` or ``CustomJSHover``): the function files it calls
+    (``viz/js/<name>.functions.js``, for each of ``functions``), then its body (``viz/js/<body>.js``), one after the
+    other; each file read once. The one place where viz/js's files are put together: see viz/js/README.md."""
+    return "\n".join(_page_file(name) for name in [*(f"{f}.functions.js" for f in functions), f"{body}.js"])
+
+
+def stylesheet(name: str) -> str:
+    """The text of the stylesheet ``viz/js/<name>.css``."""
+    return _page_file(f"{name}.css")
