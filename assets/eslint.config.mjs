@@ -4,7 +4,8 @@
 // runs it in the test suite.
 //
 // Two kinds of file:
-// - assets/**/*.mjs: the static site's ES modules (the page, its Web Worker, the onnxruntime-web bridge);
+// - assets/**/*.mjs: the static site's ES modules (the page, its Web Worker, the onnxruntime-web bridge), and the
+//   node tests of the views' scripts (tests/js/*.mjs);
 // - viz/js/*.js and app/static/*.js: the bodies of Bokeh "JS functions" (CustomJS, CustomJSHover), which Bokeh
 //   wraps in `new Function(...args, code)`: scripts that may `return`, their arguments named in a `/* global */`
 //   comment on the first line. viz/js/*.functions.js hold functions that such bodies share (viz/js/README.md): they
@@ -22,6 +23,11 @@ export default [
       sourceType: 'module',
       globals: { ...globals.browser, ...globals.worker },
     },
+  },
+  {
+    files: ['tests/js/*.mjs'],
+    ...js.configs.recommended,
+    languageOptions: { ecmaVersion: 'latest', sourceType: 'module', globals: globals.node },
   },
   {
     files: ['viz/js/*.js', 'app/static/*.js'],
