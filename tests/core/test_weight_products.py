@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from weight_product_checks import assert_float32_equal, expected_hook
 
 from transformer_explainer.gpt2_core import kernels, load_model
 from transformer_explainer.gpt2_core.weight_products import KINDS, weight_product
@@ -15,23 +16,6 @@ PROMPT = "The capital of France is"
 @pytest.fixture(scope="module")
 def trace(tiny_model):
     return tiny_model.run_with_trace(PROMPT)
-
-
-def expected_hook(kind, trace, layer, position):
-    name = f"blocks.{layer}"
-    if kind == "qkv":
-        return np.concatenate([trace[f"{name}.attn.hook_{part}"][position].ravel() for part in "qkv"])
-    if kind == "mlp_up":
-        return trace[f"{name}.mlp.hook_pre"][position]
-    if kind == "mlp_down":
-        return trace[f"{name}.hook_mlp_out"][position]
-    return trace["unembed.hook_logits"][position if trace.all_logits else -1]
-
-
-def assert_float32_equal(actual, expected):
-    """Equal up to float32 rounding of a sum of d products (a gemv against the model's gemm)."""
-    expected = np.asarray(expected, np.float32)
-    np.testing.assert_allclose(actual, expected, rtol=2e-5, atol=2e-5 * float(np.abs(expected).max()))
 
 
 @pytest.mark.parametrize("kind", KINDS)

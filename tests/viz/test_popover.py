@@ -10,6 +10,7 @@ import pytest
 from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document
 from bokeh.models import Div, Paragraph
+from weight_product_checks import assert_float32_equal, expected_hook
 
 from transformer_explainer.gpt2_core import kernels
 from transformer_explainer.gpt2_core.weight_products import KINDS, weight_product
@@ -20,23 +21,6 @@ from transformer_explainer.viz.popover import (MAX_IMAGE_COLS, MAX_IMAGE_ROWS, M
 def popover(kind, trace, layer, position, params):
     """The popover of ``kind``, drawing the product gpt2_core computes, as the app builds it."""
     return WeightPopoverView(weight_product(kind, trace, layer, position, params), trace)
-
-
-def expected_hook(kind, trace, layer, position):
-    name = f"blocks.{layer}"
-    if kind == "qkv":
-        return np.concatenate([trace[f"{name}.attn.hook_{part}"][position].ravel() for part in "qkv"])
-    if kind == "mlp_up":
-        return trace[f"{name}.mlp.hook_pre"][position]
-    if kind == "mlp_down":
-        return trace[f"{name}.hook_mlp_out"][position]
-    return trace["unembed.hook_logits"][position if trace.all_logits else -1]
-
-
-def assert_float32_equal(actual, expected):
-    """Equal up to float32 rounding of a sum of d products (a gemv against the model's gemm)."""
-    expected = np.asarray(expected, np.float32)
-    np.testing.assert_allclose(actual, expected, rtol=2e-5, atol=2e-5 * float(np.abs(expected).max()))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -133,15 +117,6 @@ def test_the_token_stays_text(tiny_model, hostile_trace, hostile_tokens):
     document.add_root(view.layout)
     html = " ".join(model.text for model in document.models if isinstance(model, Div))
     assert not any(token in html for token in hostile_tokens)
-
-
-def test_bad_arguments_are_refused(tiny_model, trace):
-    with pytest.raises(ValueError, match="kind"):
-        popover("mlp", trace, 0, 0, tiny_model.params)
-    with pytest.raises(IndexError, match="position 99"):
-        popover("qkv", trace, 0, 99, tiny_model.params)
-    with pytest.raises(IndexError, match="layer 5"):
-        popover("qkv", trace, 5, 0, tiny_model.params)
 
 
 def test_pooling_keeps_each_blocks_strongest_weight():
