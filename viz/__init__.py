@@ -17,6 +17,10 @@ sources, and changes its data in place with ``.update(...)``. Modules:
   MLP up and down, the output logits). Both are played in the page by ``player.Player`` (frames as data, one
   CustomJS, the frame in the Slider ``<prefix>-player``).
 
+What runs in the page (hovers, highlights, the player, the keyboard cursor) is JavaScript in ``viz/js`` (real files,
+linted and tested with node): ``js_code`` hands a file to Bokeh as the code of a CustomJS or CustomJSHover, and the
+words and ids it needs go in as that callback's arguments (see viz/js/README.md).
+
 For any model's arrays (no ``Trace``: plain [heads, n, n] attention and [n, width] hidden states, as
 ``transformer_explainer`` captures them), with selectors that run in the page (standalone files, notebooks):
 
