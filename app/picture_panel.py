@@ -20,6 +20,7 @@ import panel as pn
 from bokeh.layouts import column as bokeh_column
 from bokeh.models import Slider
 
+from transformer_explainer.gpt2_core.weight_products import weight_product
 from transformer_explainer.viz.derivation import AttentionDerivationView
 from transformer_explainer.viz.i18n import translator
 from transformer_explainer.viz.sections.overview import OverviewView
@@ -288,13 +289,14 @@ class PicturePanel:
 
     def show_popover(self, kind: str) -> None:
         """The real vector of the selected token times the real weights, animated under the picture."""
-        s, weights = self.state, self.runtime.model.params
+        s = self.state
+        product = weight_product(kind, s.trace, s.layer, self._popover_position(kind), self.runtime.model.params)
         with pn.io.unlocked():
             if self.popover is None or self.popover.kind != kind:
-                self.popover = WeightPopoverView(kind, s.trace, s.layer, self._popover_position(kind), weights,
-                                                 s.trace.tokens, token_text=self.runtime.display, lang=s.lang)
+                self.popover = WeightPopoverView(product, s.trace, s.trace.tokens, token_text=self.runtime.display,
+                                                 lang=s.lang)
             else:
-                self.popover.update(s.trace, s.layer, self._popover_position(kind), weights)
+                self.popover.update(product, s.trace)
             self.popover_area.objects = [self.close_popover, pn.pane.Bokeh(self.popover.layout,
                                                                            sizing_mode="stretch_width")]
             self.popover_area.visible = True

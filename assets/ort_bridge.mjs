@@ -44,10 +44,10 @@ export async function pickProvider(requested = 'auto') {
     throw new Error(`unknown provider ${JSON.stringify(requested)}: use 'auto', 'webgpu' or 'wasm'`);
   }
   if (requested === 'wasm') return 'wasm';
-  let adapter = null;
+  let adapter;
   try {
     adapter = globalThis.navigator?.gpu ? await navigator.gpu.requestAdapter() : null;
-  } catch (error) {
+  } catch {
     adapter = null; // some browsers throw instead of returning null
   }
   if (adapter) return 'webgpu';
@@ -64,7 +64,7 @@ async function fetchResponse(url, what) {
   try {
     response = await fetch(url);
   } catch (error) {
-    throw new Error(`cannot fetch ${what} ${url}: ${error.message} (is the server reachable?)`);
+    throw new Error(`cannot fetch ${what} ${url}: ${error.message} (is the server reachable?)`, { cause: error });
   }
   if (!response.ok) {
     const missing =
@@ -91,7 +91,7 @@ async function fetchBytes(url, what, onBytes = () => {}, expectedBytes = undefin
     try {
       chunk = await reader.read();
     } catch (error) {
-      throw new Error(`the download of ${what} ${url} broke off after ${received} bytes: ${error.message}`);
+      throw new Error(`the download of ${what} ${url} broke off after ${received} bytes: ${error.message}`, { cause: error });
     }
     if (chunk.done) break;
     if (received + chunk.value.byteLength > expectedBytes) {
@@ -142,7 +142,7 @@ export async function fetchModelFiles(manifestUrl, { onProgress = () => {}, veri
   try {
     manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
   } catch (error) {
-    throw new Error(`the weight manifest ${manifestUrl} is not valid JSON: ${error.message}`);
+    throw new Error(`the weight manifest ${manifestUrl} is not valid JSON: ${error.message}`, { cause: error });
   }
   const base = new URL('.', new URL(manifestUrl, globalThis.location?.href)).href;
   const total = manifest.shards.reduce((sum, shard) => sum + shard.bytes, 0);
@@ -181,6 +181,7 @@ async function loadOrt(ortUrl, build, threads) {
     } catch (error) {
       throw new Error(
         `cannot load onnxruntime-web from ${url}: ${error.message} (run npm ci in assets/ and serve its node_modules)`,
+        { cause: error },
       );
     }
     loadedOrt.set(url, ort.default ?? ort);
@@ -235,7 +236,7 @@ export async function createSession(options = {}) {
   try {
     session = await ort.InferenceSession.create(graph, sessionOptions);
   } catch (error) {
-    throw new Error(`onnxruntime-web (${chosen}) cannot open ${modelUrl}: ${error.message ?? error}`);
+    throw new Error(`onnxruntime-web (${chosen}) cannot open ${modelUrl}: ${error.message ?? error}`, { cause: error });
   }
   if (!keepShards && !options.files) {
     for (const shard of manifest.shards) files.delete(shard.file); // onnxruntime holds its own copy now

@@ -30,6 +30,7 @@ from environment import find_chromium  # noqa: E402
 
 from transformer_explainer.gpt2_core import GPT2Config, load_model  # noqa: E402
 from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint  # noqa: E402
+from transformer_explainer.gpt2_core.weight_products import weight_product  # noqa: E402
 from transformer_explainer.viz.derivation import AttentionDerivationView  # noqa: E402
 from transformer_explainer.viz.popover import WeightPopoverView  # noqa: E402
 from transformer_explainer.viz.standalone import standalone_html  # noqa: E402
@@ -70,7 +71,8 @@ def build_pages(folder: Path) -> dict[str, tuple[str, str]]:
           f"(built in {time.perf_counter() - started:.1f} s)")
     views = {"attention derivation (block 1, head 5)": (AttentionDerivationView(trace, 1, 5), "derivation")}
     for kind in ("mlp_up", "qkv", "output"):
-        view = WeightPopoverView(kind, trace, 1, trace.n_tokens - 1, model.params, token_text=model.tokenizer.display)
+        product = weight_product(kind, trace, 1, trace.n_tokens - 1, model.params)
+        view = WeightPopoverView(product, trace, token_text=model.tokenizer.display)
         views[f"popover {kind} {view.product.shape_text}"] = (view, "popover")
     pages = {}
     for i, (label, (view, prefix)) in enumerate(views.items()):

@@ -17,9 +17,33 @@ sources, and changes its data in place with ``.update(...)``. Modules:
   MLP up and down, the output logits). Both are played in the page by ``player.Player`` (frames as data, one
   CustomJS, the frame in the Slider ``<prefix>-player``).
 
+What runs in the page (hovers, highlights, the player, the keyboard cursor) is JavaScript in ``viz/js`` (real files,
+linted and tested with node): ``js_code`` hands a file to Bokeh as the code of a CustomJS or CustomJSHover, and the
+words and ids it needs go in as that callback's arguments (see viz/js/README.md).
+
 For any model's arrays (no ``Trace``: plain [heads, n, n] attention and [n, width] hidden states, as
 ``transformer_explainer`` captures them), with selectors that run in the page (standalone files, notebooks):
 
 - ``attention_explorer``: ``AttentionExplorer`` (layer, head and query-token selectors) and ``AttentionOverview``.
 - ``hidden_states``: ``HiddenStatesView`` (norms per token, per-dimension heat strips, cosine similarity).
 """
+
+from functools import cache
+from importlib.resources import files
+
+
+@cache
+def _page_file(name: str) -> str:
+    return files(__package__).joinpath("js", name).read_text(encoding="utf-8")
+
+
+def js_code(body: str, *functions: str) -> str:
+    """The code of a Bokeh JS function (a ``CustomJS`` or ``CustomJSHover``): the function files it calls
+    (``viz/js/<name>.functions.js``, for each of ``functions``), then its body (``viz/js/<body>.js``), one after the
+    other; each file read once. The one place where viz/js's files are put together: see viz/js/README.md."""
+    return "\n".join(_page_file(name) for name in [*(f"{f}.functions.js" for f in functions), f"{body}.js"])
+
+
+def stylesheet(name: str) -> str:
+    """The text of the stylesheet ``viz/js/<name>.css``."""
+    return _page_file(f"{name}.css")

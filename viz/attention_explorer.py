@@ -23,6 +23,7 @@ from bokeh.layouts import column
 from bokeh.models import (ColumnDataSource, CustomJS, CustomJSHover, FixedTicker, HoverTool, Image, Range1d, Rect, Row,
                           Select, TapTool, VBar)
 
+from . import js_code
 from .sections.attention import THUMBNAIL_CELLS, thumbnail
 from .common import (BAR_COLOUR, SAMPLED_COLOUR, SEQUENTIAL, cell_label_formatter, check_head, check_layer, draw,
                      exact_number_formatter, label_axis, new_figure, normalize_position, position_labels, shorten)
@@ -49,52 +50,17 @@ def check_attentions(attentions: Sequence, tokens: Sequence[str]) -> list[np.nda
     return layers
 
 
+# The titles' templates: filled here, and by the selectors' script in the page (the same text either way).
+TITLES = {"pattern": "layer {layer}, head {head}: attention (rows: queries, columns: keys)",
+          "query": "what query #{query} attends to (its row)"}
+
+
 def pattern_title(layer: int, head: int) -> str:
-    return f"layer {layer}, head {head}: attention (rows: queries, columns: keys)"
+    return TITLES["pattern"].format(layer=layer, head=head)
 
 
 def query_title(query: int) -> str:
-    return f"what query #{query} attends to (its row)"
-
-
-# The same strings, built in the browser (kept next to their Python twins; a browser test compares them).
-TITLES_JS = """
-const pattern_title = (layer, head) => `layer ${layer}, head ${head}: attention (rows: queries, columns: keys)`;
-const query_title = (query) => `what query #${query} attends to (its row)`;
-"""
-
-SELECT_JS = TITLES_JS + """
-const layer = Number(layer_select.value), head = Number(head_select.value), query = Number(query_select.value);
-const image = patterns.data.image[layer * n_head + head];
-heatmap.data = {image: [image], x: [0], y: [0], dw: [n], dh: [n]};
-heatmap_title.text = pattern_title(layer, head);
-outline.top = query;
-outline.bottom = query + 1;
-outline.visible = true;
-const weight = [];
-for (let key = 0; key < n; key++) weight.push(image[query * n + key]);
-row.data = {x: row.data.x, key: row.data.key, weight: weight};
-row_title.text = query_title(query);
-marker.data = {x: [head + 0.5], y: [layer + 0.5]};
-"""
-
-TAP_JS = """
-const indices = cells.selected.indices;
-if (indices.length === 0) return;
-const i = indices[indices.length - 1];
-const layer = String(Math.floor(i / n_head)), head = String(i % n_head);
-if (layer_select.value !== layer) layer_select.value = layer;
-if (head_select.value !== head) head_select.value = head;
-"""
-
-# Which token of a cell the cursor is on, in the overview: cell (head or layer) h spans [h + GAP/2, h + 1 - GAP/2].
-OVERVIEW_TOKEN_JS = """
-const cell = Math.floor(value);
-const within = (value - cell - gap / 2) / (1 - gap);
-if (within < 0 || within >= 1) return "";
-const i = Math.floor(within * n);
-return labels.length > 0 ? String(labels[i]) : String(i);
-"""
+    return TITLES["query"].format(query=query)
 
 
 def row_data(pattern: np.ndarray, query: int) -> dict:
@@ -147,7 +113,7 @@ class AttentionOverview:
             tooltips += [("query", "$y{query}"), ("key", "$x{key}")]
             for field in ("$x", "$y"):
                 formatters[field] = CustomJSHover(args=dict(labels=labels, n=len(tokens), gap=GAP),
-                                                  code=OVERVIEW_TOKEN_JS)
+                                                  code=js_code("attention_overview_token_hover"))
         tooltips.append(("largest weight" if self.pooled else "weight", "@image{value}"))
         plot.add_tools(TapTool(renderers=[cells]), HoverTool(renderers=[images], tooltips=tooltips,
                                                              formatters=formatters))
@@ -210,12 +176,13 @@ class AttentionExplorer:
                                     heatmap=self.heatmap.source, heatmap_title=self.heatmap.figure.title,
                                     outline=self.heatmap.outline, row=self.row_source,
                                     row_title=self.row_figure.title, marker=self.overview.marker_source,
-                                    n_head=self.n_head, n=self.n), code=SELECT_JS)
+                                    n_head=self.n_head, n=self.n, titles=TITLES),
+                          code=js_code("attention_explorer_select", "fill_template"))
         for widget in (self.layer_select, self.head_select, self.query_select):
             widget.js_on_change("value", update)
         self.overview.cells.selected.js_on_change("indices", CustomJS(
             args=dict(cells=self.overview.cells, layer_select=self.layer_select, head_select=self.head_select,
-                      n_head=self.n_head), code=TAP_JS))
+                      n_head=self.n_head), code=js_code("attention_explorer_tap")))
 
         self.layout = column(
             Row(children=[self.layer_select, self.head_select, self.query_select]),

@@ -9,13 +9,13 @@ what a ``CustomJSHover`` returns) are HTML-escaped by Bokeh's tooltip templating
 
 from __future__ import annotations
 
-import json
 from typing import Sequence
 
 import numpy as np
 from bokeh.models import BoxZoomTool, CustomJSHover, FixedTicker, Grid, LinearAxis, PlainText, Plot, ResetTool
 from bokeh.palettes import Category10, Category20
 
+from . import js_code
 from .i18n import translator
 
 MASKED_COLOUR = "#9e9e9e"  # cells the causal mask removed (-inf): a neutral grey no palette uses
@@ -167,40 +167,16 @@ def position_labels(tokens: Sequence[str]) -> list[str]:
 
 # -- numbers on hover ----------------------------------------------------------------------------------
 
-# A float32 as NumPy prints it (the shortest decimal that reads back to the same float32), -inf as masked.
-EXACT_NUMBER_JS = """
-if (value == null) return "";
-if (value === -Infinity) return "masked (\u2212\u221e)";
-if (value === Infinity) return "+\u221e";
-if (Number.isNaN(value)) return "NaN";
-const target = Math.fround(value);
-for (let digits = 1; digits <= 9; digits++) {
-  const text = value.toPrecision(digits);
-  if (Math.fround(Number(text)) === target) return String(Number(text));
-}
-return String(value);
-"""
-
-# The label of the cell under the cursor: ``labels[floor(value)]`` (value is $x or $y, one cell per unit).
-CELL_LABEL_JS = """
-const i = Math.floor(value);
-if (i < 0 || i >= n) return "";
-return labels.length > 0 ? String(labels[i]) : String(i);
-"""
-
-
-def exact_number_js(lang: str = "en") -> str:
-    """``EXACT_NUMBER_JS`` with the word for a masked cell in ``lang`` (a JSON string literal: never user text)."""
-    masked = translator(lang)("common.masked")
-    return EXACT_NUMBER_JS.replace('"masked (\u2212\u221e)"', json.dumps(masked, ensure_ascii=False))
-
-
 def exact_number_formatter(lang: str = "en") -> CustomJSHover:
-    return CustomJSHover(code=EXACT_NUMBER_JS if lang == "en" else exact_number_js(lang))
+    """``@field{exact}``: a float32 as NumPy prints it (the shortest decimal that reads back to the same float32), -inf
+    as masked, in ``lang`` (viz/js/exact_number.functions.js)."""
+    return CustomJSHover(args=dict(masked=translator(lang)("common.masked")),
+                         code=js_code("exact_number_hover", "exact_number"))
 
 
 def cell_label_formatter(labels: Sequence[str] | None, n: int) -> CustomJSHover:
-    return CustomJSHover(args=dict(labels=list(labels or []), n=n), code=CELL_LABEL_JS)
+    """``$x{...}`` or ``$y{...}``: the label of the cell under the cursor (one cell per unit), else its index."""
+    return CustomJSHover(args=dict(labels=list(labels or []), n=n), code=js_code("cell_label_hover"))
 
 
 def set_cell_labels(formatter: CustomJSHover, labels: Sequence[str] | None, n: int) -> None:

@@ -33,8 +33,9 @@ from bokeh.models import ColumnDataSource, CustomJSHover, FixedTicker, HoverTool
 
 from transformer_explainer.gpt2_core import Trace
 
-from .common import (DIVERGING, MASKED_COLOUR, SEQUENTIAL, TEXT_COLOUR, check_head, check_layer, draw,
-                     exact_number_formatter, label_axis, new_figure, position_labels, robust_limit)
+from . import js_code
+from .common import (DIVERGING, MASKED_COLOUR, SEQUENTIAL, TEXT_COLOUR, cell_label_formatter, check_head, check_layer,
+                     draw, exact_number_formatter, label_axis, new_figure, position_labels, robust_limit, set_cell_labels)
 from .heatmap import colour_mapper
 from .i18n import Translator, translator
 from .player import MIN_SCALE, Player, Step, scroll_box
@@ -257,177 +258,12 @@ def ready_detail(n: int, head: int, words: Translator | None = None) -> str:
 
 
 def detail_templates(words: Translator) -> dict[str, str]:
-    """The detail line's templates, filled in the browser (``fill`` in RENDER_JS: one pass, so a token holding
-    braces stays as it is)."""
+    """The detail line's templates, filled in the browser (viz/js/fill_template.functions.js: one pass, so a token
+    holding braces stays as it is)."""
     return {"cell": words("derivation.detail.cell"), "row": words("derivation.detail.row"),
             "scale": words("derivation.detail.scale"), "mask": words("derivation.detail.mask"),
             "mask_last": words("derivation.detail.mask_last"), "softmax": words("derivation.detail.softmax"),
             "z": words("derivation.detail.z")}
-
-
-# The view's drawing code: frame -> what S, the weights column, Z, the outlines and the detail line show.
-RENDER_JS = r"""
-function render(frame, t) {
-  // A new frame (or new data) redraws the matrices; within a frame only the overlay fades (its own canvas
-  // layer, so the ticks in between cost almost nothing).
-  const memo = cells.__te_drawn || (cells.__te_drawn = {frame: null, data: null});
-  if (memo.frame !== frame || memo.data !== cells.data) {
-    draw_frame(frame);
-    memo.frame = frame; memo.data = cells.data;
-  }
-  const R = fresh.data, W = weights.data;
-  const fade = 1 - t;
-  for (let i = 0; i < R.alpha.length; i++) R.alpha[i] = R.on[i] * 0.8 * fade;
-  fresh.change.emit();
-  if (frames.data.step[frame] === 5) {
-    let largest = 0;
-    for (let j = 0; j < W.value.length; j++) largest = Math.max(largest, W.value[j]);
-    const V = veils.data;
-    for (let j = 0; j < W.value.length; j++) V.alpha[j] = 0.85 * (1 - (largest > 0 ? W.value[j] / largest : 0)) * t;
-    veils.change.emit();
-  }
-}
-
-function draw_frame(frame) {
-  const F = frames.data, C = cells.data, T = cell_text.data, W = weights.data, H = highlight.data, G = geometry.data;
-  const n = G.n[0];
-  const step = F.step[frame], done = F.done[frame];
-  const row = F.row[frame], col = F.col[frame];
-  const limit = G.limit[0];
-
-  // cells big enough to hold a number show it
-  let cell_px = 30;
-  const index = (typeof Bokeh !== "undefined" && Bokeh.index) ? Bokeh.index : null;
-  const view = index && index.find_one_by_id ? index.find_one_by_id(figure.id) : null;
-  if (view && view.frame && view.frame.x_scale)
-    cell_px = Math.abs(view.frame.x_scale.compute(1) - view.frame.x_scale.compute(0));
-  const numbers = cell_px >= 23;
-
-  const fmt = (v) => {
-    if (v === -Infinity) return "\u2212\u221e";
-    if (!Number.isFinite(v)) return "";
-    const a = Math.abs(v);
-    const s = a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
-    return s.replace("-", "\u2212");
-  };
-  const signed_colour = (v) => {
-    const u = Math.max(-1, Math.min(1, v / limit));
-    return [diverging[Math.round((u + 1) / 2 * (diverging.length - 1))], Math.abs(u) > 0.6];
-  };
-  const weight_colour = (p) => {
-    const u = Math.max(0, Math.min(1, p));
-    return [sequential[Math.round(u * (sequential.length - 1))], u > 0.55];
-  };
-
-  // S: how far each cell has got (0 blank, 1 raw, 2 scaled, 3 masked scores, 4 weights)
-  const matrices = [null, C.raw, C.scaled, C.scores, C.pattern];
-  for (let k = 0; k < C.raw.length; k++) {
-    const r = C.row[k];
-    let stage = 0;
-    if (step === 1) stage = k < done ? 1 : 0;
-    else if (step >= 2 && step <= 4) stage = r < done ? step : step - 1;
-    else if (step === 5) stage = 4;
-    const value = stage === 0 ? NaN : matrices[stage][k];
-    const was_masked = C.scores[k] === -Infinity;
-    let fill = blank, dark = false, text = null, text_fill = text_colour;  // null: no label to lay out
-    if (stage > 0 && value === -Infinity) { fill = masked; text = "\u2212\u221e"; text_fill = white; }
-    else if (stage === 4 && was_masked) { fill = after_mask; }  // weight exactly 0: the grey says so
-    else if (stage === 4) { [fill, dark] = weight_colour(value); text = fmt(value); }
-    else if (stage > 0) { [fill, dark] = signed_colour(value); text = fmt(value); }
-    C.shown[k] = value;
-    C.fill_color[k] = fill;
-    T.text[k] = numbers ? text : null;
-    T.text_color[k] = dark ? white : text_fill;
-  }
-  cells.change.emit();
-  cell_text.change.emit();
-
-  // Z: the rows computed so far
-  const Z = z_source.data, shown_z = Z.image[0], final_z = Z.final[0];
-  const dh = final_z.length / n;
-  const z_rows = step === 5 ? done : 0;
-  for (let r = 0; r < n; r++)
-    for (let d = 0; d < dh; d++) shown_z[r * dh + d] = r < z_rows ? final_z[r * dh + d] : NaN;
-  z_source.change.emit();
-
-  // step 5: row i's weights beside V
-  const terms = [];
-  for (let j = 0; j < n; j++) {
-    if (step === 5) {
-      const p = C.pattern[row * n + j];
-      const [fill, dark] = j > row ? [after_mask, false] : weight_colour(p);  // a later key: masked, weight 0
-      W.value[j] = p; W.fill_color[j] = fill; W.fill_alpha[j] = 1; W.line_alpha[j] = 1;
-      W.text[j] = numbers && j <= row ? fmt(p) : ""; W.text_color[j] = dark ? white : text_colour;
-      terms.push([p, j]);
-    } else {
-      W.value[j] = NaN; W.fill_alpha[j] = 0; W.line_alpha[j] = 0; W.text[j] = "";
-    }
-  }
-  weights.change.emit();
-  if (step !== 5) {
-    const V = veils.data;
-    for (let j = 0; j < V.alpha.length; j++) V.alpha[j] = 0;
-    veils.change.emit();
-  }
-
-  // outlines: [query row | V], [key column | weights], [focus in S], [row of Z]
-  const box = (i, x, y, w, h) => { H.x[i] = x; H.y[i] = y; H.width[i] = w; H.height[i] = h; H.alpha[i] = 1; };
-  for (let i = 0; i < H.alpha.length; i++) H.alpha[i] = 0;
-  const q_mid = G.q_left[0] + G.q_width[0] / 2, k_mid = G.k_top[0] + G.k_height[0] / 2;
-  if (step === 1) {
-    box(0, q_mid, row + 0.5, G.q_width[0], 1);
-    if (col >= 0) { box(1, col + 0.5, k_mid, 1, G.k_height[0]); box(2, col + 0.5, row + 0.5, 1, 1); }
-    else { box(1, n / 2, k_mid, n, G.k_height[0]); box(2, n / 2, row + 0.5, n, 1); }
-  } else if (step >= 2 && step <= 4) {
-    box(2, n / 2, row + 0.5, n, 1);
-  } else if (step === 5) {
-    box(0, G.v_left[0] + G.v_width[0] / 2, n / 2, G.v_width[0], n);
-    box(1, G.p_left[0] + G.p_width[0] / 2, n / 2, G.p_width[0], n);
-    box(2, n / 2, row + 0.5, n, 1);
-    box(3, G.z_left[0] + G.z_width[0] / 2, row + 0.5, G.z_width[0], 1);
-  }
-  highlight.change.emit();
-
-  // what this frame computes: covered by a white veil that fades as the frame plays
-  const R = fresh.data;
-  const cover = (x, y, w, h) => { R.x[0] = x; R.y[0] = y; R.width[0] = w; R.height[0] = h; R.on[0] = 1; };
-  R.on[0] = 0;
-  if (step === 1 && col >= 0) cover(col + 0.5, row + 0.5, 1, 1);
-  else if (step >= 1 && step <= 4) cover(n / 2, row + 0.5, n, 1);
-  else if (step === 5) cover(G.z_left[0] + G.z_width[0] / 2, row + 0.5, G.z_width[0], 1);
-
-  // the detail line (a text glyph: token strings are drawn as they are, never as HTML or TeX); ``texts`` holds
-  // its templates in the page's language, filled in one pass (a token's own braces are never read as fields)
-  const token = (i) => C.query[i * n];
-  const key_token = (j) => C.key[j];
-  const fill = (template, values) => template.replace(/\{(\w+)\}/g, (all, name) =>
-    Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all);
-  let line = ready_line;
-  if (step === 1 && col >= 0) {
-    const k = row * n + col;
-    line = fill(texts.cell, {row, col, value: fmt(C.raw[k]), query: token(row), key: key_token(col)});
-  } else if (step === 1) {
-    line = fill(texts.row, {row, query: token(row)});
-  } else if (step === 2) {
-    const k = row * n + row;
-    line = fill(texts.scale, {row, root, raw: fmt(C.raw[k]), scaled: fmt(C.scaled[k])});
-  } else if (step === 3) {
-    line = row < n - 1 ? fill(texts.mask, {row, first: row + 1, last: n - 1, query: token(row)})
-                       : fill(texts.mask_last, {row});
-  } else if (step === 4) {
-    let best = 0;
-    for (let j = 1; j < n; j++) if (C.pattern[row * n + j] > C.pattern[row * n + best]) best = j;
-    line = fill(texts.softmax, {row, value: fmt(C.pattern[row * n + best]), key: key_token(best)});
-  } else if (step === 5) {
-    terms.sort((a, b) => b[0] - a[0]);
-    const shown = terms.slice(0, 3).filter(([p]) => p > 0).map(([p, j]) => `${fmt(p)}·v${j}`);
-    const sum = `${shown.join(" + ")}${terms.filter(([p]) => p > 0).length > 3 ? " + …" : ""}`;
-    line = fill(texts.z, {row, terms: sum, query: token(row)});
-  }
-  detail.data.text[0] = line;
-  detail.change.emit();
-}
-"""
 
 
 # -- the view ---------------------------------------------------------------------------------------------------
@@ -467,8 +303,8 @@ class AttentionDerivationView:
 
         self.figure = self._figure(g, values)
         ready, steps = step_texts(layer, head, d_head, self.words)
-        self.player = Player(PREFIX, derivation_frames(n), steps, ready, RENDER_JS, self._render_args(n, head, d_head),
-                             lang)
+        self.player = Player(PREFIX, derivation_frames(n), steps, ready, ("derivation_render", "fill_template"),
+                             self._render_args(n, head, d_head), lang)
         self.layout = column(self.player.step_div, self.player.controls, self.player.steps,
                              scroll_box(self.figure, self.figure.width, PREFIX, lang),
                              sizing_mode="stretch_width", name=f"{PREFIX}-layout")
@@ -561,12 +397,10 @@ class AttentionDerivationView:
     def _hover_vector(self, plot, renderer, name: str, hook: str, g: dict, d_head: int) -> None:
         """Hover on Q, Kᵀ, V or Z: the token, the dimension, the exact value, the hook it is."""
         transposed = name == "k"
-        token_formatter = CustomJSHover(args=dict(labels=position_labels(self.tokens)), code="""
-            const i = Math.floor(value); return (i >= 0 && i < labels.length) ? String(labels[i]) : "";""")
+        token_formatter = cell_label_formatter(position_labels(self.tokens), len(self.tokens))
         dim_formatter = CustomJSHover(args=dict(start=g["k_top"] if transposed else g[f"{name}_left"],
                                                 size=g["k_height"] if transposed else g[f"{name}_width"],
-                                                dims=d_head), code="""
-            const d = Math.floor((value - start) / size * dims); return String(Math.max(0, Math.min(dims - 1, d)));""")
+                                                dims=d_head), code=js_code("derivation_dimension_hover"))
         self.dim_formatters[name] = (token_formatter, dim_formatter)
         token_var, dim_var = ("$x", "$y") if transposed else ("$y", "$x")
         words = self.words
@@ -631,7 +465,7 @@ class AttentionDerivationView:
         self.captions.data = caption_data(g, d_head, n)
         self.detail.data = detail_data(g, ready_detail(n, head, self.words))
         for name, (token_formatter, dim_formatter) in self.dim_formatters.items():
-            token_formatter.args = dict(labels=position_labels(self.tokens))
+            set_cell_labels(token_formatter, position_labels(self.tokens), len(self.tokens))
             transposed = name == "k"
             dim_formatter.args = dict(start=g["k_top"] if transposed else g[f"{name}_left"],
                                       size=g["k_height"] if transposed else g[f"{name}_width"], dims=d_head)

@@ -22,6 +22,7 @@ import numpy as np
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, CustomJS, Select
 
+from . import js_code
 from .common import position_labels
 from .heatmap import Heatmap, colour_range
 
@@ -49,35 +50,17 @@ def cosine_similarity(state: np.ndarray) -> np.ndarray:  # [n, width] -> [n, n]
     return np.clip(unit @ unit.T, np.float32(-1), np.float32(1)).astype(np.float32)
 
 
+# The titles' templates: filled here, and by the selector's script in the page (the same text either way).
+TITLES = {"strip": "{label}: every dimension of every token's vector",
+          "similarity": "{label}: cosine similarity between tokens"}
+
+
 def strip_title(label: str) -> str:
-    return f"{label}: every dimension of every token's vector"
+    return TITLES["strip"].format(label=label)
 
 
 def similarity_title(label: str) -> str:
-    return f"{label}: cosine similarity between tokens"
-
-
-TITLES_JS = """
-const strip_title = (label) => `${label}: every dimension of every token's vector`;
-const similarity_title = (label) => `${label}: cosine similarity between tokens`;
-"""
-
-SELECT_JS = TITLES_JS + """
-const i = Number(layer_select.value);
-const label = states.data.label[i];
-const width = states.data.width[i];
-strip.data = {image: [states.data.image[i]], x: [0], y: [0], dw: [width], dh: [n]};
-strip_mapper.low = states.data.low[i];
-strip_mapper.high = states.data.high[i];
-strip_title_model.text = strip_title(label);
-similarity.data = {image: [states.data.similarity[i]], x: [0], y: [0], dw: [n], dh: [n]};
-similarity_mapper.low = states.data.similarity_low[i];
-similarity_mapper.high = states.data.similarity_high[i];
-similarity_title_model.text = similarity_title(label);
-outline.top = i;
-outline.bottom = i + 1;
-outline.visible = true;
-"""
+    return TITLES["similarity"].format(label=label)
 
 
 class HiddenStatesView:
@@ -126,7 +109,8 @@ class HiddenStatesView:
             layer_select=self.layer_select, states=self.states_source, n=n,
             strip=self.strip.source, strip_mapper=self.strip.color_mapper, strip_title_model=self.strip.figure.title,
             similarity=self.similarity.source, similarity_mapper=self.similarity.color_mapper,
-            similarity_title_model=self.similarity.figure.title, outline=self.norms.outline), code=SELECT_JS))
+            similarity_title_model=self.similarity.figure.title, outline=self.norms.outline, titles=TITLES),
+            code=js_code("hidden_states_select", "fill_template")))
         self.layout = column(self.norms.figure, self.layer_select, self.strip.figure, self.similarity.figure,
                              sizing_mode="stretch_width", name=f"{name}hidden-states-view")
 

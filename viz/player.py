@@ -1,9 +1,10 @@
 """One small player for every animation in viz: an animation is data, played in the browser by one CustomJS.
 
 An animation is a table of frames (a ``ColumnDataSource``: each frame's ``duration`` in ms and its ``step``, plus
-whatever columns the view's drawing code reads) and the view's final arrays, sent once. The view hands the player a
-JavaScript function ``render(frame, t)`` that draws frame ``frame`` from those arrays (``t`` in [0, 1]: how far that
-frame's own change has got, for cells fading in). The player calls it
+whatever columns the view's drawing code reads) and the view's final arrays, sent once. The view hands the player the
+JavaScript that defines ``render(frame, t)``, which draws frame ``frame`` from those arrays (``t`` in [0, 1]: how far
+that frame's own change has got, for cells fading in): the names of its ``viz/js/<name>.functions.js`` files, put in
+front of the player's own body (viz/js/player.js). The player calls it
 
 - on every animation frame while playing (``requestAnimationFrame``, in the page: no Python round trip, so it runs
   the same in the served app and in the static site), moving on when a frame's duration has passed;
@@ -37,6 +38,7 @@ from typing import Mapping, Sequence
 from bokeh.models import (Button, Column, ColumnDataSource, CustomJS, Div, InlineStyleSheet, RadioButtonGroup, Row,
                           Slider, Toggle)
 
+from . import js_code
 from .i18n import translator
 
 PLAY_LABEL, PAUSE_LABEL = "▶ Play", "❚❚ Pause"
@@ -48,121 +50,6 @@ class Step:
     """One step of an animation: its pill's label and the indicator's HTML (our own text: no user strings)."""
     label: str
     html: str
-
-
-# The player. ``render`` (the view's) is defined above it in the same function body; everything else is the
-# callback's args. State that must outlive one call (the running loop) lives on the slider's JS object, not in a
-# Bokeh property, so the server never hears of it.
-PLAYER_JS = r"""
-const state = slider.__te_player || (slider.__te_player = {raf: null, frame: 0, frame_start: 0, from_loop: null,
-                                                          step: null, drawn: null});
-const last_frame = () => frames.data.duration.length - 1;
-const clamp = (frame) => Math.max(0, Math.min(last_frame(), Math.round(frame)));
-
-function show(frame, t) {
-  const key = frame + ":" + t;
-  if (!(t === 1 && state.drawn === key)) render(frame, t);
-  state.drawn = key;
-  const step = frames.data.step[frame];
-  if (state.step !== step) {  // these are Bokeh properties (synced to the server): touched once per step
-    state.step = step;
-    step_div.text = step_html[step] || "";
-    const active = step > 0 ? step - 1 : null;
-    if (steps.active !== active) steps.active = active;
-  }
-}
-
-function stop() {
-  if (state.raf !== null) cancelAnimationFrame(state.raf);
-  state.raf = null;
-}
-
-function set_from_loop(frame) {
-  state.from_loop = frame;
-  if (slider.value !== frame) slider.value = frame;
-}
-
-function begin(frame) {  // animate from the start of ``frame`` on
-  stop();
-  state.frame = clamp(frame);
-  state.frame_start = performance.now();
-  set_from_loop(state.frame);
-  const tick = (now) => {
-    state.raf = null;
-    if (!play.active) return;
-    const durations = frames.data.duration;
-    const end = durations.length - 1;
-    let frame = Math.min(state.frame, end);
-    while (frame < end && now - state.frame_start >= durations[frame]) {
-      state.frame_start += durations[frame];
-      frame += 1;
-    }
-    if (frame !== state.frame) { state.frame = frame; set_from_loop(frame); }
-    const t = Math.min(1, Math.max(0, (now - state.frame_start) / Math.max(1, durations[frame])));
-    show(frame, t);
-    if (frame === end && t >= 1) { play.active = false; return; }
-    state.raf = requestAnimationFrame(tick);
-  };
-  state.raf = requestAnimationFrame(tick);
-}
-
-function pause_at(frame) {
-  stop();
-  if (play.active) play.active = false;
-  state.from_loop = null;
-  frame = clamp(frame);
-  if (Math.round(slider.value) !== frame) slider.value = frame;  // the slider's callback draws it
-  else show(frame, 1);
-}
-
-function play_from(frame) {
-  if (!play.active) play.active = true;  // its callback finds the loop running and leaves it
-  begin(frame);
-}
-
-const origin = cb_obj.origin !== undefined ? cb_obj.origin : cb_obj;  // a button's click event, or a model
-if (origin === slider) {
-  const frame = clamp(slider.value);
-  if (play.active && state.from_loop === frame) return;  // the loop moved it and draws it itself
-  stop();
-  if (play.active) play.active = false;  // a person (or a test) moved it: stop there
-  state.from_loop = null;
-  show(frame, 1);
-} else if (origin === play) {
-  play.label = play.active ? pause_label : play_label;
-  if (play.active) {
-    if (state.raf === null) {
-      const frame = clamp(slider.value);
-      begin(frame >= last_frame() ? 0 : frame + 1);
-    }
-  } else {
-    stop();
-    show(clamp(slider.value), 1);
-  }
-} else if (origin === back) {
-  pause_at(slider.value - 1);
-} else if (origin === forward) {
-  pause_at(slider.value + 1);
-} else if (origin === skip) {
-  pause_at(last_frame());
-} else if (origin === replay) {
-  play_from(0);
-} else if (origin === frames) {  // new frames (a new prompt, layer or head): start over, paused
-  stop();
-  if (play.active) play.active = false;
-  state.from_loop = null;
-  state.drawn = null;
-  state.step = null;
-  if (slider.value !== 0) slider.value = 0;  // the slider's callback draws frame 0
-  else show(0, 1);
-} else if (origin === steps) {
-  if (steps.active === null) return;
-  const wanted = steps.active + 1;
-  if (wanted === frames.data.step[clamp(slider.value)]) return;  // the player itself marked the step shown
-  const first = frames.data.step.indexOf(wanted);
-  if (first >= 0) play_from(first);
-}
-"""
 
 
 def scroll_box(figure, width: int, name: str, lang: str = "en") -> Column:
@@ -182,10 +69,11 @@ MIN_SCALE = 0.72
 
 class Player:
     """Plays ``frames`` (columns: ``duration`` in ms and ``step`` per frame, plus the view's own) by calling the
-    view's ``render_js`` (JavaScript defining ``function render(frame, t)``, reading ``render_args``)."""
+    view's ``render(frame, t)``, defined in the function files ``render_functions`` (viz/js/<name>.functions.js,
+    reading ``render_args``)."""
 
     def __init__(self, prefix: str, frames: Mapping[str, Sequence], steps: Sequence[Step], ready_html: str,
-                 render_js: str, render_args: Mapping[str, object], lang: str = "en"):
+                 render_functions: Sequence[str], render_args: Mapping[str, object], lang: str = "en"):
         words = translator(lang)
         self.play_label, self.pause_label = words("player.play"), words("player.pause")
         self.prefix = prefix
@@ -210,7 +98,7 @@ class Player:
                       forward=self.forward, replay=self.replay, skip=self.skip, steps=self.steps,
                       step_div=self.step_div, step_html=[ready_html] + [step.html for step in steps],
                       play_label=self.play_label, pause_label=self.pause_label),
-            code=render_js + "\n" + PLAYER_JS)
+            code=js_code("player", *render_functions))
         self.slider.js_on_change("value", self.callback)
         self.play.js_on_change("active", self.callback)
         self.steps.js_on_change("active", self.callback)

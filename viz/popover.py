@@ -1,15 +1,12 @@
 """A token's real vector times a real weight matrix, animated: what Q/K/V, the MLP and the output weights compute.
 
-``WeightPopoverView(kind, trace, layer, position, weights)`` for one token (``position``) of the trace, with the
-model's parameters (``weights``: ``GPT2.params``, in the kernel's layout):
+``WeightPopoverView(product, trace)`` draws a ``WeightProduct`` that gpt2_core computed
+(``gpt2_core.weight_products.weight_product(kind, trace, layer, position, params)``) for one token of ``trace``:
 
 - ``qkv``: ``ln1.hook_out[pos] · c_attn.w + c_attn.b`` = ``[q | k | v]`` (``attn.hook_q/k/v[pos]``, every head);
 - ``mlp_up``: ``ln2.hook_out[pos] · c_fc.w + c_fc.b`` = ``mlp.hook_pre[pos]``, then GELU = ``mlp.hook_post[pos]``;
 - ``mlp_down``: ``mlp.hook_post[pos] · mlp.c_proj.w + mlp.c_proj.b`` = ``hook_mlp_out[pos]``;
 - ``output``: ``ln_final.hook_out[pos] · wteᵀ`` = ``unembed.hook_logits[pos]`` (GPT-2's unembedding has no bias).
-
-The product is computed from the weights the way ``gpt2_core`` computes it (``model.linear``, ``kernels.matmul``),
-so ``view.product.y`` equals the trace's hook to float32 rounding: a weight read in the wrong layout would not.
 
 What is drawn (``popover-figure``): x as a column beside W's rows (x[i] multiplies row i), W as an image (each
 pixel the largest-magnitude weight of its block when W has more cells than the screen has pixels; hover says which
@@ -23,23 +20,21 @@ each block its largest logit (``popover-result-elements`` says which tokens and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable
 
 import numpy as np
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Image, Paragraph, Quad, Range1d, Segment, Text
 
-from transformer_explainer.gpt2_core import Trace, kernels
-from transformer_explainer.gpt2_core.model import gelu, linear
+from transformer_explainer.gpt2_core import Trace
+from transformer_explainer.gpt2_core.weight_products import WeightProduct
 
-from .common import (DIVERGING, TEXT_COLOUR, check_layer, draw, exact_number_formatter, new_figure, normalize_position,
-                     robust_limit)
+from . import js_code
+from .common import DIVERGING, TEXT_COLOUR, draw, exact_number_formatter, new_figure, robust_limit
 from .heatmap import colour_mapper
 from .i18n import Translator, translator
 from .player import Player, Step, scroll_box
 
-KINDS = ("qkv", "mlp_up", "mlp_down", "output")
 PREFIX = "popover"
 PENDING_COLOUR = "#f1f1f1"
 HIGHLIGHT_COLOUR = "#f58518"
@@ -52,91 +47,28 @@ DETAIL_CHUNKS, COLUMN_CHUNKS, GELU_CHUNKS = 12, 48, 24
 READY_MS, STEP_PAUSE_MS = 600, 450
 
 
-# -- the product -------------------------------------------------------------------------------------------
+# -- what is said -----------------------------------------------------------------------------------------
 
-@dataclass
-class Product:
-    """y = x · w (+ b) for one token, with the names of what each part is. ``w`` is [n_in, n_out] (a view of the
-    kernel-layout weight); ``expected`` is the trace's value y must equal (None where the trace does not keep it:
-    the logits of an earlier position); ``post``/``expected_post``: GELU(y) and ``mlp.hook_post`` (``mlp_up``)."""
-    kind: str
-    layer: int | None
-    position: int
-    x: np.ndarray
-    w: np.ndarray
-    b: np.ndarray | None
-    y: np.ndarray
-    expected: np.ndarray | None
-    x_name: str
-    w_name: str
-    b_name: str | None
-    y_name: str
-    title: str
-    post: np.ndarray | None = None
-    expected_post: np.ndarray | None = None
-    post_name: str | None = None
-    parts: list = field(default_factory=list)  # qkv: [(name, start, stop, colour)] of y
-
-    @property
-    def hook_text(self) -> str:
-        """The hook(s) y is, as a reader would look them up."""
-        return f"{self.y_name}.hook_q, hook_k, hook_v" if self.kind == "qkv" else self.y_name
-
-    @property
-    def shape_text(self) -> str:
-        n_in, n_out = self.w.shape
-        bias = f" + [{n_out:,}]" if self.b is not None else ""
-        return f"[1 × {n_in:,}] · [{n_in:,} × {n_out:,}]{bias} = [1 × {n_out:,}]"
+TITLES = {"qkv": "popover.title.qkv", "mlp_up": "popover.title.mlp_up", "mlp_down": "popover.title.mlp_down",
+          "output": "popover.title.output"}
 
 
-def weight_product(kind: str, trace: Trace, layer: int | None, position: int | None, params: Mapping,
-                   lang: str = "en") -> Product:
-    """The vector, weights and result a popover of ``kind`` shows, computed as gpt2_core computes them (its title in
-    ``lang``)."""
-    words = translator(lang)
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    config = trace.config
-    pos = normalize_position(position, trace.n_tokens)
-    if kind == "output":
-        x = trace["ln_final.hook_out"][pos]
-        y = kernels.matmul(x[None, :], params["lm_head"])[0]
-        logits = trace["unembed.hook_logits"]
-        expected = logits[pos] if logits.shape[0] == trace.n_tokens else (logits[-1] if pos == trace.n_tokens - 1
-                                                                           else None)
-        return Product(kind, None, pos, x, kernels.as_in_out(params["lm_head"]), None, y, expected,
-                       "ln_final.hook_out", words("popover.lm_head"), None, "unembed.hook_logits",
-                       words("popover.title.output"))
-    layer = check_layer(layer, config.n_layer)
-    block, name = params["blocks"][layer], f"blocks.{layer}"
-    if kind == "qkv":
-        x = trace[f"{name}.ln1.hook_out"][pos]
-        weights = block["attn"]["c_attn"]
-        y = linear(x[None, :], **weights)[0]
-        expected = np.concatenate([trace[f"{name}.attn.hook_{part}"][pos].ravel() for part in "qkv"])
-        d = config.n_embd
-        parts = [(part, i * d, (i + 1) * d, PART_COLOURS[part]) for i, part in enumerate("qkv")]
-        return Product(kind, layer, pos, x, kernels.as_in_out(weights["w"]), weights["b"], y, expected,
-                       f"{name}.ln1.hook_out", f"{name}.attn.c_attn.w", f"{name}.attn.c_attn.b", f"{name}.attn",
-                       words("popover.title.qkv", layer=layer),
-                       parts=parts)
-    if kind == "mlp_up":
-        x = trace[f"{name}.ln2.hook_out"][pos]
-        weights = block["mlp"]["c_fc"]
-        y = linear(x[None, :], **weights)[0]
-        return Product(kind, layer, pos, x, kernels.as_in_out(weights["w"]), weights["b"], y,
-                       trace[f"{name}.mlp.hook_pre"][pos], f"{name}.ln2.hook_out", f"{name}.mlp.c_fc.w",
-                       f"{name}.mlp.c_fc.b", f"{name}.mlp.hook_pre",
-                       words("popover.title.mlp_up", layer=layer),
-                       post=gelu(y), expected_post=trace[f"{name}.mlp.hook_post"][pos],
-                       post_name=f"{name}.mlp.hook_post")
-    x = trace[f"{name}.mlp.hook_post"][pos]
-    weights = block["mlp"]["c_proj"]
-    y = linear(x[None, :], **weights)[0]
-    return Product(kind, layer, pos, x, kernels.as_in_out(weights["w"]), weights["b"], y,
-                   trace[f"{name}.hook_mlp_out"][pos], f"{name}.mlp.hook_post", f"{name}.mlp.c_proj.w",
-                   f"{name}.mlp.c_proj.b", f"{name}.hook_mlp_out",
-                   words("popover.title.mlp_down", layer=layer))
+def popover_title(product: WeightProduct, words: Translator) -> str:
+    key = TITLES[product.kind]
+    return words(key) if product.layer is None else words(key, layer=product.layer)
+
+
+def weight_label(product: WeightProduct, words: Translator) -> str:
+    """W's name: the parameter's, or for the output the words that say it is the token embeddings, tied."""
+    return words("popover.lm_head") if product.kind == "output" else product.w_name
+
+
+def product_parts(product: WeightProduct) -> list[tuple[str, int, int, str]]:
+    """qkv: the q, k and v thirds of y, as (name, start, stop, colour); nothing for the other kinds."""
+    if product.kind != "qkv":
+        return []
+    d = product.w.shape[1] // 3
+    return [(part, i * d, (i + 1) * d, PART_COLOURS[part]) for i, part in enumerate("qkv")]
 
 
 # -- what is sent ------------------------------------------------------------------------------------------
@@ -198,7 +130,7 @@ def popover_frames(n_in: int, n_out: int, gelu_step: bool) -> dict[str, list]:
     return columns
 
 
-def popover_steps(product: Product, focus: int, words: Translator | None = None) -> tuple[str, list[Step]]:
+def popover_steps(product: WeightProduct, focus: int, words: Translator | None = None) -> tuple[str, list[Step]]:
     words = words or translator()
     n_in, n_out = product.w.shape
     bias = " + b[j]" if product.b is not None else ""
@@ -214,7 +146,7 @@ def popover_steps(product: Product, focus: int, words: Translator | None = None)
     return ready, steps
 
 
-def focus_column(product: Product) -> int:
+def focus_column(product: WeightProduct) -> int:
     """The output worked through in detail: the top logit for the output, else the first."""
     return int(np.argmax(product.y)) if product.kind == "output" else 0
 
@@ -258,11 +190,12 @@ def highlight_data() -> dict:
             "bottom": zeros.copy(), "alpha": zeros.copy(), "fill_alpha": zeros.copy()}
 
 
-def caption_data(product: Product, g: dict) -> dict:
+def caption_data(product: WeightProduct, g: dict, words: Translator | None = None) -> dict:
     """The names and shapes of what is drawn, right of W and of each strip (our own text)."""
     n_in, n_out = product.w.shape
     right = n_out + 10 * g["sx"]
-    w_name = product.w_name.split(".", 2)[-1] if product.layer is not None else product.w_name
+    w_name = (product.w_name.split(".", 2)[-1] if product.layer is not None
+              else weight_label(product, words or translator()))
     items = [(right, n_in * 0.5 - 8 * g["sy"], f"W [{n_in:,} × {n_out:,}]"), (right, n_in * 0.5 + 8 * g["sy"], w_name)]
     if product.b is not None:
         items.append((right, (g["b_top"] + g["b_bottom"]) / 2, f"+ b [{n_out:,}]"))
@@ -277,160 +210,14 @@ def caption_data(product: Product, g: dict) -> dict:
             "align": ["left"] * len(items) + ["center"]}
 
 
-def part_data(product: Product, g: dict, n_head: int, words: Translator | None = None) -> dict:
+def part_data(product: WeightProduct, g: dict, n_head: int, words: Translator | None = None) -> dict:
     """qkv: the q, k and v thirds of y (and of W's columns), labelled above W."""
     words = words or translator()
-    parts = product.parts
+    parts = product_parts(product)
     return {"left": [p[1] for p in parts], "right": [p[2] for p in parts], "x": [(p[1] + p[2]) / 2 for p in parts],
             "label": [words("popover.part", part=p[0], n_head=n_head, d=(p[2] - p[1]) // n_head) for p in parts],
             "colour": [p[3] for p in parts], "top": [-30 * g["sy"]] * len(parts),
             "bottom": [-18 * g["sy"]] * len(parts), "line_bottom": [g["strips_bottom"]] * len(parts)}
-
-
-# The popover's drawing code.
-RENDER_JS = r"""
-function render(frame, t) {
-  const memo = result.__te_drawn || (result.__te_drawn = {frame: null, data: null});
-  if (memo.frame !== frame || memo.data !== result.data) {
-    draw_frame(frame);
-    memo.frame = frame; memo.data = result.data;
-  }
-  const H = highlight.data;
-  H.fill_alpha[1] = H.alpha[1] * (0.12 + 0.3 * (1 - t));  // the band being computed glows, then settles
-  highlight.change.emit();
-}
-
-function draw_frame(frame) {
-  const F = frames.data, G = geometry.data, E = elements.data, H = highlight.data;
-  const step = F.step[frame], lo = F.lo[frame], hi = F.hi[frame], bias_frame = F.bias[frame] === 1;
-  const n_in = G.n_in[0], n_out = G.n_out[0];
-  const focus = G.focus[0], has_bias = G.has_bias[0] === 1 || G.has_bias[0] === true;
-  const I = inputs.data, x = I.x[0], wcol = I.wcol[0], y_focus = G.y_focus[0], b_focus = G.b_focus[0];
-
-  const fmt = (v) => {
-    if (!Number.isFinite(v)) return String(v);
-    const a = Math.abs(v);
-    const s = a >= 1000 ? v.toFixed(0) : a >= 1 ? v.toPrecision(4) : a >= 1e-3 ? v.toFixed(4) : v.toExponential(2);
-    return s.replace("-", "\u2212");
-  };
-
-  // which outputs are computed
-  const cols_done = step >= 3 ? n_out : (step === 2 ? hi : 0);
-  const focus_done = step >= 2 || bias_frame;
-  const shown = result.data.image[0], final = result.data.final[0];
-  for (let e = 0; e < final.length; e++) {
-    const revealed = E.stop[e] <= cols_done || (focus_done && E.start[e] <= focus && focus < E.stop[e]);
-    shown[e] = revealed ? final[e] : NaN;
-  }
-  result.change.emit();
-  if (post !== null) {
-    const shown_post = post.data.image[0], final_post = post.data.final[0];
-    const post_done = step === 3 ? hi : 0;
-    for (let e = 0; e < final_post.length; e++) shown_post[e] = e < post_done ? final_post[e] : NaN;
-    post.change.emit();
-  }
-
-  // outlines: x, W, b, y, GELU
-  const set = (i, left, right, top, bottom) => {
-    const min_w = 3 * G.sx[0];  // a band narrower than 3 pixels is drawn 3 pixels wide
-    if (right - left < min_w) { const mid = (left + right) / 2; left = mid - min_w / 2; right = mid + min_w / 2; }
-    H.left[i] = left; H.right[i] = right; H.top[i] = top; H.bottom[i] = bottom; H.alpha[i] = 1;
-  };
-  for (let i = 0; i < H.alpha.length; i++) H.alpha[i] = 0;
-  const x_left = G.x_left[0], x_right = G.x_right[0];
-  if (step === 1 && !bias_frame) {
-    set(0, x_left, x_right, lo, hi);
-    set(1, focus, focus + 1, lo, hi);
-  } else if (step === 1) {
-    set(1, focus, focus + 1, 0, n_in);
-    if (has_bias) set(2, focus, focus + 1, G.b_top[0], G.b_bottom[0]);
-    set(3, focus, focus + 1, G.out_top[0], G.out_bottom[0]);
-  } else if (step === 2) {
-    set(0, x_left, x_right, 0, n_in);
-    set(1, lo, hi, 0, n_in);
-    if (has_bias) set(2, lo, hi, G.b_top[0], G.b_bottom[0]);
-    set(3, lo, hi, G.out_top[0], G.out_bottom[0]);
-  } else if (step === 3) {
-    set(3, lo, hi, G.out_top[0], G.out_bottom[0]);
-    set(4, lo, hi, G.post_top[0], G.post_bottom[0]);
-  }
-  highlight.change.emit();
-
-  // the top logits, named, once every output is computed
-  if (top !== null) {
-    const T = top.data;
-    for (let i = 0; i < T.alpha.length; i++) T.alpha[i] = step === 2 && hi >= n_out ? 1 : 0;
-    top.change.emit();
-  }
-
-  // the detail line (templates in the page's language, ``texts``, filled in one pass)
-  const name = (j) => hook_name(j);
-  const fill = (template, values) => template.replace(/\{(\w+)\}/g, (all, key) =>
-    Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : all);
-  let line = ready_line;
-  if (step === 1 && !bias_frame) {
-    let sum = 0;
-    for (let i = 0; i < hi; i++) sum += x[i] * wcol[i];
-    line = fill(texts.rows, {output, focus, last: hi - 1, n_in, sum: fmt(sum)});
-  } else if (step === 1) {
-    let sum = 0;
-    for (let i = 0; i < n_in; i++) sum += x[i] * wcol[i];
-    line = has_bias ? `${output}[${focus}] = ${fmt(sum)} + b[${focus}] (${fmt(b_focus)}) = ${fmt(y_focus)}   = ${name(focus)}`
-                         : `${output}[${focus}] = x · W[:, ${focus}] = ${fmt(y_focus)}   = ${name(focus)}`;
-  } else if (step === 2) {
-    line = `${output}[${lo}…${hi - 1}] = x · W[:, ${lo}…${hi - 1}]${has_bias ? ` + b[${lo}…${hi - 1}]` : ""}`
-         + "   " + fill(texts.done, {done: hi.toLocaleString("en"), total: n_out.toLocaleString("en")});
-  } else if (step === 3) {
-    line = `GELU(y[${lo}…${hi - 1}]) → ${post_name}   `
-         + fill(texts.progress, {done: hi.toLocaleString("en"), total: n_out.toLocaleString("en")});
-  }
-  detail.data.text[0] = line;
-  detail.change.emit();
-}
-"""
-
-# Which hook (and index) output column j is: the same code names the result on hover and in the detail line.
-HOOK_NAME_JS = r"""
-function hook_name(j) {
-  if (kind === "qkv") {
-    const part = Math.floor(j / d), head = Math.floor((j % d) / dh), dim = j % dh;
-    return `${y_name}.hook_${"qkv"[part]}[${pos}, ${head}, ${dim}]`;
-  }
-  return `${y_name}[${pos}, ${j}]`;
-}
-"""
-
-RESULT_HOVER_JS = HOOK_NAME_JS + r"""
-const E = elements.data;
-const e = Math.floor(value / block);
-if (e < 0 || e >= E.start.length) return "";
-if (block === 1) return hook_name(E.start[e]);
-const values = {name: y_name, pos, first: E.start[e], last: E.stop[e] - 1, id: E.arg[e], token: E.token[e]};
-return largest.replace(/\{(\w+)\}/g, (all, key) =>
-  Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : all);
-"""
-
-ROW_HOVER_JS = """
-const i = Math.floor(value);
-return (i >= 0 && i < n) ? `${name}[${pos}, ${i}]` : "";
-"""
-
-WEIGHT_HOVER_JS = r"""
-const i = Math.floor(value / size);
-const first = i * size, last = Math.min(n, first + size) - 1;
-if (first < 0 || first >= n) return "";
-if (size === 1) return String(first);
-const values = {first, last, size};
-return what.replace(/\{(\w+)\}/g, (all, key) =>
-  Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : all);
-"""
-
-
-
-RANGE_HOVER_JS = """
-const j = Math.floor(value);
-return (j >= 0 && j < n) ? `${name}[${j}]` : "";
-"""
 
 
 def empty_image() -> dict:
@@ -443,13 +230,11 @@ class WeightPopoverView:
     values they equal. ``display_tokens`` label the token (default: the trace's); ``token_text`` (id -> string)
     names the logits of ``output`` (default: their ids)."""
 
-    def __init__(self, kind: str, trace: Trace, layer: int | None, position: int | None, weights: Mapping,
-                 display_tokens=None, token_text: Callable[[int], str] | None = None, lang: str = "en"):
+    def __init__(self, product: WeightProduct, trace: Trace, display_tokens=None,
+                 token_text: Callable[[int], str] | None = None, lang: str = "en"):
         self.lang, self.words = lang, translator(lang)
         self.token_text = token_text
-        self.weights = weights
-        product = weight_product(kind, trace, layer, position, weights, lang)
-        self.kind, self.n_head = kind, trace.config.n_head
+        self.kind, self.n_head = product.kind, trace.config.n_head
         self.sources = {name: ColumnDataSource(name=f"{PREFIX}-{name}") for name in SOURCE_NAMES}
         self.result, self.post, self.top = self.sources["result-source"], self.sources["post-source"], self.sources["top"]
         self.elements, self.highlight = self.sources["result-elements"], self.sources["highlight"]
@@ -459,14 +244,15 @@ class WeightPopoverView:
                                styles={"font-size": "13px", "color": "#444444"}, sizing_mode="stretch_width")
         ready, steps = popover_steps(product, self.focus, self.words)
         self.player = Player(PREFIX, popover_frames(*product.w.shape, product.post is not None), steps, ready,
-                             HOOK_NAME_JS + RENDER_JS, self._render_args(product), lang)
+                             ("popover_render", "popover_hook_name", "fill_template"), self._render_args(product),
+                             lang)
         self.layout = column(self.title, self.player.step_div, self.player.controls, self.player.steps,
                              scroll_box(self.figure, self.figure.width, PREFIX, lang),
                              sizing_mode="stretch_width", name=f"{PREFIX}-layout")
 
     # -- data -----------------------------------------------------------------------------------------------
 
-    def _fill(self, product: Product, trace: Trace, display_tokens) -> None:
+    def _fill(self, product: WeightProduct, trace: Trace, display_tokens) -> None:
         """Every source's data for ``product`` (the start: nothing computed yet)."""
         self.product = product
         self.tokens = list(display_tokens) if display_tokens is not None else list(trace.tokens)
@@ -504,7 +290,7 @@ class WeightPopoverView:
             "highlight": highlight_data(),
             "detail": {"x": [g["x_start"] + 4 * g["sx"]], "y": [g["detail_y"]],
                        "text": [self.words("popover.ready_line")]},
-            "captions": caption_data(product, g),
+            "captions": caption_data(product, g, self.words),
             "parts": part_data(product, g, self.n_head, self.words),
         }
         for name, columns in data.items():
@@ -514,7 +300,7 @@ class WeightPopoverView:
     def _token(self, token_id: int) -> str:
         return self.token_text(token_id) if self.token_text is not None else f"#{token_id}"
 
-    def _top_data(self, product: Product, g: dict, count: int = 5) -> dict:
+    def _top_data(self, product: WeightProduct, g: dict, count: int = 5) -> dict:
         """The output's five largest logits, named under the strip (lines from each token's column)."""
         if product.kind != "output":
             return {"x": [], "y": [], "text": [], "alpha": [], "line_x": [], "line_y0": [], "line_y1": []}
@@ -527,11 +313,11 @@ class WeightPopoverView:
                 "line_x": top + 0.5, "line_y0": np.full(count, g["out_bottom"]),
                 "line_y1": np.full(count, g["top_y"] - 2 * g["sy"])}
 
-    def _title_text(self, product: Product) -> str:
-        return self.words("popover.title_line", title=product.title, position=product.position,
+    def _title_text(self, product: WeightProduct) -> str:
+        return self.words("popover.title_line", title=popover_title(product, self.words), position=product.position,
                           token=self.tokens[product.position])
 
-    def _render_args(self, product: Product) -> dict:
+    def _render_args(self, product: WeightProduct) -> dict:
         return dict(result=self.result, post=self.post if product.post is not None else None,
                     top=self.top if product.kind == "output" else None, inputs=self.sources["inputs"],
                     elements=self.elements, geometry=self.sources["geometry"], highlight=self.highlight,
@@ -542,14 +328,14 @@ class WeightPopoverView:
                     post_name=f"{product.post_name}[{product.position}, …]" if product.post_name else "",
                     **self._name_args(product))
 
-    def _name_args(self, product: Product) -> dict:
+    def _name_args(self, product: WeightProduct) -> dict:
         d = product.w.shape[1] // 3 if product.kind == "qkv" else 1
         return dict(kind=product.kind, y_name=product.y_name, pos=product.position, d=d,
                     dh=max(1, d // self.n_head))
 
     # -- the figure -----------------------------------------------------------------------------------------
 
-    def _figure(self, product: Product):
+    def _figure(self, product: WeightProduct):
         g, src = self.g, self.sources
         n_in, n_out = product.w.shape
         plot = new_figure(axes="", name=f"{PREFIX}-figure", width=g["width"], height=g["height"],
@@ -566,23 +352,24 @@ class WeightPopoverView:
         def image(source, mapper):
             return draw(plot, source, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=mapper))
 
-        if product.parts:
+        if product.kind == "qkv":
             draw(plot, src["parts"], Quad(left="left", right="right", top="top", bottom="bottom", fill_color="colour",
                                           fill_alpha=0.85, line_color="white"))
             draw(plot, src["parts"], Text(x="x", y="top", text="label", text_align="center", text_baseline="bottom",
                                           text_font_size="10px", text_color="#333333"))
         self.formatters = {
-            "x": CustomJSHover(args=dict(n=n_in, name=product.x_name, pos=product.position), code=ROW_HOVER_JS),
+            "x": CustomJSHover(args=dict(n=n_in, name=product.x_name, pos=product.position),
+                               code=js_code("popover_row_hover")),
             "rows": CustomJSHover(args=dict(n=n_in, size=self.block_rows, what=self.words("popover.hover.rows")),
-                                  code=WEIGHT_HOVER_JS),
+                                  code=js_code("popover_weight_hover", "fill_template")),
             "cols": CustomJSHover(args=dict(n=n_out, size=self.block_cols, what=self.words("popover.hover.columns")),
-                                  code=WEIGHT_HOVER_JS),
+                                  code=js_code("popover_weight_hover", "fill_template")),
             "y": CustomJSHover(args=dict(self._name_args(product), elements=self.elements, block=self.strip_block,
                                          largest=self.words("popover.hover.largest")),
-                               code=RESULT_HOVER_JS),
-            "b": CustomJSHover(args=dict(n=n_out, name=product.b_name or ""), code=RANGE_HOVER_JS),
+                               code=js_code("popover_result_hover", "popover_hook_name", "fill_template")),
+            "b": CustomJSHover(args=dict(n=n_out, name=product.b_name or ""), code=js_code("popover_range_hover")),
             "post": CustomJSHover(args=dict(n=n_out, name=product.post_name or "", pos=product.position),
-                                  code=ROW_HOVER_JS),
+                                  code=js_code("popover_row_hover")),
         }
         f = self.formatters
         hovers = [
@@ -590,7 +377,7 @@ class WeightPopoverView:
                       tooltips=[("x", "$y{row}"), (value, "@image{exact}")],
                       formatters={"$y": f["x"], "@image": number}),
             HoverTool(renderers=[image(src["weight-source"], self.mappers["w"])],
-                      tooltips=[("W", product.w_name), (self.words("popover.hover.row"), "$y{rows}"),
+                      tooltips=[("W", weight_label(product, self.words)), (self.words("popover.hover.row"), "$y{rows}"),
                                 (self.words("popover.hover.column"), "$x{cols}"),
                                 (self.words("popover.hover.weight"), "@image{exact}")],
                       formatters={"$y": f["rows"], "$x": f["cols"], "@image": number}),
@@ -607,7 +394,7 @@ class WeightPopoverView:
             hovers.append(HoverTool(renderers=[image(self.post, self.mappers["y"])],
                                     tooltips=[("", "$x{post}"), (value, "@image{exact}")],
                                     formatters={"$x": f["post"], "@image": number}))
-        if product.parts:
+        if product.kind == "qkv":
             draw(plot, src["parts"], Segment(x0="left", x1="left", y0="bottom", y1="line_bottom", line_color="white",
                                              line_width=1.5))
         if product.kind == "output":
@@ -661,15 +448,13 @@ class WeightPopoverView:
         """Play from the first frame (the app calls this when it opens the popover)."""
         self.player.play_from_start()
 
-    def update(self, trace: Trace, layer: int | None, position: int | None, weights: Mapping | None = None,
-               display_tokens=None) -> None:
+    def update(self, product: WeightProduct, trace: Trace, display_tokens=None) -> None:
         """Another prompt, token or block, same kind and model shapes: new data in place, paused at the start.
         (Another kind draws other parts: build a new view.)"""
-        weights = weights if weights is not None else self.weights
-        product = weight_product(self.kind, trace, layer, position, weights, self.lang)
-        if product.w.shape != self.product.w.shape:
-            raise ValueError(f"this popover was built for a {self.product.w.shape} weight; build a new one")
-        self.weights, self.n_head = weights, trace.config.n_head
+        if product.kind != self.kind or product.w.shape != self.product.w.shape:
+            raise ValueError(f"this popover was built for a {self.kind} product of a {self.product.w.shape} weight; "
+                             "build a new one")
+        self.n_head = trace.config.n_head
         self.player.play.active = False
         self._fill(product, trace, display_tokens)
         for name in ("x", "w", "y"):
@@ -682,7 +467,7 @@ class WeightPopoverView:
         f["post"].args = dict(n=product.w.shape[1], name=product.post_name or "", pos=product.position)
         for tool in self.figure.tools:
             if isinstance(tool, HoverTool) and tool.tooltips and tool.tooltips[0][0] == "W":
-                tool.tooltips = [("W", product.w_name), *tool.tooltips[1:]]
+                tool.tooltips = [("W", weight_label(product, self.words)), *tool.tooltips[1:]]
         self.title.text = self._title_text(product)
         ready, steps = popover_steps(product, self.focus, self.words)
         self.player.set_frames(popover_frames(*product.w.shape, product.post is not None), steps, ready,

@@ -1,4 +1,4 @@
-/* global source, window */
+/* global source */
 // The Reload button (``source``, in a Panel callback) after the connection was lost: the link as it is (Panel keeps
 // the URL up to date with the settings), with the prompt as the box shows it now, so that text typed after the last
 // Run is not lost.

@@ -33,7 +33,7 @@ async function openCache(cacheName) {
   if (!cacheName || typeof caches === 'undefined') return null; // no Cache Storage (e.g. not a secure context)
   try {
     return await caches.open(cacheName);
-  } catch (error) {
+  } catch {
     return null; // storage may be disabled (private mode): download every visit, say nothing
   }
 }
@@ -68,7 +68,7 @@ async function download(entry, onBytes, say) {
     let chunk;
     try {
       chunk = await reader.read();
-    } catch (error) {
+    } catch {
       onBytes(-received);
       throw new DownloadError(say('site.download.broke_off', { name: entry.name, got: received }), entry.name);
     }
@@ -98,7 +98,7 @@ async function cachedOrDownloaded(entry, cache, onBytes, stats, say) {
         onBytes(bytes.byteLength);
         stats.fromCache += bytes.byteLength;
         return bytes;
-      } catch (error) {
+      } catch {
         await cache.delete(cacheKey(entry)); // a damaged entry: fetch it again
       }
     }
@@ -108,7 +108,7 @@ async function cachedOrDownloaded(entry, cache, onBytes, stats, say) {
   if (cache) {
     try {
       await cache.put(cacheKey(entry), new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } }));
-    } catch (error) {
+    } catch {
       // storage full or refused: the site still works, the next visit downloads again
     }
   }

@@ -4,6 +4,7 @@
 //
 // Every message shown here is text (textContent), never HTML.
 
+/* global Bokeh */ // BokehJS, loaded by the page before this module
 import { pickLanguage, sayer } from './words.mjs';
 
 const config = JSON.parse(document.getElementById('te-site-config').textContent);

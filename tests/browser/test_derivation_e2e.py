@@ -26,6 +26,7 @@ from bokeh.application.handlers.function import FunctionHandler
 from bokeh.server.server import Server
 from tornado.ioloop import IOLoop
 
+from transformer_explainer.gpt2_core.weight_products import weight_product
 from transformer_explainer.viz.common import DIVERGING, MASKED_COLOUR
 from transformer_explainer.viz.derivation import AttentionDerivationView
 from transformer_explainer.viz.popover import WeightPopoverView
@@ -92,7 +93,7 @@ def derivation(trace):
 
 @pytest.fixture(scope="module")
 def popover(trace, small_random_model):
-    return WeightPopoverView("mlp_up", trace, LAYER, POSITION, small_random_model.params)
+    return WeightPopoverView(weight_product("mlp_up", trace, LAYER, POSITION, small_random_model.params), trace)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from bokeh.models import (AbstractButton, Axis, ColumnDataSource, CustomJS, Cust
                           PlainText, RadioButtonGroup, Slider, Title)
 
 from transformer_explainer.gpt2_core import Trace, sampling
+from transformer_explainer.gpt2_core.weight_products import KINDS, weight_product
 from transformer_explainer.viz.sections.attention import AttentionHeadView, ConcatProjectionView, HeadGridView
 from transformer_explainer.viz.derivation import AttentionDerivationView
 from transformer_explainer.viz.sections.embedding import EmbeddingView
@@ -26,7 +27,7 @@ from transformer_explainer.viz.sections.mlp import MlpView
 from transformer_explainer.viz.sections.output import OutputView
 from transformer_explainer.viz.sections.overview import OverviewView
 from transformer_explainer.viz.picture import PictureView
-from transformer_explainer.viz.popover import KINDS, WeightPopoverView
+from transformer_explainer.viz.popover import WeightPopoverView
 from transformer_explainer.viz.sections.residual import ResidualView
 
 EN, ZH = translator("en"), translator("zh")
@@ -74,7 +75,7 @@ def build_views(trace: Trace, params, lens, ln_weights, **lang) -> dict:
         "derivation": AttentionDerivationView(trace, 1, 2, trace.tokens, **lang),
     }
     for kind in KINDS:
-        views[f"popover_{kind}"] = WeightPopoverView(kind, trace, 1, 2, params, token_text=display, **lang)
+        views[f"popover_{kind}"] = WeightPopoverView(weight_product(kind, trace, 1, 2, params), trace, token_text=display, **lang)
     views["picture"].set_ablated({(1, 0)})
     return views
 
@@ -219,4 +220,4 @@ def test_the_chinese_views_show_the_catalogues_texts(zh_views, zh_trace):
     assert player.step_div.text == ZH("derivation.ready", where=ZH("derivation.where", layer=1, head=2), d_head=16)
     assert player.callback.args["texts"]["cell"] == ZH("derivation.detail.cell")
     assert zh_views["popover_qkv"].player.steps.labels[0] == ZH("popover.pill.one")
-    assert "已掩码" in zh_views["head"].heatmaps["pattern"].hover.formatters["@image"].code
+    assert "已掩码" in zh_views["head"].heatmaps["pattern"].hover.formatters["@image"].args["masked"]

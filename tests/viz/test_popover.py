@@ -1,6 +1,6 @@
-"""The weight popovers: the product each computes from the model's weights equals the trace's hook (to float32
-rounding: a weight read in the wrong layout would not), in both kernel layouts; each step's frames draw it; updates
-swap it in place; and what is sent stays bounded even for a vocabulary-wide matrix.
+"""The weight popovers: the product each draws (gpt2_core.weight_products, tested in tests/core) equals the trace's
+hook; each step's frames draw it; updates swap it in place; and what is sent stays bounded even for a
+vocabulary-wide matrix.
 """
 
 from __future__ import annotations
@@ -10,33 +10,23 @@ import pytest
 from bokeh.core.json_encoder import serialize_json
 from bokeh.document import Document
 from bokeh.models import Div, Paragraph
+from weight_product_checks import assert_float32_equal, expected_hook
 
-from transformer_explainer.gpt2_core import kernels, load_model
-from transformer_explainer.viz.popover import (KINDS, MAX_IMAGE_COLS, MAX_IMAGE_ROWS, MAX_STRIP, WeightPopoverView, pooled_weights,
-                         strip_elements, weight_product)
-
-
-def expected_hook(kind, trace, layer, position):
-    name = f"blocks.{layer}"
-    if kind == "qkv":
-        return np.concatenate([trace[f"{name}.attn.hook_{part}"][position].ravel() for part in "qkv"])
-    if kind == "mlp_up":
-        return trace[f"{name}.mlp.hook_pre"][position]
-    if kind == "mlp_down":
-        return trace[f"{name}.hook_mlp_out"][position]
-    return trace["unembed.hook_logits"][position if trace.all_logits else -1]
+from transformer_explainer.gpt2_core import kernels
+from transformer_explainer.gpt2_core.weight_products import KINDS, weight_product
+from transformer_explainer.viz.popover import (MAX_IMAGE_COLS, MAX_IMAGE_ROWS, MAX_STRIP, WeightPopoverView,
+                                               pooled_weights, strip_elements)
 
 
-def assert_float32_equal(actual, expected):
-    """Equal up to float32 rounding of a sum of d products (a gemv against the model's gemm)."""
-    expected = np.asarray(expected, np.float32)
-    np.testing.assert_allclose(actual, expected, rtol=2e-5, atol=2e-5 * float(np.abs(expected).max()))
+def popover(kind, trace, layer, position, params):
+    """The popover of ``kind``, drawing the product gpt2_core computes, as the app builds it."""
+    return WeightPopoverView(weight_product(kind, trace, layer, position, params), trace)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_product_equals_the_traces_hook(kind, tiny_model, trace):
     position = trace.n_tokens - 1 if kind == "output" else 2
-    view = WeightPopoverView(kind, trace, 1, position, tiny_model.params)
+    view = popover(kind, trace, 1, position, tiny_model.params)
     product = view.product
     assert_float32_equal(product.y, expected_hook(kind, trace, 1, position))
     assert_float32_equal(product.expected, expected_hook(kind, trace, 1, position))
@@ -47,26 +37,8 @@ def test_the_product_equals_the_traces_hook(kind, tiny_model, trace):
     assert (product.b is None) == (kind == "output")  # GPT-2's unembedding has no bias
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_the_product_is_right_in_the_pyodide_kernels_weight_layout(kind, tiny_checkpoint, monkeypatch):
-    """The einsum kernel stores weights [out, in]: the popover must read them through as_in_out."""
-    monkeypatch.setattr(kernels, "kernel", kernels.EinsumKernel)
-    model = load_model(tiny_checkpoint)
-    assert model.params["blocks"][0]["mlp"]["c_fc"]["w"].shape == (4 * 64, 64)
-    trace = model.run_with_trace("The capital of France is", all_logits=True)
-    product = weight_product(kind, trace, 0, 1, model.params)
-    assert_float32_equal(product.y, expected_hook(kind, trace, 0, 1))
-
-
-def test_output_logits_of_an_earlier_position_need_a_trace_that_kept_them(tiny_model, trace):
-    assert weight_product("output", trace, None, 1, tiny_model.params).expected is None
-    full = tiny_model.run_with_trace(trace.token_ids, all_logits=True)
-    product = weight_product("output", full, None, 1, tiny_model.params)
-    assert_float32_equal(product.y, full["unembed.hook_logits"][1])
-
-
 def test_each_steps_last_frame_draws_the_result(tiny_model, trace):
-    view = WeightPopoverView("mlp_up", trace, 0, 3, tiny_model.params)
+    view = popover("mlp_up", trace, 0, 3, tiny_model.params)
     y, post = view.drawn_at(0)
     assert np.isnan(y).all() and np.isnan(post).all()
     y, _ = view.drawn_at(view.last_frame_of(1))  # one output worked through: only y[0]
@@ -80,7 +52,7 @@ def test_each_steps_last_frame_draws_the_result(tiny_model, trace):
 
 
 def test_frames_sum_every_row_then_fill_every_column(tiny_model, trace):
-    view = WeightPopoverView("qkv", trace, 0, 1, tiny_model.params)
+    view = popover("qkv", trace, 0, 1, tiny_model.params)
     frames, (n_in, n_out) = view.frames, view.product.w.shape
     steps = list(frames["step"])
     assert steps == sorted(steps) and set(steps) == {0, 1, 2}  # no GELU step but for mlp_up
@@ -100,7 +72,7 @@ def test_frames_sum_every_row_then_fill_every_column(tiny_model, trace):
 
 
 def test_the_page_sources_hold_the_real_values(tiny_model, trace):
-    view = WeightPopoverView("mlp_down", trace, 1, 0, tiny_model.params)
+    view = popover("mlp_down", trace, 1, 0, tiny_model.params)
     product = view.product
     np.testing.assert_array_equal(view.sources["input-source"].data["image"][0][:, 0], trace["blocks.1.mlp.hook_post"][0])
     w = kernels.as_in_out(tiny_model.params["blocks"][1]["mlp"]["c_proj"]["w"])  # [256, 64]: two rows a pixel
@@ -116,9 +88,9 @@ def test_the_page_sources_hold_the_real_values(tiny_model, trace):
 
 
 def test_update_swaps_in_another_token_and_block(tiny_model, trace, longer_trace):
-    view = WeightPopoverView("qkv", trace, 0, 1, tiny_model.params)
+    view = popover("qkv", trace, 0, 1, tiny_model.params)
     view.player.slider.value = 5
-    view.update(longer_trace, 1, 7)
+    view.update(weight_product("qkv", longer_trace, 1, 7, tiny_model.params), longer_trace)
     assert_float32_equal(view.product.y, expected_hook("qkv", longer_trace, 1, 7))
     np.testing.assert_array_equal(view.result.data["final"][0][0], view.product.y)
     np.testing.assert_array_equal(view.sources["input-source"].data["image"][0][:, 0],
@@ -130,7 +102,7 @@ def test_update_swaps_in_another_token_and_block(tiny_model, trace, longer_trace
 
 
 def test_qkv_labels_the_three_thirds_by_head(tiny_model, trace):
-    view = WeightPopoverView("qkv", trace, 0, 0, tiny_model.params)
+    view = popover("qkv", trace, 0, 0, tiny_model.params)
     parts = view.sources["parts"].data
     d = trace.config.n_embd
     assert parts["left"] == [0, d, 2 * d] and parts["right"] == [d, 2 * d, 3 * d]
@@ -138,22 +110,13 @@ def test_qkv_labels_the_three_thirds_by_head(tiny_model, trace):
 
 
 def test_the_token_stays_text(tiny_model, hostile_trace, hostile_tokens):
-    view = WeightPopoverView("mlp_up", hostile_trace, 0, 0, tiny_model.params)
+    view = popover("mlp_up", hostile_trace, 0, 0, tiny_model.params)
     assert isinstance(view.title, Paragraph) and view.title.disable_math  # drawn with textContent
     assert hostile_tokens[0] in view.title.text
     document = Document()
     document.add_root(view.layout)
     html = " ".join(model.text for model in document.models if isinstance(model, Div))
     assert not any(token in html for token in hostile_tokens)
-
-
-def test_bad_arguments_are_refused(tiny_model, trace):
-    with pytest.raises(ValueError, match="kind"):
-        WeightPopoverView("mlp", trace, 0, 0, tiny_model.params)
-    with pytest.raises(IndexError, match="position 99"):
-        WeightPopoverView("qkv", trace, 0, 99, tiny_model.params)
-    with pytest.raises(IndexError, match="layer 5"):
-        WeightPopoverView("qkv", trace, 5, 0, tiny_model.params)
 
 
 def test_pooling_keeps_each_blocks_strongest_weight():
@@ -177,7 +140,7 @@ def test_what_is_sent_stays_bounded_at_gpt2_small_shapes(kind, small_random_mode
         rng = np.random.default_rng(0)
         params = {**params, "lm_head": kernels.to_kernel_layout(
             rng.standard_normal((768, 50257), dtype=np.float32), kernels.IN_OUT)}
-    view = WeightPopoverView(kind, trace, 1, 15, params)
+    view = popover(kind, trace, 1, 15, params)
     document = Document()
     document.add_root(view.layout)
     sent = len(serialize_json(document.to_json()))

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from bokeh.models import HoverTool, PlainText
 
-from transformer_explainer.viz.common import DIVERGING, EXACT_NUMBER_JS, MASKED_COLOUR, SEQUENTIAL, label_axis
+from transformer_explainer.viz import js_code
+from transformer_explainer.viz.common import DIVERGING, MASKED_COLOUR, SEQUENTIAL, label_axis
 from transformer_explainer.viz.heatmap import Heatmap
 
 
@@ -31,8 +32,8 @@ def test_hover_says_masked_for_minus_infinity_and_shows_row_column_and_value():
     heatmap = Heatmap(np.zeros((2, 2), np.float32), row_name="query", col_name="key")
     hover = heatmap.figure.select_one(HoverTool)
     assert [label for label, _ in hover.tooltips] == ["query", "key", "value"]
-    assert "masked (\u2212\u221e)" in EXACT_NUMBER_JS
-    assert hover.formatters["@image"].code == EXACT_NUMBER_JS
+    assert "masked (\u2212\u221e)" == hover.formatters["@image"].args["masked"]
+    assert hover.formatters["@image"].code == js_code("exact_number_hover", "exact_number")
 
 
 def test_without_masked_cells_there_is_no_overlay():

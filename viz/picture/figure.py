@@ -25,6 +25,7 @@ from bokeh.models import (Column, ColumnDataSource, CustomJS, HoverTool, Patches
 
 from transformer_explainer.gpt2_core import Trace
 
+from .. import js_code
 from ..common import SAMPLED_COLOUR, check_head, check_layer, set_if_changed
 from ..i18n import Translator, plural, translator
 from .attention import AttentionOutputStage, HeadCards, MatrixStage
@@ -43,49 +44,6 @@ from .spotlight import Spotlight
 from .strips import HoverKit
 
 HIGHLIGHT_ALPHA, DIM_FACTOR = 0.85, 0.2
-
-# Which token is under the pointer (any watched source's inspected row names its picture row, ``slot``), else the
-# tapped token (pinned: a phone has no hover), then every target source's ``alpha``: its rows of that slot lit (the
-# matrix: the token's query row and key column), the rest dimmed; no token: back to ``base_alpha``. Runs once per
-# hovered renderer; only the first run with a new slot changes anything. ``state`` is changed in place (no round
-# trip to Python).
-HIGHLIGHT_JS = """
-let slot = -1;
-const leaving = cb_obj != null && cb_obj.event_name === "mouseleave";
-if (!leaving) {
-  for (const source of watched) {
-    const hit = source.inspected.indices;
-    if (hit.length > 0) {
-      const s = source.data.slot[hit[0]];
-      if (s >= 0) { slot = s; break; }
-    }
-  }
-}
-const pinned = tokens.selected.indices;
-if (slot < 0 && pinned.length > 0 && tokens.data.slot[pinned[0]] >= 0) slot = tokens.data.slot[pinned[0]];
-if (state.data.slot[0] === slot) return;
-for (const source of targets) {
-  const data = source.data, alpha = data.alpha, base = data.base_alpha, slots = data.slot, keys = data.key_slot;
-  for (let i = 0; i < alpha.length; i++) {
-    if (slot < 0) { alpha[i] = base[i]; continue; }
-    const lit = slots[i] === slot || (keys !== undefined && keys[i] === slot);
-    alpha[i] = lit ? (base[i] > 0.5 ? 1.0 : highlight) : base[i] * dim;
-  }
-  source.change.emit();
-}
-state.data.slot[0] = slot;
-state.data.position[0] = slot >= 0 ? tokens.data.position[slot] : -1;
-"""
-
-# The hovered stage's description in the caption line (the hint when none).
-STAGE_CAPTION_JS = """
-const hit = stages.inspected.indices;
-const text = hit.length > 0 ? stages.data.description[hit[0]] : hint;
-if (caption.data.text[0] !== text) {
-  caption.data.text[0] = text;
-  caption.change.emit();
-}
-"""
 
 
 def stage_data(rows: Rows, layer: int, head: int, n_layer: int, kt_bottom: float,
@@ -352,9 +310,10 @@ class PictureView:
         watched = [self.token_source] + [r.data_source for r in strips]
         highlight = CustomJS(args=dict(watched=watched, targets=self.highlighted_sources, state=self.highlight_source,
                                        tokens=self.token_source, highlight=HIGHLIGHT_ALPHA, dim=DIM_FACTOR),
-                             code=HIGHLIGHT_JS)
+                             code=js_code("picture_highlight"))
         caption = CustomJS(args=dict(stages=self.stage_source, caption=self.caption_source,
-                                     hint=caption_data(words=self.words)["text"][0]), code=STAGE_CAPTION_JS)
+                                     hint=caption_data(words=self.words)["text"][0]),
+                           code=js_code("picture_stage_caption"))
         plot.add_tools(HoverTool(renderers=[self.tokens.renderer, *strips], tooltips=None, callback=highlight),
                        HoverTool(renderers=[stages], tooltips=None, callback=caption),
                        TapTool(renderers=[stages, self.heads.renderer, self.tokens.renderer]))

@@ -13,15 +13,14 @@ temperature slider right above it (``SLIDER_ROOM`` pixels; its y coordinates con
 
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 import numpy as np
 from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Patches, Plot, Quad, Range1d, Text
 
-from ..common import (BAR_COLOUR, CUT_COLOUR, EXACT_NUMBER_JS, MUTED_TEXT, SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR,
-                      format_probability, shorten)
-from ..common import exact_number_js, set_if_changed
+from .. import js_code
+from ..common import (BAR_COLOUR, CUT_COLOUR, MUTED_TEXT, SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR, format_probability,
+                      set_if_changed, shorten)
 from ..heatmap import colour_mapper
 from ..i18n import Translator, translator
 from .layout import (BAR_LEFT, BAR_PX, CANDIDATE_LABEL_RIGHT, CANDIDATE_PITCH, HEIGHT, LOGIT_LEFT, LOGIT_RIGHT, N_TOP,
@@ -33,13 +32,6 @@ N_ROWS = N_TOP + 2  # the top tokens, the sampled one, everyone else
 CANDIDATE_CHARACTERS = 11
 OTHERS_COLOUR = "#d9d9d9"
 FAN_ALPHA = 0.45
-OTHERS_LOGIT_JS = 'if (Number.isNaN(value)) return "(one per token: not shown)";\n'
-
-
-def others_logit_js(words: Translator) -> str:
-    """``OTHERS_LOGIT_JS`` in the language of ``words`` (the text as a JSON string literal)."""
-    return OTHERS_LOGIT_JS.replace('"(one per token: not shown)"',
-                                   json.dumps(words("picture.output.others_logit"), ensure_ascii=False))
 
 
 def candidate_ids(logits: np.ndarray, sampled_id: int | None, n_top: int = N_TOP) -> list[int]:
@@ -166,9 +158,10 @@ class OutputStage:
         plot.add_glyph(header, Text(x="x", y="y", text="text", text_font_size="size", text_font_style="style",
                                     text_color=TEXT_COLOUR, text_baseline="middle"))
         words = self.words
-        code = (OTHERS_LOGIT_JS + EXACT_NUMBER_JS if self.lang == "en"
-                else others_logit_js(words) + exact_number_js(self.lang))
-        formatters = kit.formatters | {"@logit": CustomJSHover(code=code)}
+        logit_number = CustomJSHover(args=dict(others=words("picture.output.others_logit"),
+                                               masked=words("common.masked")),
+                                     code=js_code("picture_logit_hover", "exact_number"))
+        formatters = kit.formatters | {"@logit": logit_number}
         plot.add_tools(HoverTool(renderers=[logit, bars], formatters=formatters, tooltips=[
             (words("picture.output.next_token"), "@token"), ("id", "@token_id"),
             (words("picture.output.logit_hook"), "@logit{exact}"),

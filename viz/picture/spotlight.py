@@ -14,22 +14,12 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import ColumnDataSource, CustomJS, Quad
 
+from .. import js_code
 from .layout import COLUMNS, LABEL_Y, ROWS_TOP
 from ..common import set_if_changed
 
 SPOTLIGHT_COLOUR = "#f0b400"  # the page's focus colour: the same amber says "here"
 PADDING = 3.0  # outside the stage's own box, so the outline does not cover the stage's hover outline
-
-SCROLL_JS = """
-const left = cb_obj.data.left, right = cb_obj.data.right;
-if (left.length === 0) return;
-const view = Bokeh.index.find_one_by_id(scroller.id);
-if (view == null) return;
-const el = view.el, from = Math.min(...left), to = Math.max(...right);
-if (from >= el.scrollLeft && to <= el.scrollLeft + el.clientWidth) return;
-const reduce = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-el.scrollTo({left: Math.max(0, from - 12), behavior: reduce ? 'auto' : 'smooth'});
-"""
 
 
 def tokens_box(stage_data: dict) -> tuple[float, float, float, float]:
@@ -76,7 +66,8 @@ class Spotlight:
     def scroll_into_view(self, scroller) -> None:
         """When a stage is lit, scroll ``scroller`` (the picture's box, which scrolls sideways on a narrow screen) so
         that the stage is in view. The picture is drawn in pixels from its left edge, so x is a scroll offset."""
-        self.source.js_on_change("data", CustomJS(args=dict(scroller=scroller), code=SCROLL_JS))
+        scroll = CustomJS(args=dict(scroller=scroller), code=js_code("picture_spotlight_scroll"))
+        self.source.js_on_change("data", scroll)
 
     def draw(self, *plots) -> None:
         """Draw the boxes on each plot (the main figure and the output figure share one coordinate system)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Quad
 
+from .. import js_code
 from ..common import DIVERGING, exact_number_formatter, robust_limit, set_if_changed
 from ..heatmap import colour_mapper
 from ..i18n import translator
@@ -81,14 +82,6 @@ def fit_signed(mapper, values: np.ndarray) -> None:
     mapper.update(low=-limit, high=limit)
 
 
-# The label of the token in picture row ``value`` ("3: ␣Paris"), read from the token source: hover text only
-# (Bokeh escapes what a CustomJSHover returns, and viz never marks a field {safe}).
-TOKEN_LABEL_JS = """
-const i = Math.round(value);
-const labels = tokens.data.hover_label;
-return (i >= 0 && i < labels.length) ? String(labels[i]) : "";
-"""
-
 EXACT_FIELDS = ("value", "embed", "pos", "raw", "score", "weight", "logit")
 
 
@@ -97,7 +90,7 @@ class HoverKit:
 
     def __init__(self, token_source: ColumnDataSource, lang: str = "en"):
         self.lang = lang
-        self.token = CustomJSHover(args=dict(tokens=token_source), code=TOKEN_LABEL_JS)
+        self.token = CustomJSHover(args=dict(tokens=token_source), code=js_code("picture_token_hover"))
         exact = exact_number_formatter(lang)
         self.formatters = {"@slot": self.token, "@query_slot": self.token, "@key_slot": self.token,
                            **{f"@{name}": exact for name in EXACT_FIELDS}}

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
-from bokeh.models import ColumnDataSource, CustomJSHover, FixedTicker, HoverTool, PlainText, Range1d, Rect, Text
+from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, PlainText, Range1d, Rect, Text
 from bokeh.transform import linear_cmap
 
 from transformer_explainer.gpt2_core import sampling
 
-from ..common import (EXACT_NUMBER_JS, SEQUENTIAL, TEXT_COLOUR, draw, exact_number_js, format_probability, new_figure,
+from ..common import (SEQUENTIAL, TEXT_COLOUR, draw, exact_number_formatter, format_probability, new_figure,
                      shorten)
 from ..i18n import Translator, translator
 from .output import top_candidates
@@ -78,7 +78,7 @@ class LogitLensView:
                                      y_offset=1, text_font_size="12px", text_color="text_colour"))
         draw(plot, self.source, Text(x="x", y="y", text="probability_text", text_align="center",
                                      text_baseline="top", y_offset=3, text_font_size="10px", text_color="text_colour"))
-        exact = CustomJSHover(code=EXACT_NUMBER_JS if self.lang == "en" else exact_number_js(self.lang))
+        exact = exact_number_formatter(self.lang)
         words = self.words
         plot.add_tools(HoverTool(renderers=[cells], tooltips=[
             (words("logit_lens.after_block"), "@layer"), (words("logit_lens.rank"), "@rank"),

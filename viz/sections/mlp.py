@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 from bokeh.layouts import column
-from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Line, Scatter
+from bokeh.models import ColumnDataSource, HoverTool, Line, Scatter
 
 from transformer_explainer.gpt2_core import Trace
 from transformer_explainer.gpt2_core.model import gelu
 
-from ..common import (BAR_COLOUR, EXACT_NUMBER_JS, SAMPLED_COLOUR, check_layer, draw, exact_number_js,
+from ..common import (BAR_COLOUR, SAMPLED_COLOUR, check_layer, draw, exact_number_formatter,
                      hover_description, new_figure, normalize_position, position_labels)
 from ..heatmap import Heatmap
 from ..i18n import Translator, translator
@@ -78,7 +78,7 @@ class MlpView:
         draw(plot, self.gelu_curve_source, Line(x="x", y="y", line_color="#888888", line_width=2))
         points = draw(plot, self.gelu_points_source, Scatter(x="pre", y="post", size=5, fill_color=SAMPLED_COLOUR,
                                                              fill_alpha=0.55, line_color=BAR_COLOUR, line_alpha=0.3))
-        exact = CustomJSHover(code=EXACT_NUMBER_JS if self.lang == "en" else exact_number_js(self.lang))
+        exact = exact_number_formatter(self.lang)
         words = self.words
         plot.add_tools(HoverTool(renderers=[points], description=hover_description(self.lang), tooltips=[(words("mlp_view.neuron"), "@neuron"),
                                                                (words("mlp_view.before"), "@pre{exact}"),

@@ -13,12 +13,12 @@ from typing import Callable
 
 import numpy as np
 from bokeh.layouts import column
-from bokeh.models import ColumnDataSource, CustomJSHover, HBar, HoverTool, Range1d, Text
+from bokeh.models import ColumnDataSource, HBar, HoverTool, Range1d, Text
 
 from transformer_explainer.gpt2_core import sampling
 
-from ..common import (BAR_COLOUR, CUT_COLOUR, EXACT_NUMBER_JS, MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, draw,
-                     exact_number_js, format_probability, new_figure, set_if_changed, shorten)
+from ..common import (BAR_COLOUR, CUT_COLOUR, MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, draw,
+                     exact_number_formatter, format_probability, new_figure, set_if_changed, shorten)
 from ..i18n import Translator, translator
 
 ROW_PX = 24
@@ -167,7 +167,7 @@ class OutputView:
         draw(plot, self.source, Text(x="probability", y="y", text="label", text_align="label_align",
                                      x_offset="label_offset", text_color="label_colour", text_baseline="middle",
                                      text_font_size="12px"))
-        exact = CustomJSHover(code=EXACT_NUMBER_JS if self.lang == "en" else exact_number_js(self.lang))
+        exact = exact_number_formatter(self.lang)
         plot.add_tools(HoverTool(renderers=[bars], tooltips=[
             (words("output.token"), "@token"), ("id", "@token_id"), (words("output.probability"), "@probability{exact}"),
             ("logit", "@logit{exact}"), ("logit ÷ T", "@scaled_text"), ("", words("output.cutoffs_tooltip"))],

@@ -20,6 +20,7 @@ from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Patches, Quad, R
 
 from transformer_explainer.gpt2_core import Trace
 
+from .. import js_code
 from ..common import (MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, TRANSPARENT, draw, format_probability, new_figure,
                      set_if_changed, shorten)
 from ..i18n import Translator, translator
@@ -253,20 +254,6 @@ def caption_data(layout: OverviewLayout, words: Translator | None = None) -> dic
     return {"text": [c for c, _ in captions], "x": [x for _, x in captions], "y": [CAPTION_Y] * len(captions)}
 
 
-HIGHLIGHT_JS = """
-const hit = cb_data.index.indices;
-const slot = hit.length > 0 ? tokens.data.slot[hit[0]] : null;
-const is_real = slot !== null && tokens.data.position[hit[0]] >= 0;
-for (const source of [streams, flows]) {
-  const alpha = source.data.fill_alpha, base = source.data.base_alpha, slots = source.data.slot;
-  for (let i = 0; i < alpha.length; i++) {
-    alpha[i] = !is_real ? base[i] : (slots[i] === slot ? highlight : dimmed);
-  }
-  source.change.emit();
-}
-"""
-
-
 class OverviewView:
     """``stage_source`` (stage, layer, ...: tap to open a stage), ``token_source`` (position, token, token_id),
     ``probability_source`` (token_id, token, probability, is_sampled), ``ribbon_source`` (the token streams) and
@@ -390,7 +377,8 @@ class OverviewView:
                                              text_font_size="11px", text_color=MUTED_TEXT, text_font_style="italic"))
 
         highlight = CustomJS(args=dict(tokens=self.token_source, streams=self.ribbon_source, flows=self.flow_source,
-                                       highlight=HIGHLIGHT_ALPHA, dimmed=DIMMED_ALPHA), code=HIGHLIGHT_JS)
+                                       highlight=HIGHLIGHT_ALPHA, dimmed=DIMMED_ALPHA),
+                             code=js_code("overview_highlight"))
         words = self.words
         plot.add_tools(
             HoverTool(renderers=[tokens], callback=highlight,
