@@ -24,13 +24,14 @@ class Controls:
     def __init__(self, state: ExplainerState, runtime: ModelRuntime):
         self.state, self.runtime = state, runtime
         self.words = words = state.words
+        compact = [static_text("compact_label.css")]  # in the header row: labels for screen readers only
         self.prompt_input = pn.widgets.TextAreaInput.from_param(
-            state.param.prompt, label=words("app.prompt_label"), description=None, auto_grow=True, rows=2, max_rows=8,
-            sizing_mode="stretch_width", placeholder=words("app.prompt_placeholder"),
-            css_classes=["te-prompt", "te-control"],
+            state.param.prompt, label=words("app.prompt_label"), description=None, rows=1,
+            sizing_mode="stretch_width", min_width=160, placeholder=words("app.prompt_placeholder"),
+            css_classes=["te-prompt", "te-control"], stylesheets=[*compact, static_text("prompt_box.css")],
             max_length=10 * MAX_PROMPT_CHARACTERS)  # the browser would cut a longer paste silently; the state says why
-        self.run_button = pn.widgets.Button(label=words("app.run"), color="primary", width=90, align="end",
-                                            css_classes=["te-run", "te-control"])
+        self.run_button = pn.widgets.Button(label=words("app.run"), color="primary", variant="outline", width=72,
+                                            align="center", css_classes=["te-run", "te-control"])
         # Run reads what is typed (value_input, sent on every key); Panel fills it only on typing, so a prompt
         # from a link, an example or a generation is copied into it, or Run would empty the box.
         self.prompt_input.value_input = self.prompt_input.value
@@ -40,8 +41,8 @@ class Controls:
         self.prompt_input.param.watch(self._count_tokens, "value_input")
         self.prompt_input.jscallback(value_input=static_text("run_on_ctrl_enter.js"))
         self.examples = pn.widgets.Select(label=words("app.examples"),
-                                          options=[words("app.examples_placeholder"), *EXAMPLE_PROMPTS], width=300,
-                                          css_classes=["te-examples", "te-control"])
+                                          options=[words("app.examples_placeholder"), *EXAMPLE_PROMPTS], width=128,
+                                          align="center", css_classes=["te-examples", "te-control"], stylesheets=compact)
         self.examples.param.watch(self._pick_example, "value")
         self.tokens_html = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[static_text("token_chips.css")],
                                         css_classes=["te-tokens"])
@@ -53,10 +54,11 @@ class Controls:
         self.generate_count = WholeNumberBox(label=words("app.tokens"), value=10, width=90,
                                              css_classes=["te-generate-count", "te-control"])
         self.generate_button = pn.widgets.Button(label=words("app.generate"), color="primary", width=100,
-                                                 css_classes=["te-generate", "te-control"])
+                                                 align="center", css_classes=["te-generate", "te-control"])
         self.generate_button.on_click(self._generate)
+        # Beside Generate while a generation runs (and only then).
         self.stop_button = pn.widgets.Button(label=words("app.stop"), color="danger", width=80, disabled=True,
-                                             css_classes=["te-stop", "te-control"])
+                                             visible=False, align="center", css_classes=["te-stop", "te-control"])
         self.stop_button.on_click(lambda event: state.stop())
 
         self.top_k = WholeNumberBox.from_param(state.param.top_k, label=words("app.top_k"),
@@ -77,6 +79,20 @@ class Controls:
         self.language = pn.widgets.Select.from_param(state.param.lang, label=words("app.language"), description=None,
                                                      options={name: lang for lang, name in LANGUAGES.items()},
                                                      width=110, css_classes=["te-language", "te-control"])
+        # The other language, one tap away in the header (the menu has the full picker).
+        other = next(lang for lang in LANGUAGES if lang != state.lang)
+        switch_label = words("app.other_language")
+        self.language_switch = pn.widgets.Button(label=switch_label, width=12 * len(switch_label) + 42, align="center",
+                                                 color="light", description=words("app.other_language_label"),
+                                                 css_classes=["te-language-switch", "te-control"])
+        self.language_switch.on_click(lambda event: setattr(state, "lang", other))
+        self.copy_link = pn.widgets.Button(label=words("app.copy_link"), width=170, color="light",
+                                           css_classes=["te-copy-link", "te-control"])
+        self.copy_link.js_on_click(args={"copied": words("app.link_copied"), "failed": words("app.link_not_copied")},
+                                   code=static_text("copy_link.js"))
+        # "⋯ More" shows and hides the drawer of every other control (in the page, at once: no round trip).
+        self.menu_toggle = pn.widgets.Toggle(name=words("app.menu"), width=84, align="center", color="light",
+                                             css_classes=["te-menu-toggle"])  # works offline too: the page itself opens it
         self.reload_button = pn.widgets.Button(label=words("app.reload"), color="light", width=110,
                                                css_classes=["te-reload"])
         # No args: Panel keeps a callback's args alive for as long as its source, so a widget passed here would
@@ -127,6 +143,7 @@ class Controls:
         for widget in (self.next_button, self.generate_button, self.run_button, self.prompt_input, self.examples):
             widget.disabled = state.generating
         self.stop_button.disabled = not state.generating
+        self.stop_button.visible = state.generating
 
     def show_prompt(self) -> None:
         """The prompt's tokens as chips, their count, and the example menu naming the example only while the

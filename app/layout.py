@@ -18,11 +18,13 @@ from transformer_explainer.viz.i18n import translator
 from .controls import Controls
 from .picture_panel import PicturePanel
 from .runtime import ModelRuntime
+from .safe_html import escape
 from .section_cards import SectionCards
 from .sections import SECTIONS, Section, section_of_stage
 from .state import ExplainerState
 from .tour import attach_tour
-from .widgets import header_row, section_control
+from .static_files import static_text
+from .widgets import header_parts, section_control
 
 
 class ExplainerApp:
@@ -89,17 +91,30 @@ class ExplainerApp:
         self._tap_callbacks.append((selection, callback))
 
     def layout(self) -> pn.viewable.Viewable:
-        c = self.controls
-        prompt_row = pn.Row(c.prompt_input, c.run_button, sizing_mode="stretch_width")
-        # One row of controls (it wraps on a narrow screen): the temperature slider sits beside the bars.
-        actions = pn.FlexBox(c.examples, c.next_button, c.generate_count, c.generate_button, c.stop_button, c.top_k,
-                             c.top_p, c.seed, *self.picture.pickers, align_items="end", sizing_mode="stretch_width",
-                             styles={"column-gap": "6px"})
-        controls = pn.Column(prompt_row, c.token_count, c.tokens_html, c.error_box, actions, c.status_box,
-                             sizing_mode="stretch_width")
-        language_marker, header = header_row(self.state, self.runtime, c.language)
-        page = pn.Column(language_marker, c.offline_box, header, c.notice_box, controls, self.picture.layout,
-                         self.sections, sizing_mode="stretch_width", max_width=1400, styles={"margin": "0 auto"})
+        """One header row (title, examples, the prompt, Run, Generate, the temperature, the other language, "More"),
+        the drawer of every other control under it, the messages, then the picture and the sections."""
+        c, picture = self.controls, self.picture
+        language_marker, title, about = header_parts(self.state, self.runtime)
+        c.prompt_input.styles = {"flex": "1 1 260px"}
+        items = [title, c.examples, c.prompt_input, c.run_button, c.generate_button, c.stop_button,
+                 pn.pane.Bokeh(picture.temperature), c.language_switch,
+                 c.menu_toggle]
+        for item in items:
+            item.margin = (0, 3)
+        header = pn.FlexBox(*items, align_items="center", flex_wrap="wrap", gap="2px 6px", sizing_mode="stretch_width",
+                            css_classes=["te-header-row"], margin=(2, 6))
+        # The drawer: everything else, nothing removed. Wraps on a narrow screen.
+        drawer = pn.Column(
+            pn.FlexBox(c.next_button, c.generate_count, c.top_k, c.top_p, c.seed, c.language, *picture.pickers,
+                       c.copy_link, align_items="end", sizing_mode="stretch_width", styles={"column-gap": "8px"}),
+            about, pn.pane.HTML(f"<b>{escape(self.words('app.prompt_tokens'))}</b>", margin=(4, 10, 0, 10)),
+            c.token_count, c.tokens_html, visible=False, sizing_mode="stretch_width",
+            css_classes=["te-menu"], stylesheets=[static_text("menu.css")])
+        c.menu_toggle.jslink(drawer, value="visible")  # at once in the page
+        c.menu_toggle.param.watch(lambda event: setattr(drawer, "visible", event.new), "value")  # and for Python
+        page = pn.Column(language_marker, c.offline_box, header, drawer, c.notice_box, c.error_box, c.status_box,
+                         picture.layout, self.sections, sizing_mode="stretch_width", max_width=1920,
+                         styles={"margin": "0 auto"})
         self.sections.refresh_all()
         attach_tour(self, page)
         return page

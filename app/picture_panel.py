@@ -53,13 +53,12 @@ class PicturePanel:
                                 n_layer=config.n_layer, selected_position=self._position(),
                                 ablated_heads=s.ablated_heads, lang=s.lang)
         self._shows = (s.trace, s.layer, s.head)
-        # The temperature slider beside the bars, in the picture's own slot for it: a Bokeh slider (a Panel widget
-        # cannot sit inside a Bokeh layout), kept in step with the state both ways.
+        # The temperature slider (the page puts it in its header): a Bokeh slider, kept in step with the state both
+        # ways, whose moves re-sample the bars at once.
         self.temperature = Slider(start=0, end=10, step=0.05, value=float(s.temperature),
-                                  title=words("app.temperature"), width=200, height=50, margin=(6, 10, 4, 10),
+                                  title=words("app.temperature"), width=176, height=44, margin=(2, 8, 2, 8),
                                   name="picture-temperature", css_classes=["te-temperature", "te-control"])
         self.temperature.on_change("value", self._on_temperature)
-        self.view.output_column.children = [self.temperature, *self.view.output_column.children[1:]]
         on_tap(self.view.stage_source.selected, self._on_stage_tap)
         on_tap(self.view.head_source.selected, self._on_head_tap)
         on_tap(self.view.token_source.selected, self._on_token_tap)

@@ -85,13 +85,13 @@ class PageLanguage(pn.reactive.ReactiveHTML):
     _scripts = {"render": static_text("page_language.js")}
 
 
-def header_row(state, runtime, language_picker) -> list:
-    """The page's language marker, then the title with the model's size beside the language picker."""
+def header_parts(state, runtime) -> tuple:
+    """The page's language marker; the title for the header row; and the sentence about the model (its name and
+    size), for the drawer."""
     words, config = translator(state.lang), runtime.config
-    header = pn.pane.HTML(  # HTML, not Markdown: a model's name is a file's text, and Markdown would format it
-        f"<h1>{words('app.title')}</h1><p>"
-        + words("app.header", model=escape(display_name(runtime.model.name)), n_layer=config.n_layer,
-                n_head=config.n_head, n_embd=config.n_embd) + "</p>", sizing_mode="stretch_width",
-        css_classes=["te-header"], stylesheets=[static_text("header.css")])
-    return [PageLanguage(language=state.lang, height=0, width=0, margin=0),
-            pn.Row(header, language_picker, sizing_mode="stretch_width")]
+    title = pn.pane.HTML(f"<h1>{words('app.title')}</h1>", css_classes=["te-title"], align="center", margin=(0, 8),
+                         stylesheets=[static_text("header.css")])
+    about = pn.pane.HTML(  # HTML, not Markdown: a model's name is a file's text, and Markdown would format it
+        words("app.header", model=escape(display_name(runtime.model.name)), n_layer=config.n_layer,
+              n_head=config.n_head, n_embd=config.n_embd), sizing_mode="stretch_width", css_classes=["te-header"])
+    return PageLanguage(language=state.lang, height=0, width=0, margin=0), title, about

@@ -233,8 +233,21 @@ def opened_pages(browser, base_url: str, width: int = 1280, height: int = 900,
 
 
 def find(page, css: str):
-    """The first element matching ``css`` (Playwright's CSS engine pierces Panel's shadow roots)."""
+    """The first element matching ``css`` (Playwright's CSS engine pierces Panel's shadow roots). A control in the
+    header's drawer ("⋯ More": Next token, the number of tokens, top-k, top-p, seed, language, the tour, the
+    picture's pickers, the token list) is found as a student finds it: the drawer is opened first."""
+    open_menu_holding(page, css)
     return page.locator(css).first
+
+
+def open_menu_holding(page, css: str) -> None:
+    """Open the header's drawer if ``css`` names something inside it and it is closed."""
+    if css.startswith("#") or page.locator(f".te-menu {css}").count() == 0:
+        return
+    if page.locator(".te-menu").first.is_visible():
+        return
+    page.locator(".te-menu-toggle button").first.click()
+    page.locator(".te-menu").first.wait_for(state="visible")
 
 
 def source_data(page, name: str, columns: list[str] | None = None) -> dict | None:

@@ -14,6 +14,7 @@ from app_server import bokeh_widget_value, find, opened_pages, source_data, tap,
 
 from transformer_explainer.gpt2_core import sampling
 from transformer_explainer.gpt2_core.interventions import zero_ablate_heads
+from transformer_explainer.viz.i18n import text
 from transformer_explainer.viz.sections.overview import TOKEN_LEFT, OverviewLayout
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
@@ -257,4 +258,4 @@ def test_ctrl_enter_in_the_prompt_runs_it_and_the_examples_menu_forgets_an_edite
     box.type(" and more")
     box.press("Control+Enter")
     page.wait_for_function("() => location.search.includes('and+more') || location.search.includes('and%20more')")
-    expect(page.locator(".te-examples select")).to_have_value("(choose an example)")
+    expect(page.locator(".te-examples select")).to_have_value(text("en", "app.examples_placeholder"))
