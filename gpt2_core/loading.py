@@ -153,13 +153,13 @@ def hub_checkpoint_files(repo_id: str, revision, cache_dir, progress: bool, loca
         status = getattr(getattr(error, "response", None), "status_code", "an error")
         raise ModelNotAvailableError(
             f"the Hugging Face Hub answered {status} when asked for {fetching[0]} of {where}: "
-            f"{summary(error)}. Try again later, or download {', '.join(REQUIRED_FILES)} from "
-            f"{hub_url(repo_id, endpoint)} into a directory and pass that directory instead") from None
+            f"{summary(error)}. Try again later, or download {checkpoint_files_of(repo_id, revision, endpoint)} "
+            f"into a directory and pass that directory instead") from None
     except network_errors() as error:
         raise ModelNotAvailableError(
             f"the connection to the Hugging Face Hub broke while downloading {fetching[0]} of {where} "
             f"({summary(error)}). Check your connection and run again (files already downloaded stay "
-            f"in the cache), or download {', '.join(REQUIRED_FILES)} from {hub_url(repo_id, endpoint)} "
+            f"in the cache), or download {checkpoint_files_of(repo_id, revision, endpoint)} "
             f"into a directory and pass that directory instead") from None
     return files
 
@@ -201,14 +201,34 @@ def offline_message(repo_id: str, revision, where: str, cache_dir, endpoint, loc
         reason = f"cannot reach {server}" + (f" ({summary(cause)})" if cause else "")
     cache = cache_dir or hub_constants.HF_HUB_CACHE
     name = repo_id.rsplit("/", 1)[-1]
-    files_page = f"{hub_url(repo_id, endpoint)}/tree/{revision or 'main'}"
     return (f"cannot load the model {where}: {reason}, and it is not in the local cache ({cache}). "
-            f"{advice}, or download {', '.join(REQUIRED_FILES)} from {files_page} into a directory and pass "
+            f"{advice}, or download {checkpoint_files_of(repo_id, revision, endpoint)} into a directory and pass "
             f"that directory instead of the id, e.g. load_model('./{name}') or --model ./{name}")
+
+
+def checkpoint_files_of(repo_id: str, revision: str | None = None, endpoint: str | None = None) -> str:
+    """Which files to download by hand, and from where: for every message that says to."""
+    return f"{', '.join(REQUIRED_FILES)} from {hub_url(repo_id, endpoint)}/tree/{revision or 'main'}"
 
 
 def hub_url(repo_id: str, endpoint: str | None) -> str:
     return f"{(endpoint or HUB_URL).rstrip('/')}/{repo_id}"
+
+
+def hub_unreachable(timeout: float = 3.0) -> str:
+    """Why the Hugging Face Hub cannot be reached (a name that does not resolve, a refused connection), or ''.
+    Seconds at most, where huggingface_hub itself retries an unreachable Hub for about 25 s before giving up."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
+    except OSError as error:
+        return f"{url.hostname}: {error.strerror or error}"
+    return ""
 
 
 def local_hint(repo_id: str) -> str:
