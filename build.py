@@ -178,17 +178,29 @@ def gather_wheels(site: Site, cache: Path) -> None:
 
 
 def our_wheel(folder: Path) -> Path:
-    """transformer-explainer itself (gpt2_core, viz, app), built from this checkout."""
+    """transformer-explainer itself (gpt2_core, viz, app), built from a copy of this checkout's sources in a
+    temporary folder: setuptools writes build/ and *.egg-info beside the pyproject.toml it builds, and the checkout
+    is to stay as it was. The copy holds what the wheel is made of: pyproject.toml, the README it names, and each
+    folder its package-dir maps."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as scratch:
+        sources, wheels = Path(scratch) / "sources", Path(scratch) / "wheels"
+        sources.mkdir()
+        for name in ("pyproject.toml", project["project"]["readme"]):
+            shutil.copy2(ROOT / name, sources / name)
+        for name in set(project["tool"]["setuptools"]["package-dir"].values()):
+            shutil.copytree(ROOT / name, sources / name, ignore=shutil.ignore_patterns("__pycache__"))
         command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                   "--wheel-dir", scratch, str(ROOT)]
+                   "--wheel-dir", str(wheels), str(sources)]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:  # e.g. no setuptools in this environment: let pip fetch it
             result = subprocess.run([c for c in command if c != "--no-build-isolation"], capture_output=True,
                                     text=True)
         if result.returncode != 0:
             raise BuildError(f"could not build the project's wheel:\n{result.stderr.strip()}")
-        built = next(Path(scratch).glob("transformer_explainer-*.whl"))
+        built = next(wheels.glob("transformer_explainer-*.whl"))
         return Path(shutil.copyfile(built, folder / built.name))
 
 

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return exit.code if isinstance(exit.code, int) else 2
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in ("app", "gpt2_core"):  # our messages only: libraries keep their own logging as it is
+    for name in ("transformer_explainer.app", "transformer_explainer.gpt2_core"):  # ours only: libraries keep theirs
         logger = logging.getLogger(name)
         logger.addHandler(handler)
         logger.setLevel(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
@@ -163,8 +163,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load(args):
-    from transformer_explainer.app.runtime import DEMO_MODEL, demo_model
     from transformer_explainer.gpt2_core import load_model
+    from transformer_explainer.gpt2_core.demo import DEMO_MODEL, demo_model
     return demo_model() if args.model == DEMO_MODEL else load_model(args.model, revision=args.revision)
 
 
@@ -263,20 +263,19 @@ def run_generate(args) -> None:
 
 
 def run_demo_model(args) -> None:
-    from transformer_explainer.gpt2_core import GPT2Config
-    from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
+    from transformer_explainer.gpt2_core.demo import DEMO_CONFIG, write_demo_checkpoint
 
     directory = args.directory
     if directory.exists() and not directory.is_dir():
         raise CommandError(f"{directory} is a file, not a folder: choose a folder to write the demo model into")
-    config = GPT2Config(n_vocab=457, n_ctx=256, n_embd=128, n_head=4, n_layer=4)
     try:
-        path = write_random_checkpoint(directory, config, seed=args.seed, std=0.15)
+        path = write_demo_checkpoint(directory, seed=args.seed)
     except OSError as error:
         raise CommandError(f"cannot write the demo model to {directory}: {error.strerror or error}"
                            + (f" ({error.filename})" if error.filename and str(error.filename) != str(directory) else "")
                            + "; choose a folder you can write to") from None
-    print(f"wrote a random GPT-2 ({config.n_layer} layers, {config.n_head} heads, {config.n_embd} wide) to {path}")
+    print(f"wrote a random GPT-2 ({DEMO_CONFIG.n_layer} layers, {DEMO_CONFIG.n_head} heads, {DEMO_CONFIG.n_embd} "
+          f"wide) to {path}")
 
 
 def run_build(argv: list[str]) -> int:

@@ -18,13 +18,13 @@ from typing import AsyncIterator, Callable, Iterable, Iterator
 import numpy as np
 
 from transformer_explainer.gpt2_core import DEFAULT_MODEL, GPT2, GPT2Config, GPT2CoreError, Trace, load_model
+from transformer_explainer.gpt2_core.demo import DEMO_MODEL, demo_model
 from transformer_explainer.gpt2_core.generation import GenerationStep
 from transformer_explainer.gpt2_core.interventions import zero_ablate_heads
+from transformer_explainer.gpt2_core.loading import checkpoint_files_of, hub_unreachable
 from transformer_explainer.viz.i18n import in_every_language
 
 log = logging.getLogger(__name__)
-
-DEMO_MODEL = "demo"  # a tiny random GPT-2 written on the fly: no download, obviously not GPT-2
 
 
 @dataclass
@@ -127,18 +127,6 @@ def ablated_generation(model: GPT2, ids, max_new_tokens, temperature, top_k, top
                                temperature, top_k, top_p, seed)
 
 
-def demo_model(seed: int = 0) -> GPT2:
-    """A small random GPT-2 (4 layers, 4 heads, 128 wide, a 457-token BPE): real computations, not GPT-2."""
-    from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
-
-    with tempfile.TemporaryDirectory() as directory:
-        write_random_checkpoint(directory, GPT2Config(n_vocab=457, n_ctx=256, n_embd=128, n_head=4, n_layer=4),
-                                seed=seed, std=0.15)
-        model = load_model(directory)
-    model.name = DEMO_MODEL
-    return model
-
-
 def load_runtime(source: str | None, revision: str | None = None, use_onnx: bool = False,
                  onnx_dir: str | Path | None = None) -> ModelRuntime:
     """Load the model the app shows. With no ``source``, GPT-2 small; if it cannot be had (offline, nothing
@@ -149,8 +137,7 @@ def load_runtime(source: str | None, revision: str | None = None, use_onnx: bool
         notice = in_every_language("notice.demo")
     elif source is None:
         model, reason = default_model(revision)
-        if model is None:
-            log.warning("%s", reason)
+        if model is None:  # serve says so in the terminal and on the page
             model = demo_model()
             notice = in_every_language("notice.fallback", reason=reason)
     else:
@@ -169,7 +156,8 @@ def default_model(revision: str | None) -> tuple[GPT2 | None, str]:
     unreachable = hub_unreachable()
     if unreachable:
         return None, (f"the Hugging Face Hub cannot be reached ({unreachable}) and {DEFAULT_MODEL} is not in the "
-                      f"local cache. Connect to the internet, or download it into a folder and run "
+                      f"local cache. Connect to the internet, or download "
+                      f"{checkpoint_files_of(DEFAULT_MODEL, revision)} into a folder (e.g. ./gpt2) and run "
                       f"transformer-explainer serve --model ./gpt2")
     log.warning("Downloading %s from the Hugging Face Hub (about 550 MB, once; then it loads from the cache)",
                 DEFAULT_MODEL)
@@ -177,21 +165,6 @@ def default_model(revision: str | None) -> tuple[GPT2 | None, str]:
         return load_model(DEFAULT_MODEL, revision=revision), ""
     except GPT2CoreError as error:
         return None, str(error)
-
-
-def hub_unreachable(timeout: float = 3.0) -> str:
-    """Why the Hugging Face Hub cannot be reached (a name that does not resolve, a refused connection), or ''."""
-    import socket
-    from urllib.parse import urlparse
-
-    from huggingface_hub import constants
-
-    url = urlparse(constants.ENDPOINT)
-    try:
-        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
-    except OSError as error:
-        return f"{url.hostname}: {error.strerror or error}"
-    return ""
 
 
 def fast_generator_for(model: GPT2, onnx_dir: str | Path | None = None):

@@ -11,6 +11,8 @@ import webbrowser
 
 import panel as pn
 
+from transformer_explainer.viz.i18n import DEFAULT_LANGUAGE, said_in
+
 from .page import build_app
 from .runtime import load_runtime
 
@@ -30,6 +32,8 @@ def serve(model: str | None = None, revision: str | None = None, port: int = 500
     origins = [f"localhost:{port}", f"127.0.0.1:{port}", *(websocket_origins or [])]
     url = f"http://{address}:{port}/"
     print(f"Transformer Explainer: {runtime.model!r} on {url}", flush=True)
+    if runtime.notice:  # the page's banner, said here too: above all that this is a demo model, not GPT-2
+        print(said_in(runtime.notice, DEFAULT_LANGUAGE), flush=True)
     if show and not can_open_browser():
         print(f"open {url} in a browser (no web browser can be started from here)", flush=True)
         show = False

@@ -22,11 +22,11 @@ import numpy as np
 from .config import GPT2Config
 from .errors import ModelNotAvailableError, WeightsError
 from .gpt2 import GPT2
-from .tokenizer import Tokenizer, bytes_to_unicode
+from .tokenizer import MERGES_FILE, VOCAB_FILE, Tokenizer
 from .weights import params_from_hf_tensors
 
 DEFAULT_MODEL = "openai-community/gpt2"
-CONFIG_FILE, VOCAB_FILE, MERGES_FILE = "config.json", "vocab.json", "merges.txt"
+CONFIG_FILE = "config.json"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")  # in order of preference
 REQUIRED_FILES = (CONFIG_FILE, WEIGHT_FILES[0], VOCAB_FILE, MERGES_FILE)
 HUB_URL = "https://huggingface.co"
@@ -153,13 +153,13 @@ def hub_checkpoint_files(repo_id: str, revision, cache_dir, progress: bool, loca
         status = getattr(getattr(error, "response", None), "status_code", "an error")
         raise ModelNotAvailableError(
             f"the Hugging Face Hub answered {status} when asked for {fetching[0]} of {where}: "
-            f"{summary(error)}. Try again later, or download {', '.join(REQUIRED_FILES)} from "
-            f"{hub_url(repo_id, endpoint)} into a directory and pass that directory instead") from None
+            f"{summary(error)}. Try again later, or download {checkpoint_files_of(repo_id, revision, endpoint)} "
+            f"into a directory and pass that directory instead") from None
     except network_errors() as error:
         raise ModelNotAvailableError(
             f"the connection to the Hugging Face Hub broke while downloading {fetching[0]} of {where} "
             f"({summary(error)}). Check your connection and run again (files already downloaded stay "
-            f"in the cache), or download {', '.join(REQUIRED_FILES)} from {hub_url(repo_id, endpoint)} "
+            f"in the cache), or download {checkpoint_files_of(repo_id, revision, endpoint)} "
             f"into a directory and pass that directory instead") from None
     return files
 
@@ -201,14 +201,34 @@ def offline_message(repo_id: str, revision, where: str, cache_dir, endpoint, loc
         reason = f"cannot reach {server}" + (f" ({summary(cause)})" if cause else "")
     cache = cache_dir or hub_constants.HF_HUB_CACHE
     name = repo_id.rsplit("/", 1)[-1]
-    files_page = f"{hub_url(repo_id, endpoint)}/tree/{revision or 'main'}"
     return (f"cannot load the model {where}: {reason}, and it is not in the local cache ({cache}). "
-            f"{advice}, or download {', '.join(REQUIRED_FILES)} from {files_page} into a directory and pass "
+            f"{advice}, or download {checkpoint_files_of(repo_id, revision, endpoint)} into a directory and pass "
             f"that directory instead of the id, e.g. load_model('./{name}') or --model ./{name}")
+
+
+def checkpoint_files_of(repo_id: str, revision: str | None = None, endpoint: str | None = None) -> str:
+    """Which files to download by hand, and from where: for every message that says to."""
+    return f"{', '.join(REQUIRED_FILES)} from {hub_url(repo_id, endpoint)}/tree/{revision or 'main'}"
 
 
 def hub_url(repo_id: str, endpoint: str | None) -> str:
     return f"{(endpoint or HUB_URL).rstrip('/')}/{repo_id}"
+
+
+def hub_unreachable(timeout: float = 3.0) -> str:
+    """Why the Hugging Face Hub cannot be reached (a name that does not resolve, a refused connection), or ''.
+    Seconds at most, where huggingface_hub itself retries an unreachable Hub for about 25 s before giving up."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
+    except OSError as error:
+        return f"{url.hostname}: {error.strerror or error}"
+    return ""
 
 
 def local_hint(repo_id: str) -> str:
@@ -313,41 +333,9 @@ def read_safetensors_by_hand(path: Path) -> dict:
                            f"delete it and download it again") from None
 
 
-def read_tokenizer(vocab_path: Path, merges_path: Path) -> Tokenizer:
-    """GPT-2's byte-level BPE from vocab.json and merges.txt, checked well enough to fail here, clearly,
-    rather than on some later prompt."""
-    try:
-        vocab = json.loads(Path(vocab_path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise WeightsError(f"cannot read the tokenizer vocabulary {vocab_path}: {error} (not a JSON file?)") from None
-    if not isinstance(vocab, dict) or not vocab or not all(
-            isinstance(token, str) and isinstance(index, int) and not isinstance(index, bool) and index >= 0
-            for token, index in vocab.items()):
-        raise WeightsError(f"{vocab_path} is not a GPT-2 vocabulary: expected a JSON object mapping each token "
-                           f"to its id (a non-negative integer)")
-    missing_bytes = [char for char in bytes_to_unicode().values() if char not in vocab]
-    if missing_bytes:
-        raise WeightsError(f"{vocab_path} is not a byte-level BPE vocabulary: it lacks {len(missing_bytes)} of "
-                           f"the 256 byte symbols (e.g. {missing_bytes[0]!r}); GPT-2's tokenizer needs all of them")
-    try:
-        lines = Path(merges_path).read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        raise WeightsError(f"cannot read the tokenizer merges {merges_path}: {error}") from None
-    merges = []
-    for number, line in enumerate(lines, 1):
-        if not line or line.startswith("#version"):
-            continue
-        pair = tuple(line.split(" "))
-        if len(pair) != 2 or not all(pair):
-            raise WeightsError(f"{merges_path} line {number} is not a merge (two symbols separated by one space): "
-                               f"{line!r}")
-        merges.append(pair)
-    return Tokenizer(vocab, merges)
-
-
 def model_from_files(files: dict[str, Path], name: str) -> GPT2:
     config = GPT2Config.from_json_file(files[CONFIG_FILE])
-    tokenizer = read_tokenizer(files[VOCAB_FILE], files[MERGES_FILE])
+    tokenizer = Tokenizer.from_files(files[VOCAB_FILE], files[MERGES_FILE])
     if tokenizer.vocab_size > config.n_vocab:
         raise WeightsError(
             f"the tokenizer ({files[VOCAB_FILE]}) has {tokenizer.vocab_size} tokens but the model's config.json "

@@ -66,12 +66,12 @@ from .errors import WeightsError
 from .gpt2 import GPT2
 from .kernels import OUT_IN, as_in_out, to_kernel_layout
 from .quantization import dequantize_rows, quantize_rows
-from .tokenizer import Tokenizer
+from .tokenizer import MERGES_FILE, VOCAB_FILE, Tokenizer, tokenizer_from_file_contents
 from .weights import is_linear_weight, iter_params, nest, param_shapes
 
 FORMAT_NAME = "gpt2-shards"
 FORMAT_VERSION = 1
-MANIFEST_FILE, VOCAB_FILE, MERGES_FILE = "manifest.json", "vocab.json", "merges.txt"
+MANIFEST_FILE = "manifest.json"
 STORAGE_DTYPES = ("float16", "float32", "int8")  # what write_shards writes: the manifest's top-level dtype
 FLOAT_DTYPES = ("float16", "float32")  # a tensor entry's dtype: one of these, or int8 with a scale
 QUANTIZED_DTYPE, SCALE_DTYPE = "int8", "float32"  # an int8 matrix and its scales (one per row)
@@ -555,19 +555,10 @@ def read_tokenizer(source: str | Path | Reader, manifest: dict | None = None) ->
     if not files:
         return None
     where = where_of(read)
-    try:
-        vocab = json.loads(bytes(read_file(read, files["vocab"], "the tokenizer file")))
-    except ValueError as error:
-        raise WeightsError(f"the tokenizer file {files['vocab']!r} in {where} is not valid JSON: {error}") from None
-    if not isinstance(vocab, dict):
-        raise WeightsError(f"the tokenizer file {files['vocab']!r} in {where} must map each token to its id, "
-                           f"not hold a JSON {type(vocab).__name__}")
-    try:
-        lines = bytes(read_file(read, files["merges"], "the tokenizer file")).decode("utf-8").splitlines()
-    except UnicodeDecodeError as error:
-        raise WeightsError(f"the tokenizer file {files['merges']!r} in {where} is not UTF-8 text: {error}") from None
-    merges = [tuple(line.split(" ")) for line in lines if line and not line.startswith("#version")]
-    return Tokenizer(vocab, merges)
+    return tokenizer_from_file_contents(read_file(read, files["vocab"], "the tokenizer file"),
+                                        read_file(read, files["merges"], "the tokenizer file"),
+                                        vocab_source=f"{files['vocab']!r} in {where}",
+                                        merges_source=f"{files['merges']!r} in {where}")
 
 
 def load_model_from_shards(source: str | Path | Reader, name: str | None = None, verify_sha256: bool = True,

@@ -25,6 +25,7 @@ import regex
 from .errors import PromptError, WeightsError
 
 END_OF_TEXT = "<|endoftext|>"
+VOCAB_FILE, MERGES_FILE = "vocab.json", "merges.txt"
 
 # Letters (\p{L}) and numbers (\p{N}) as the Hugging Face ``tokenizers`` package knows them: its regex
 # engine (Oniguruma) has Unicode 16.0's tables, while ``regex`` may have a newer Unicode's. The reference
@@ -74,7 +75,7 @@ def bytes_to_unicode() -> dict[int, str]:
 
 class Tokenizer:
     def __init__(self, vocab: dict[str, int], merges: list[tuple[str, str]], special_tokens: dict[str, int] | None = None,
-                 *, vocab_source: str = "vocab.json", merges_source: str = "merges.txt"):
+                 *, vocab_source: str = VOCAB_FILE, merges_source: str = MERGES_FILE):
         """``vocab_source`` and ``merges_source`` name where the two tables came from, for the error messages
         that refuse a table that cannot be right (a ``WeightsError``)."""
         check_vocabulary(vocab, vocab_source)
@@ -98,8 +99,9 @@ class Tokenizer:
 
     @classmethod
     def from_files(cls, vocab_path: str | Path, merges_path: str | Path) -> "Tokenizer":
-        return cls(read_vocabulary(vocab_path), read_merges(merges_path),
-                   vocab_source=str(vocab_path), merges_source=str(merges_path))
+        """GPT-2's tokenizer from its vocab.json and merges.txt (see ``tokenizer_from_file_contents``)."""
+        return tokenizer_from_file_contents(Path(vocab_path).read_bytes(), Path(merges_path).read_bytes(),
+                                            vocab_source=str(vocab_path), merges_source=str(merges_path))
 
     @property
     def vocab_size(self) -> int:
@@ -223,26 +225,38 @@ class Tokenizer:
 
 # -- reading and checking the two tables -----------------------------------------------------------
 
-def read_vocabulary(path: str | Path) -> dict[str, int]:
+def tokenizer_from_file_contents(vocab_json: bytes, merges_txt: bytes, *, vocab_source: str = VOCAB_FILE,
+                                 merges_source: str = MERGES_FILE) -> Tokenizer:
+    """The one reader of GPT-2's tokenizer files, vocab.json and merges.txt, from their bytes (read from a folder,
+    the Hugging Face cache or a browser's fetch), checked well enough to fail here, clearly, rather than on some
+    later prompt: a ``WeightsError`` that names the file (``vocab_source``, ``merges_source``) and what is wrong."""
+    return Tokenizer(parse_vocabulary(vocab_json, vocab_source), parse_merges(merges_txt, merges_source),
+                     vocab_source=vocab_source, merges_source=merges_source)
+
+
+def parse_vocabulary(vocab_json: bytes, source: str):
+    """vocab.json's JSON (checked to be a vocabulary by the ``Tokenizer``)."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise WeightsError(f"cannot read the tokenizer vocabulary {path}: {error} (not a JSON file?)") from None
+        return json.loads(bytes(vocab_json))
+    except ValueError as error:  # not JSON, or not UTF-8
+        raise WeightsError(f"cannot read the tokenizer vocabulary: the tokenizer file {source} is not valid JSON "
+                           f"({error})") from None
 
 
-def read_merges(path: str | Path) -> list[tuple[str, str]]:
+def parse_merges(merges_txt: bytes, source: str) -> list[tuple[str, str]]:
     """merges.txt: an optional ``#version`` line, then one merge a line, two symbols separated by one space."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = bytes(merges_txt).decode("utf-8").splitlines()
     except UnicodeDecodeError as error:
-        raise WeightsError(f"cannot read the tokenizer merges {path}: {error}") from None
+        raise WeightsError(f"cannot read the tokenizer merges: the tokenizer file {source} is not UTF-8 text "
+                           f"({error})") from None
     merges = []
     for number, line in enumerate(lines, 1):
         if not line or line.startswith("#version"):
             continue
         pair = tuple(line.split(" "))
         if len(pair) != 2 or not all(pair):
-            raise WeightsError(f"{path} line {number} is not a merge (two symbols separated by one space): {line!r}")
+            raise WeightsError(f"{source} line {number} is not a merge (two symbols separated by one space): {line!r}")
         merges.append(pair)
     return merges
 

@@ -2,6 +2,11 @@
 
 It holds every hook point's value by name (see HOOKS.md), the token ids and their display
 strings, and the config; it saves to and loads from one compact ``.npz`` file.
+
+Each point also has a short name, as in TransformerLens's ``ActivationCache`` (``cache["pattern", 3]``):
+``trace.get("pattern", 3)`` and ``trace["pattern", 3]`` are ``trace["blocks.3.attn.hook_pattern"]``. The short
+name is the point's own name with its scope in front where one block holds two of it (``ln1_scale``,
+``mlp_pre``) or it lies outside the blocks (``ln_final_out``); see ``SHORT_NAMES``.
 """
 
 from __future__ import annotations
@@ -12,8 +17,23 @@ from pathlib import Path
 import numpy as np
 
 from .config import GPT2Config
+from .hooks import block_hook_names, hook_names
 
 FORMAT_VERSION = 1
+
+
+def short_name(hook_name: str) -> str:
+    """blocks.3.attn.hook_pattern -> pattern, blocks.3.ln1.hook_scale -> ln1_scale, blocks.3.mlp.hook_pre -> mlp_pre,
+    blocks.3.hook_resid_pre -> resid_pre, ln_final.hook_out -> ln_final_out, unembed.hook_logits -> logits."""
+    scope, _, point = hook_name.rpartition("hook_")
+    scopes = [part for part in scope.split(".") if part and not part.isdigit()]
+    return "_".join([*(part for part in scopes if part not in ("blocks", "attn", "unembed")), point])
+
+
+# short name -> full name: inside a block ({layer} to fill in), and outside the blocks (no layer).
+BLOCK_SHORT_NAMES = {short_name(name): name.replace("blocks.0.", "blocks.{layer}.", 1) for name in block_hook_names(0)}
+MODEL_SHORT_NAMES = {short_name(name): name for name in hook_names(0)}  # a 0-layer model has only these
+SHORT_NAMES = {**BLOCK_SHORT_NAMES, **MODEL_SHORT_NAMES}
 
 
 class Trace:
@@ -26,12 +46,43 @@ class Trace:
         self.model_name = model_name
         self.all_logits = all_logits  # False: unembed.hook_logits holds the last position only
 
-    def __getitem__(self, name: str) -> np.ndarray:
+    def __getitem__(self, name: str | tuple) -> np.ndarray:
+        """A hook point's value by its full name (``trace["blocks.3.attn.hook_pattern"]``), or by its short name
+        and layer as a tuple (``trace["pattern", 3]``, ``trace["logits",]``); see ``get``."""
+        if isinstance(name, tuple):
+            return self.get(*name)
         try:
             return self.arrays[name]
         except KeyError:
             raise KeyError(f"this trace has no hook point {name!r}; it has {len(self.arrays)} "
                            f"(e.g. {', '.join(list(self.arrays)[:3])})") from None
+
+    def get(self, name: str, layer: int | None = None) -> np.ndarray:
+        """A hook point's value by its short name: ``get("pattern", 3)`` [h, pos, pos], ``get("resid_post", -1)``
+        (the last block's), ``get("embed")``, ``get("logits")``. A full name (``blocks.3.attn.hook_pattern``)
+        works too. A name that is neither, or a layer that is missing, wrong or not wanted, is a KeyError that
+        lists the valid ones."""
+        return self[self.hook_name(name, layer)]
+
+    def hook_name(self, name: str, layer: int | None = None) -> str:
+        """The full hook name of a short name (and layer): ``hook_name("pattern", 3)`` -> blocks.3.attn.hook_pattern."""
+        if name.startswith("hook_") or "." in name:  # a full name, as the model names its points
+            if layer is not None:
+                raise KeyError(f"{name!r} is a full hook name, which holds its layer if it has one: trace[{name!r}]")
+            return name
+        n_layer = self.config.n_layer
+        if name in MODEL_SHORT_NAMES:
+            if layer is not None:
+                raise KeyError(f"{name!r} is not inside a block, so it takes no layer: trace.get({name!r})")
+            return MODEL_SHORT_NAMES[name]
+        if name not in BLOCK_SHORT_NAMES:
+            raise KeyError(f"no hook point is called {name!r}: with a layer, one of {', '.join(BLOCK_SHORT_NAMES)}; "
+                           f"without, one of {', '.join(MODEL_SHORT_NAMES)}; or a full name such as "
+                           f"blocks.0.attn.hook_pattern")
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -n_layer <= layer < n_layer:
+            raise KeyError(f"{name!r} is inside a block: give its layer, a whole number from 0 to {n_layer - 1} "
+                           f"(or -1 for the last), as in trace.get({name!r}, 0); got {layer!r}")
+        return BLOCK_SHORT_NAMES[name].format(layer=int(layer) % n_layer)
 
     def __contains__(self, name: str) -> bool:
         return name in self.arrays

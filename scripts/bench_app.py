@@ -91,9 +91,9 @@ def make_checkpoint(directory: Path, tokenizer_dir: Path | None) -> Path:
 
 def sixteen_token_prompts(checkpoint: Path, count: int, length: int = 16) -> list[tuple[str, list[int]]]:
     """Prompts cut to exactly ``length`` tokens (by this checkpoint's tokenizer), with their ids."""
-    from transformer_explainer.gpt2_core.loading import read_tokenizer
+    from transformer_explainer.gpt2_core.tokenizer import Tokenizer
 
-    tokenizer = read_tokenizer(checkpoint / "vocab.json", checkpoint / "merges.txt")
+    tokenizer = Tokenizer.from_files(checkpoint / "vocab.json", checkpoint / "merges.txt")
     prompts = []
     for i, text in enumerate(CANDIDATE_PROMPTS):
         ids = tokenizer.encode(f"{text}. {CANDIDATE_PROMPTS[(i + 5) % len(CANDIDATE_PROMPTS)]}")
@@ -108,9 +108,9 @@ def sixteen_token_prompts(checkpoint: Path, count: int, length: int = 16) -> lis
 
 
 def tokenizer_ids(checkpoint: Path, text: str) -> list[int]:
-    from transformer_explainer.gpt2_core.loading import read_tokenizer
+    from transformer_explainer.gpt2_core.tokenizer import Tokenizer
 
-    return read_tokenizer(checkpoint / "vocab.json", checkpoint / "merges.txt").encode(text)
+    return Tokenizer.from_files(checkpoint / "vocab.json", checkpoint / "merges.txt").encode(text)
 
 
 def wait_settled(page, ids: list[int], quiet_ms: int = 500, timeout_ms: int = 60_000, attention: bool = True,

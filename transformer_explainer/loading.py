@@ -16,9 +16,11 @@ import importlib.util
 import json
 from pathlib import Path
 
+from transformer_explainer.gpt2_core.demo import DEMO_MODEL, demo_model
+from transformer_explainer.gpt2_core.loading import hub_unreachable
+
 from .errors import ModelLoadError
 
-DEMO_MODEL = "demo"
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
@@ -42,7 +44,6 @@ def load_explainer(name: str, revision: str | None = None):
     from .explainer import Explainer
 
     if name == DEMO_MODEL:
-        from transformer_explainer.app.runtime import demo_model
         return Explainer(demo_model())
     if looks_like_path(name):
         check_folder(Path(name).expanduser())
@@ -91,11 +92,6 @@ def load_with_gpt2_core(name: str, revision: str | None):
     except GPT2CoreError as error:
         raise ModelLoadError(f"{error} (without PyTorch and transformers only GPT-2 checkpoints can be read: "
                              f"{INSTALL_HINT})") from None
-
-
-def hub_unreachable() -> str:
-    from transformer_explainer.app.runtime import hub_unreachable as check
-    return check()
 
 
 def load_with_transformers(name: str, revision: str | None):

@@ -5,7 +5,9 @@ import socket
 import pytest
 
 import transformer_explainer.app.runtime as runtime_module
-from transformer_explainer.app.runtime import DEMO_MODEL, hub_unreachable, load_runtime
+from transformer_explainer.app.runtime import load_runtime
+from transformer_explainer.gpt2_core.demo import DEMO_MODEL
+from transformer_explainer.gpt2_core.loading import hub_unreachable
 from transformer_explainer.gpt2_core import ModelNotAvailableError
 
 

@@ -40,3 +40,27 @@ def test_the_installed_packages_are_found_under_the_namespace():
     assert Path(transformer_explainer.viz.picture.__file__).parent == ROOT / "viz" / "picture"
     assert Path(transformer_explainer.app.state.__file__).parent == ROOT / "app"
     assert sys.modules.get("viz") is None and sys.modules.get("app") is None
+
+
+def build_outputs_in_the_checkout() -> dict[str, int]:
+    """Every file under build/ and *.egg-info/ beside build.py, with its modification time."""
+    folders = [ROOT / "build", *ROOT.glob("*.egg-info")]
+    return {str(path.relative_to(ROOT)): path.stat().st_mtime_ns for folder in folders if folder.exists()
+            for path in [folder, *folder.rglob("*")]}
+
+
+def test_the_sites_wheel_is_built_without_writing_into_the_checkout(tmp_path, monkeypatch):
+    import importlib.util
+    import zipfile
+
+    spec = importlib.util.spec_from_file_location("build_under_test", ROOT / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, build)  # its dataclasses look their module up there
+    spec.loader.exec_module(build)
+    before = build_outputs_in_the_checkout()
+    wheel = build.our_wheel(tmp_path)
+    assert build_outputs_in_the_checkout() == before, "the build wrote build/ or *.egg-info beside build.py"
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"transformer_explainer/gpt2_core/demo.py", "transformer_explainer/viz/locales/zh.json",
+            "transformer_explainer/app/cli.py", "transformer_explainer/explainer.py"} <= names
+    assert not any("__pycache__" in name for name in names)

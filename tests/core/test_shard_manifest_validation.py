@@ -331,6 +331,29 @@ def test_a_tokenizer_vocabulary_that_is_not_json_is_refused_naming_it(shards):
         load_model_from_shards(shards)
 
 
+@pytest.mark.parametrize("file, content, expected", [
+    ("merges.txt", "#version: 0.2\nĠ t\nthree symbols here\n", "{merges} line 3 is not a merge"),
+    ("merges.txt", b"\xff\xfe", "cannot read the tokenizer merges: the tokenizer file {merges} is not UTF-8 text"),
+    ("vocab.json", '["a", "b"]', "{vocab} is not a GPT-2 vocabulary"),
+    ("vocab.json", '{"a": 0}', "{vocab} is not a byte-level BPE vocabulary: it lacks 255 of the 256 byte symbols"),
+])
+def test_tokenizer_files_are_read_and_refused_alike_from_shards_and_from_a_checkpoint(
+        shards, tiny_checkpoint, tmp_path, file, content, expected):
+    """One reader of vocab.json and merges.txt (tokenizer.tokenizer_from_file_contents): the same file gets the same
+    refusal wherever it is read from, naming where it lies."""
+    checkpoint = tmp_path / "checkpoint"
+    checkpoint.mkdir()
+    for path in tiny_checkpoint.iterdir():
+        (checkpoint / path.name).write_bytes(path.read_bytes())
+    places = [(load_model_from_shards, shards, lambda name: f"'{name}' in {shards}"),
+              (load_model, checkpoint, lambda name: str(checkpoint / name))]
+    for load, folder, where in places:
+        (folder / file).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        with pytest.raises(WeightsError) as error:
+            load(folder)
+        assert expected.format(vocab=where("vocab.json"), merges=where("merges.txt")) in str(error.value)
+
+
 # -- the manifest's own hash -------------------------------------------------------------------------
 
 def test_manifest_sha256_is_the_sha256_of_the_files_bytes():

@@ -54,7 +54,7 @@ def report(request, tmp_path_factory):
     texts = folder / "texts.txt"
     texts.write_text("\n".join(TEXTS) + "\n\n", encoding="utf-8")
     if request.param == "demo":
-        from transformer_explainer.app.runtime import demo_model
+        from transformer_explainer.gpt2_core.demo import demo_model
         from transformer_explainer import Explainer
 
         model_name, explainer = "demo", Explainer(demo_model())
