@@ -104,7 +104,7 @@ def file_entry(path: Path, name: str | None = None) -> dict:
 # -- 1. load the model -------------------------------------------------------------------------------------
 
 def load_build_model(source: str):
-    from transformer_explainer.app.runtime import DEMO_MODEL, demo_model
+    from transformer_explainer.gpt2_core.demo import DEMO_MODEL, demo_model
     from transformer_explainer.gpt2_core import load_model
 
     model = demo_model() if source == DEMO_MODEL else load_model(source)
