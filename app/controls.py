@@ -91,7 +91,7 @@ class Controls:
         self.copy_link.js_on_click(args={"copied": words("app.link_copied"), "failed": words("app.link_not_copied")},
                                    code=static_text("copy_link.js"))
         # "⋯ More" shows and hides the drawer of every other control (in the page, at once: no round trip).
-        self.menu_toggle = pn.widgets.Toggle(name=words("app.menu"), width=84, align="center", color="light",
+        self.menu_toggle = pn.widgets.Toggle(label=words("app.menu"), width=84, align="center", color="light",
                                              css_classes=["te-menu-toggle"])  # works offline too: the page itself opens it
         self.reload_button = pn.widgets.Button(label=words("app.reload"), color="light", width=110,
                                                css_classes=["te-reload"])
