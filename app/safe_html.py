@@ -33,9 +33,11 @@ class TextBox(pn.pane.HTML):
         self.plain_text = text
         self._render()
 
+    element = "<pre>{}</pre>"  # what wraps the escaped text
+
     @param.depends("plain_text", watch=True)
     def _render(self) -> None:
-        self.object = f"<pre>{escape(self.plain_text)}</pre>"
+        self.object = self.element.format(escape(self.plain_text))
 
 
 def token_chips(tokens: list[str], token_ids: list[int]) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import panel as pn
-import param
 from bokeh.layouts import column as bokeh_column
 
 from .compat import answer_at_once

@@ -15,13 +15,11 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-import panel as pn
-import param
 
 from transformer_explainer.viz.common import format_probability
 from transformer_explainer.viz.i18n import Translator, translator
 
-from .safe_html import escape
+from .safe_html import TextBox
 from .static_files import static_text
 
 TOP_CANDIDATES = 3
@@ -83,21 +81,13 @@ def picture_text(state, runtime) -> str:
                            translator(state.lang), runtime.config.n_layer)
 
 
-class ScreenReaderText(pn.pane.HTML):
+class ScreenReaderText(TextBox):
     """A text for screen readers only, escaped: set ``plain_text``, never ``object``."""
 
-    plain_text = param.String(default="", doc="the text read, character for character")
-
-    _rename = {"plain_text": None}
+    element = '<p class="te-sr-only">{}</p>'
 
     def __init__(self, text: str = "", **params):
         params.setdefault("stylesheets", [static_text("screen_reader.css")])
         params.setdefault("sizing_mode", "stretch_width")
         params.setdefault("margin", 0)
-        super().__init__(**params)
-        self.plain_text = text
-        self._render()
-
-    @param.depends("plain_text", watch=True)
-    def _render(self) -> None:
-        self.object = f'<p class="te-sr-only">{escape(self.plain_text)}</p>'
+        super().__init__(text, **params)
