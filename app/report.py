@@ -28,9 +28,10 @@ def heading(section: Section, words: Translator) -> Div:
 
 def write_report(model: GPT2, prompt: str, path: str | Path, *, layer: int = 0, head: int = 0,
                  temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                 seed: int = 0, lang: str = "en") -> Path:
+                 seed: int = 0, lang: str = "en", trace=None) -> Path:
     """Trace ``prompt`` and write every section's views (app/sections) to ``path`` (an .html file), its words in
-    ``lang`` ('en' or 'zh'). Returns the path written."""
+    ``lang`` ('en' or 'zh'). ``trace``: a pass already made over ``prompt`` (the page's, with its silenced heads),
+    drawn instead of a new one. Returns the path written."""
     import numpy as np
 
     config, words = model.config, translator(lang)
@@ -38,7 +39,7 @@ def write_report(model: GPT2, prompt: str, path: str | Path, *, layer: int = 0, 
         from transformer_explainer.gpt2_core import PromptError
         raise PromptError(f"layer must be in 0..{config.n_layer - 1} and head in 0..{config.n_head - 1}, "
                           f"got layer {layer}, head {head}")
-    trace = model.run_with_trace(prompt, head_results=True)
+    trace = trace if trace is not None else model.run_with_trace(prompt, head_results=True)
     settings = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
     inputs = SectionInputs(
         trace=trace, model=model, probabilities=sampling.probabilities(trace.logits, **settings),
