@@ -10,7 +10,6 @@ from transformer_explainer.viz.sections.compare import ComparisonView, PatternPa
 from transformer_explainer.viz.sections.output import settings_text
 
 from ..compat import answer_at_once
-from ..safe_html import TextBox
 from ..widgets import text_box
 from . import Explanation, Section, SectionView
 
@@ -37,7 +36,7 @@ class CompareSection(SectionView):
         state, words = self.context.state, self.context.words
         if state is None:
             return []
-        self.first_prompt = TextBox(sizing_mode="stretch_width", css_classes=["te-compare-first"])
+        self.first_prompt = text_box("status", css_classes=["te-compare-first"])
         self.second_box = pn.widgets.TextInput.from_param(
             state.param.compare, label=words("compare.second_prompt"), placeholder=words("compare.placeholder"),
             description=None, sizing_mode="stretch_width", min_width=220, css_classes=["te-compare-prompt", "te-control"])
@@ -57,9 +56,12 @@ class CompareSection(SectionView):
         answer_at_once(self.swap_button)
         state.param.watch(lambda *events: self._show_messages(), ["compare_error", "compare_trace", "trace"])
         self._show_messages()
-        return [self.first_prompt, pn.Row(self.second_box, self.run_button, sizing_mode="stretch_width"),
-                self.swap_button, pn.pane.Markdown(words("compare.examples"), margin=(10, 5, 0, 5)), *self.examples,
-                self.message, self.hint]
+        examples = pn.FlexBox(pn.pane.Markdown(words("compare.examples"), margin=(0, 5)), *self.examples,
+                              align_items="center", sizing_mode="stretch_width")
+        return [self.first_prompt,
+                pn.FlexBox(self.second_box, self.run_button, self.swap_button, align_items="end",
+                           sizing_mode="stretch_width"),
+                examples, self.message, self.hint]
 
     def _show_messages(self) -> None:
         state, words = self.context.state, self.context.words

@@ -18,6 +18,7 @@ from transformer_explainer.viz.sections.attention import HeadGridView
 
 from ..compat import answer_at_once
 from ..safe_html import TextBox
+from ..widgets import text_box
 from . import Explanation, Section, SectionView
 
 # model -> its heads' induction scores [n_layer, h]: the probe is the same for every prompt and every page.
@@ -80,7 +81,7 @@ class HeadsSection(SectionView):
                                                 value=DEFAULT_THRESHOLD, width=220,
                                                 css_classes=["te-head-threshold", "te-control"])
         answer_at_once(self.role_filter, self.threshold)
-        self.filter_note = TextBox(sizing_mode="stretch_width", css_classes=["te-head-filter-note"])
+        self.filter_note = text_box("status", css_classes=["te-head-filter-note"])
         self.roles_text = pn.pane.Markdown(words("heads.roles.text"), sizing_mode="stretch_width",
                                            css_classes=["te-head-roles"])
         for widget in (self.role_filter, self.threshold):

@@ -38,14 +38,14 @@ def test_the_heads_filter_lists_and_outlines_exactly_the_heads_above_the_thresho
     expected = [(l, h) for l in range(2) for h in range(4) if previous[l, h] > threshold]
     assert grid.highlighted_heads() == expected and len(expected) == 4
     note = section.filter_note.plain_text
-    assert note.startswith(f"4 of 8 heads have a previous-token score above {threshold:.2f}")
+    assert note.startswith(f"Heads whose previous-token score is above {threshold:.2f}: 4 of 8")
     assert note.endswith(", ".join(f"L{l} H{h} ({previous[l, h]:.2f})" for l, h in expected))
     app.state.prompt = "A new prompt changes the scores"  # the filter follows the new trace
     assert grid.highlighted_heads() == head_scores.heads_above(
         head_scores.head_scores(app.state.trace, heads_section.induction_scores(app.runtime.model)).previous,
         threshold)
     section.threshold.value = 1.0
-    assert grid.highlighted_heads() == [] and section.filter_note.plain_text.startswith("No head has a previous")
+    assert grid.highlighted_heads() == [] and section.filter_note.plain_text.endswith(": none.")
 
 
 def test_the_induction_scores_are_measured_once_per_model(app, monkeypatch):

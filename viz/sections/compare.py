@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from bokeh.models import ColumnDataSource, HBar, HoverTool, Range1d, Row, Span, Text
+from bokeh.models import ColumnDataSource, FixedTicker, HBar, HoverTool, Range1d, Row, Span, Text, Title
 
 from transformer_explainer.gpt2_core import Trace
 from transformer_explainer.gpt2_core.comparison import AlignedProbabilities
@@ -22,26 +22,32 @@ from transformer_explainer.gpt2_core.comparison import AlignedProbabilities
 from ..common import (BAR_COLOUR, MUTED_TEXT, SAMPLED_COLOUR, TEXT_COLOUR, check_head, check_layer, draw,
                       exact_number_formatter, format_probability, new_figure, position_labels, shorten)
 from ..heatmap import Heatmap
-from ..i18n import Translator, translator
+from ..i18n import translator
 
 ROW_PX = 30
 FIRST_COLOUR, SECOND_COLOUR = BAR_COLOUR, SAMPLED_COLOUR  # A blue, B orange, in the bars and the difference
-DIFFERENCE_WIDTH = 150
-INSIDE_BAR = 0.6  # a longer bar carries its label inside
+DIFFERENCE_WIDTH = 140
+INSIDE_BAR = 0.6  # a bar longer than this share of the axis carries its label inside
 
 
-def difference_text(difference: float, words: Translator) -> str:
-    """A difference of probabilities in percentage points, signed: "+12.3 pts"."""
+def difference_text(difference: float) -> str:
+    """A difference of probabilities in percentage points, signed: "+12.3" (the axis names the unit)."""
     points = 100 * difference
-    return words("compare.points", value=f"{points:+.2f}" if abs(points) < 10 else f"{points:+.1f}")
+    return f"{points:+.2f}" if abs(points) < 10 else f"{points:+.1f}"
 
 
-def comparison_data(aligned: AlignedProbabilities, display: Callable[[int], str], words: Translator) -> dict:
+def probability_axis_end(aligned: AlignedProbabilities) -> float:
+    """The bars' axis: up to a little past the largest probability shown (small ones stay readable), at most 1."""
+    largest = float(max(aligned.first.max(initial=0.0), aligned.second.max(initial=0.0)))
+    return min(1.0, max(0.05, 1.3 * largest))
+
+
+def comparison_data(aligned: AlignedProbabilities, display: Callable[[int], str]) -> dict:
     n = len(aligned.ids)
     tokens = [str(display(int(i))) for i in aligned.ids]
     difference = aligned.difference
     longer = np.maximum(aligned.first, aligned.second)
-    inside = longer > INSIDE_BAR
+    inside = longer > INSIDE_BAR * probability_axis_end(aligned)
     return {
         "token_id": aligned.ids, "token": tokens, "first": aligned.first, "second": aligned.second,
         "difference": difference, "y": np.arange(n) + 0.5,
@@ -50,10 +56,11 @@ def comparison_data(aligned: AlignedProbabilities, display: Callable[[int], str]
                   for token, a, b in zip(tokens, aligned.first, aligned.second)],
         "label_x": longer, "label_align": np.where(inside, "right", "left"),
         "label_offset": np.where(inside, -6, 6),
-        "difference_text": [difference_text(d, words) for d in difference],
+        "difference_text": [difference_text(d) for d in difference],
         "difference_colour": np.where(difference >= 0, FIRST_COLOUR, SECOND_COLOUR),
-        "difference_align": np.where(difference >= 0, "left", "right"),
-        "difference_offset": np.where(difference >= 0, 4, -4),
+        # on the other side of zero from its bar, so that it never covers it
+        "difference_align": np.where(difference >= 0, "right", "left"),
+        "difference_offset": np.where(difference >= 0, -4, 4),
     }
 
 
@@ -65,9 +72,11 @@ class ComparisonView:
                  lang: str = "en"):
         self.lang, self.words = lang, translator(lang)
         self.display = display
-        self.source = ColumnDataSource(comparison_data(aligned, display, self.words), name="compare-source")
+        self.source = ColumnDataSource(comparison_data(aligned, display), name="compare-source")
         n = len(aligned.ids)
         self.bars_figure = self._bars_figure(n)
+        self.settings_title = Title(text=settings, text_font_size="11px", text_font_style="normal")
+        self.bars_figure.add_layout(self.settings_title, "above")
         self.difference_figure = self._difference_figure(n)
         self._fit(aligned)
         self.set_settings(settings)
@@ -91,9 +100,10 @@ class ComparisonView:
 
     def _difference_figure(self, n: int):
         plot = new_figure(axes="x", name="compare-difference", width=DIFFERENCE_WIDTH, frame_height=n * ROW_PX,
-                          x_axis_label=self.words("compare.difference_axis"), x_range=Range1d(-1, 1),
+                          x_range=Range1d(-1, 1),
                           y_range=Range1d(n, 0))
         plot.add_layout(Span(location=0, dimension="height", line_color=MUTED_TEXT, line_width=1))
+        plot.xaxis.ticker = FixedTicker(ticks=[0], minor_ticks=[])
         bars = draw(plot, self.source, HBar(y="y", left=0, right="difference", height=0.6,
                                             fill_color="difference_colour", line_color=None))
         draw(plot, self.source, Text(x=0, y="y", text="difference_text", text_align="difference_align",
@@ -110,7 +120,9 @@ class ComparisonView:
             formatters={"@first": exact, "@second": exact, "@difference": exact}))
 
     def set_settings(self, settings: str) -> None:
-        self.bars_figure.title.text = self.words("compare.bars_title", settings=settings)
+        """The sampling settings both distributions are computed with, under the chart's title."""
+        self.bars_figure.title.text = self.words("compare.bars_title")
+        self.settings_title.text = settings
         self.difference_figure.title.text = self.words("compare.difference_title")
 
     def _fit(self, aligned: AlignedProbabilities) -> None:
@@ -120,11 +132,12 @@ class ComparisonView:
             if plot.frame_height != n * ROW_PX:
                 plot.frame_height = n * ROW_PX
                 plot.y_range.start = n
-        limit = max(0.05, float(np.abs(aligned.difference).max(initial=0.0)) * 1.6)  # room for the labels
+        limit = max(0.01, float(np.abs(aligned.difference).max(initial=0.0)) * 1.05)
         self.difference_figure.x_range.update(start=-limit, end=limit)
+        self.bars_figure.x_range.end = probability_axis_end(aligned)
 
     def update(self, aligned: AlignedProbabilities, settings: str = "") -> None:
-        self.source.data = comparison_data(aligned, self.display, self.words)
+        self.source.data = comparison_data(aligned, self.display)
         self._fit(aligned)
         self.set_settings(settings)
 
