@@ -82,7 +82,9 @@ class HeadsSection(SectionView):
                                                 css_classes=["te-head-threshold", "te-control"])
         answer_at_once(self.role_filter, self.threshold)
         self.filter_note = text_box("status", css_classes=["te-head-filter-note"])
-        self.roles_text = pn.pane.Markdown(words("heads.roles.text"), sizing_mode="stretch_width",
+        probe = head_scores.probe_length(self.context.state.runtime.config.n_ctx)
+        self.roles_text = pn.pane.Markdown(words("heads.roles.text", length=probe, seed=head_scores.PROBE_SEED),
+                                           sizing_mode="stretch_width",
                                            css_classes=["te-head-roles"])
         for widget in (self.role_filter, self.threshold):
             widget.param.watch(lambda event: self._apply_filter(), "value")

@@ -50,6 +50,9 @@ def test_the_heads_filter_lists_and_outlines_exactly_the_heads_above_the_thresho
 
 def test_the_induction_scores_are_measured_once_per_model(app, monkeypatch):
     app.sections["heads"].open()
+    length = head_scores.probe_length(app.runtime.config.n_ctx)
+    assert f"{length} random tokens written twice (seed {head_scores.PROBE_SEED})" in \
+        app.sections["heads"].view.roles_text.object  # the page says how the score is measured
     first = heads_section.induction_scores(app.runtime.model)
     np.testing.assert_array_equal(first, head_scores.induction_scores(app.runtime.model))
     calls = []
