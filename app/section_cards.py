@@ -164,7 +164,8 @@ class SectionCards(pn.viewable.Viewer):
             self._inputs = SectionInputs(
                 trace=s.trace, model=self.runtime.model, probabilities=s.probabilities, sampled_id=s.sampled_id,
                 sampling=s.sampling_settings(), layer=s.layer, head=s.head, position=s.selected_position,
-                ablated=frozenset(s.ablated_heads), expanded=s.expanded, lang=s.lang, lens=lambda: s.lens_logits)
+                ablated=frozenset(s.ablated_heads), expanded=s.expanded, lang=s.lang, lens=lambda: s.lens_logits,
+                compare_trace=s.compare_trace)
         return self._inputs
 
     def _on_change(self, *events) -> None:

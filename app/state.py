@@ -102,6 +102,7 @@ class ExplainerState(param.Parameterized):
     lang = param.Selector(default=DEFAULT_LANGUAGE, objects=list(LANGUAGES),
                           doc="the language of every word shown (viz/i18n.py): 'en' or 'zh'")
     tour = Integer(default=0, bounds=(0, None), doc="the guided tour's step, from 1; 0 = no tour (app/tour.py)")
+    compare = Text(default="", doc="a second prompt, beside ``prompt`` in the compare section; '' = none")
 
     # -- derived (read-only for views) ----------------------------------------------------------------
     trace = param.Parameter(default=None, doc="the traced forward pass of ``traced_prompt``")
@@ -110,6 +111,8 @@ class ExplainerState(param.Parameterized):
     error = param.String(default="", doc="what is wrong, one problem a line, shown in the page; '' when all is well")
     generating = param.Boolean(default=False)
     status = param.String(default="")
+    compare_trace = param.Parameter(default=None, doc="the traced pass of ``compare`` (the last one that ran)")
+    compare_error = param.String(default="", doc="what is wrong with ``compare``, said in the compare section")
 
     def __init__(self, runtime: ModelRuntime, **params):
         self.runtime = runtime
@@ -129,6 +132,7 @@ class ExplainerState(param.Parameterized):
         # link's "false" would otherwise keep the message about "false".
         self.param.watch(lambda *events: self.resample(), ["top_k", "seed"], onlychanged=False)
         self.retrace()
+        self.retrace_compare()
 
     # -- words and problems -------------------------------------------------------------------------
 
@@ -302,6 +306,44 @@ class ExplainerState(param.Parameterized):
         """The settings the chart uses (the last valid top-k while the box holds an invalid one)."""
         return {"temperature": float(self.temperature), "top_k": self._valid["top_k"] or None,
                 "top_p": None if self.top_p >= 1 else float(self.top_p)}
+
+    # -- the second prompt (the compare section) ----------------------------------------------------
+
+    @param.depends("compare", "ablated", watch=True)
+    def retrace_compare(self) -> None:
+        """Trace the second prompt with the same model and the same silenced heads; an empty one means no
+        comparison. What is wrong with it is said in the compare section (``compare_error``), not among the page's
+        errors (the picture is not about it), and the last comparison that ran stays on screen meanwhile."""
+        text, n_ctx = self.compare, self.runtime.config.n_ctx
+        problem = ""
+        if not text:
+            self.compare_trace = None
+        elif len(text) > MAX_PROMPT_CHARACTERS:
+            problem = self.words("compare.too_many_characters", n=len(text), n_ctx=n_ctx)
+        elif LONE_SURROGATE.search(text):
+            problem = self.words("compare.not_unicode", index=LONE_SURROGATE.search(text).start())
+        else:
+            try:
+                ids = self.runtime.encode(text)
+                if len(ids) > n_ctx:
+                    problem = self.words("compare.too_long", n=len(ids), n_ctx=n_ctx)
+                else:
+                    self.compare_trace = self.runtime.trace(ids, self.ablated_heads)
+            except GPT2CoreError as error:
+                problem = self.words("compare.failed", detail=str(error))
+        self.compare_error = problem
+
+    @param.depends("lang", watch=True)
+    def _say_compare_again(self) -> None:
+        if self.compare_error:
+            self.retrace_compare()
+
+    def swap_prompts(self) -> None:
+        """The second prompt goes into the picture and the picture's prompt becomes the second (the link keeps
+        both). Nothing happens while no second prompt has run (the section says why)."""
+        if self.compare_error or self.compare_trace is None:
+            return
+        self.param.update(prompt=self.compare, compare=self.prompt)
 
     # -- actions ------------------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ DUMMY = Section(key="norms", order=35, view=LastTokenNorms, depends_on=("layer",
 
 def test_the_registry_lists_every_section_in_page_order_with_its_words_in_both_languages():
     keys = registry.keys()
-    assert keys == ["overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens"]
+    assert keys == ["overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens", "compare"]
     assert [s.order for s in SECTIONS] == sorted(s.order for s in SECTIONS)
     for lang in ("en", "zh"):
         words = catalogue(lang)
@@ -109,4 +109,5 @@ def test_the_report_has_every_registered_section_under_its_title(tiny_model, tmp
     text = path.read_text(encoding="utf-8")
     words = catalogue("en")
     for section in SECTIONS:
-        assert words[section.explanation.title_key] in text
+        assert (words[section.explanation.title_key] in text) == section.in_report, section.key
+    assert [s.key for s in SECTIONS if not s.in_report] == ["compare"]  # a report is of one prompt

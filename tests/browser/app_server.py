@@ -26,7 +26,7 @@ import numpy as np
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SECTIONS = ("overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens")
+SECTIONS = ("overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens", "compare")
 WAIT_MS = 15_000
 
 

@@ -12,6 +12,7 @@ from app_server import find, open_app, open_section, source_data, type_prompt, w
 from page_words import english_words, page_texts
 
 from transformer_explainer.app.examples import EXAMPLE_PROMPTS
+from transformer_explainer.app.sections.compare import EXAMPLE_PAIRS
 from transformer_explainer.app import sections
 from transformer_explainer.viz.i18n import text
 
@@ -48,7 +49,8 @@ def test_a_chinese_link_shows_every_word_in_chinese(browser, server, pages, tiny
     prompt = page.evaluate("() => window.__te_find('picture-token-source') && "
                            "Array.from(window.__te_find('picture-token-source').data.token || []).join(' ')")
     formulas = [section.explanation.formula for section in sections.SECTIONS]
-    names = [str(prompt), *EXAMPLE_PROMPTS, tiny_model.name, *vocabulary(tiny_model)]  # the student's and the model's
+    examples = [*EXAMPLE_PROMPTS, *(prompt for pair in EXAMPLE_PAIRS for prompt in pair)]
+    names = [str(prompt), *examples, tiny_model.name, *vocabulary(tiny_model)]  # the student's and the model's
     left = english_words(page_texts(page), names, formulas)
     assert left == {}, f"English left in the Chinese page: {left}"
 

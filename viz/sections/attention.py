@@ -5,7 +5,8 @@
 - ``ConcatProjectionView``: every head's z side by side (the concat, a colour band per head), then the output
   projection c_proj → ``hook_attn_out``; with ``hook_result`` in the trace, each head's share of that output.
 - ``HeadGridView``: every layer × head's pattern as a thumbnail in one figure; tap one to pick it; ablated heads
-  are greyed and crossed.
+  are greyed and crossed. Given the heads' scores (gpt2_core/head_scores.py), each head's scores are in its hover,
+  its strongest role is marked in its corner, and a filter outlines the heads whose score is above a threshold.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from bokeh.models import (ColumnDataSource, FixedTicker, HoverTool, Image, Quad,
                           Text)
 
 from transformer_explainer.gpt2_core import Trace
+from transformer_explainer.gpt2_core.head_scores import ROLES, HeadScores, heads_above
 
-from ..common import (MASKED_COLOUR, SAMPLED_COLOUR, SEQUENTIAL, check_head, check_layer, draw, head_colours,
-                    new_figure, normalize_position, position_labels)
+from ..common import (MASKED_COLOUR, SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR, check_head, check_layer, draw,
+                     head_colours, new_figure, normalize_position, position_labels)
 from ..heatmap import Heatmap, colour_mapper
 from ..i18n import Translator, translator
 
@@ -224,6 +226,7 @@ class ConcatProjectionView:
 THUMBNAIL_CELLS = 64  # a longer prompt's pattern is max-pooled to 64 × 64 in the grid
 GAP = 0.12
 CELL_PX = 46
+HIGHLIGHT_COLOUR = "#2ca02c"  # the filter's outline: green, unlike the orange of the selected head
 GRID_MIN_PX = 300  # small models get bigger cells, so the title fits
 
 
@@ -253,14 +256,48 @@ def thumbnail_data(trace: Trace) -> dict:
             "dw": np.full(layers.size, size), "dh": np.full(layers.size, size)}
 
 
-def head_grid_data(n_layer: int, n_head: int, ablated, words: Translator | None = None) -> dict:
+def head_grid_data(n_layer: int, n_head: int, ablated, words: Translator | None = None,
+                   scores: HeadScores | None = None, highlighted=frozenset()) -> dict:
     words = words or translator()
     layers = np.repeat(np.arange(n_layer), n_head)
     heads = np.tile(np.arange(n_head), n_layer)
     is_ablated = np.array([(int(l), int(h)) in ablated for l, h in zip(layers, heads)], dtype=bool)
-    return {"layer": layers, "head": heads, "x": heads + 0.5, "y": layers + 0.5, "ablated": is_ablated,
+    is_highlighted = np.array([(int(l), int(h)) in highlighted for l, h in zip(layers, heads)], dtype=bool)
+    data = {"layer": layers, "head": heads, "x": heads + 0.5, "y": layers + 0.5, "ablated": is_ablated,
             "status": np.where(is_ablated, words("attention.ablated"), words("attention.active")),
-            "fill_alpha": np.where(is_ablated, 0.72, 0.0), "mark": np.where(is_ablated, "✕", "")}
+            "fill_alpha": np.where(is_ablated, 0.72, 0.0), "mark": np.where(is_ablated, "✕", ""),
+            "highlighted": is_highlighted, "highlight_alpha": np.where(is_highlighted, 1.0, 0.0),
+            "corner_x": heads + GAP / 2 + 0.04, "corner_y": layers + GAP / 2 + 0.04}
+    return data | role_columns(scores, n_layer * n_head, words)
+
+
+ROLE_MARK_MIN = 0.3  # a head's corner names its strongest role only when that score reaches this
+
+
+def role_columns(scores: HeadScores | None, n: int, words: Translator) -> dict:
+    """Each head's scores as the hover shows them, its strongest role, and the mark in its corner."""
+    if scores is None:
+        return {f"{role}_score": np.full(n, np.nan) for role in ROLES} | {
+            f"{role}_text": ["–"] * n for role in ROLES} | {"role": [""] * n, "role_mark": [""] * n,
+                                                             "role_mark_alpha": np.zeros(n)}
+    names = {"previous": words("heads.role.previous.name"), "first": words("heads.role.first.name"),
+             "induction": words("heads.role.induction.name")}
+    marks = {"previous": words("heads.role.previous.mark"), "first": words("heads.role.first.mark"),
+             "induction": words("heads.role.induction.mark")}
+    strongest = scores.strongest_role().ravel()
+    best = np.nan_to_num(np.max([scores[role].ravel() for role in ROLES], axis=0), nan=0.0)
+    marked = best >= ROLE_MARK_MIN
+    columns = {f"{role}_score": scores[role].ravel().astype(np.float64) for role in ROLES}
+    columns |= {f"{role}_text": [score_text(v) for v in scores[role].ravel()] for role in ROLES}
+    unclear = words("heads.role.none", minimum=ROLE_MARK_MIN)
+    columns["role"] = [names[role] if m else unclear for role, m in zip(strongest, marked)]
+    columns["role_mark"] = [marks[role] if m else "" for role, m in zip(strongest, marked)]
+    columns["role_mark_alpha"] = np.where(marked, 0.85, 0.0)  # no empty white box on an unmarked head
+    return columns
+
+
+def score_text(value: float) -> str:
+    return "–" if np.isnan(value) else f"{value:.3f}"
 
 
 def normalize_ablated(ablated) -> frozenset:
@@ -269,19 +306,26 @@ def normalize_ablated(ablated) -> frozenset:
 
 class HeadGridView:
     """One figure: ``thumbnail_source`` (one image per head: layer, head, image) and ``head_source``
-    (row ``layer * n_head + head``: layer, head, ablated). Tapping a head selects its row in
-    ``head_source.selected.indices``; ablated heads are greyed and crossed."""
+    (row ``layer * n_head + head``: layer, head, ablated; with ``scores``: previous_score, first_score,
+    induction_score, role, role_mark, highlighted). Tapping a head selects its row in
+    ``head_source.selected.indices``; ablated heads are greyed and crossed; ``show_heads(role, threshold)`` outlines
+    the heads whose ``role`` score is above ``threshold``."""
 
-    def __init__(self, trace: Trace, ablated=frozenset(), lang: str = "en"):
+    def __init__(self, trace: Trace, ablated=frozenset(), lang: str = "en", scores: HeadScores | None = None):
         self.words = translator(lang)
         n_layer, n_head = trace.config.n_layer, trace.config.n_head
         self.n_layer, self.n_head = n_layer, n_head
         self.ablated = normalize_ablated(ablated)
+        self.scores = scores
+        self.filter: tuple[str, float] | None = None
         self.thumbnail_source = ColumnDataSource(thumbnail_data(trace), name="head-thumbnail-source")
-        self.head_source = ColumnDataSource(head_grid_data(n_layer, n_head, self.ablated, self.words),
-                                            name="head-grid-source")
+        self.head_source = ColumnDataSource(self._grid_data(), name="head-grid-source")
         self.figure = self._figure()
         self.layout = self.figure
+
+    def _grid_data(self) -> dict:
+        return head_grid_data(self.n_layer, self.n_head, self.ablated, self.words, self.scores,
+                              frozenset(self.highlighted_heads()))
 
     def _figure(self):
         n_layer, n_head = self.n_layer, self.n_head
@@ -299,12 +343,22 @@ class HeadGridView:
                                      line_color=SAMPLED_COLOUR, line_width=3)
         cells.nonselection_glyph = Rect(width=size, height=size, fill_color=MASKED_COLOUR, fill_alpha="fill_alpha",
                                         line_color="#c8c8c8", line_width=1)
+        draw(plot, self.head_source, Rect(x="x", y="y", width=size + GAP * 0.6, height=size + GAP * 0.6,
+                                          fill_alpha=0.0, line_color=HIGHLIGHT_COLOUR, line_width=4,
+                                          line_alpha="highlight_alpha"))
         draw(plot, self.head_source, Text(x="x", y="y", text="mark", text_align="center", text_baseline="middle",
                                           text_font_size="22px", text_color="#b22222"))
-        plot.add_tools(TapTool(renderers=[cells]),
-                       HoverTool(renderers=[cells], tooltips=[(words("attention.layer"), "@layer"),
-                                                              (words("attention.head"), "@head"),
-                                                              ("", "@status")]))
+        draw(plot, self.head_source, Text(x="corner_x", y="corner_y", text="role_mark", text_align="left",
+                                          text_baseline="top", text_font_size="10px", text_font_style="bold",
+                                          text_color=TEXT_COLOUR, background_fill_color="white",
+                                          background_fill_alpha="role_mark_alpha", padding=1))
+        tooltips = [(words("attention.layer"), "@layer"), (words("attention.head"), "@head"), ("", "@status")]
+        if self.scores is not None:
+            tooltips += [(words("heads.role.previous.score"), "@previous_text"),
+                         (words("heads.role.first.score"), "@first_text"),
+                         (words("heads.role.induction.score"), "@induction_text"),
+                         (words("heads.role.strongest"), "@role")]
+        plot.add_tools(TapTool(renderers=[cells]), HoverTool(renderers=[cells], tooltips=tooltips))
         plot.xaxis.ticker = FixedTicker(ticks=[h + 0.5 for h in range(n_head)], minor_ticks=[])
         plot.xaxis.major_label_overrides = {h + 0.5: f"H{h}" for h in range(n_head)}
         plot.yaxis.ticker = FixedTicker(ticks=[layer + 0.5 for layer in range(n_layer)], minor_ticks=[])
@@ -325,16 +379,36 @@ class HeadGridView:
         i = indices[-1]
         return int(self.head_source.data["layer"][i]), int(self.head_source.data["head"][i])
 
+    def highlighted_heads(self) -> list[tuple[int, int]]:
+        """The heads the filter shows: those whose score is above its threshold (none without a filter)."""
+        if self.filter is None or self.scores is None:
+            return []
+        role, threshold = self.filter
+        return heads_above(self.scores[role], threshold)
+
+    def show_heads(self, role: str | None, threshold: float = 0.0) -> list[tuple[int, int]]:
+        """Outline the heads whose ``role`` score (previous, first, induction) is above ``threshold``; ``role``
+        None outlines none. Returns the heads outlined."""
+        if role is not None and role not in ROLES:
+            raise ValueError(f"no head score named {role!r}: the scores are {', '.join(ROLES)}")
+        self.filter = None if role is None else (role, float(threshold))
+        self.head_source.data = self._grid_data()
+        return self.highlighted_heads()
+
     def set_ablated(self, ablated) -> None:
         """Mark these (layer, head) pairs as ablated: a cheap update of ``head_source`` only."""
         self.ablated = normalize_ablated(ablated)
-        self.head_source.data = head_grid_data(self.n_layer, self.n_head, self.ablated, self.words)
+        self.head_source.data = self._grid_data()
 
-    def update(self, trace: Trace, ablated=None) -> None:
-        """New patterns (a new prompt or an intervention); ``ablated`` None keeps the current marks."""
+    def update(self, trace: Trace, ablated=None, scores: HeadScores | None = None) -> None:
+        """New patterns (a new prompt or an intervention); ``ablated`` None keeps the current marks, ``scores`` None
+        the current scores."""
         if (trace.config.n_layer, trace.config.n_head) != (self.n_layer, self.n_head):
             raise ValueError("this grid was built for a model with a different number of layers or heads; "
                              "build a new HeadGridView")
         self.thumbnail_source.data = thumbnail_data(trace)
         if ablated is not None:
-            self.set_ablated(ablated)
+            self.ablated = normalize_ablated(ablated)
+        if scores is not None:
+            self.scores = scores
+        self.head_source.data = self._grid_data()
