@@ -41,11 +41,11 @@ class Exports:
         self.words = words = state.words
         self.png, self.svg = self.buttons_for(picture_area, "picture")
         self.trace = pn.widgets.FileDownload(callback=lambda: trace_file(self.state.trace), filename="trace.npz",
-                                             label=words("app.export_trace"), button_type="light", width=170,
+                                             label=words("app.export_trace"), color="light", width=170,
                                              css_classes=["te-export-trace", "te-control"], embed=False)
         self.report = pn.widgets.FileDownload(callback=lambda: report_file(self.state, self.runtime),
                                               filename="report.html", label=words("app.export_report"),
-                                              button_type="light", width=170, embed=False,
+                                              color="light", width=170, embed=False,
                                               css_classes=["te-export-report", "te-control"])
 
     @property
@@ -54,8 +54,8 @@ class Exports:
 
     def buttons_for(self, target, name: str) -> tuple:
         buttons = []
-        for kind in ("png", "svg"):
-            button = pn.widgets.Button(label=self.words(f"app.export_{kind}"), width=120, color="light",
+        for kind, label in (("png", "app.export_png"), ("svg", "app.export_svg")):
+            button = pn.widgets.Button(label=self.words(label), width=120, color="light",
                                        css_classes=[f"te-export-{kind}", "te-control"])
             button.js_on_click(args={"target": target, "kind": kind, "filename": f"{name}.{kind}"},
                                code=static_text("export_view.js"))

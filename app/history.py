@@ -73,3 +73,65 @@ class History:
         first = len(ids) - made
         drawn = tuple(drawn_token(ids[i], all_logits[i - 1], settings) for i in range(first, len(ids)))
         return cls(tuple(ids[:first]), drawn)
+
+
+class HistoryRow:
+    """The steps under the picture: "0 · the prompt", then one button per drawn token with its probability and
+    rank when it was drawn; tapping one shows that step (``state.step``), and a line says what the picture shows.
+    Hidden while the model has drawn nothing."""
+
+    def __init__(self, state, display):
+        import panel as pn
+
+        from .compat import answer_at_once
+        from .safe_html import TextBox
+        from .static_files import static_text
+
+        self.state, self.display, self.words = state, display, state.words
+        self.buttons = pn.widgets.RadioButtonGroup(options={}, color="light", sizing_mode="stretch_width",
+                                                   css_classes=["te-history-steps", "te-control"],
+                                                   stylesheets=[static_text("focus.css"),
+                                                                static_text("step_buttons.css")])
+        answer_at_once(self.buttons)
+        self.note = TextBox(sizing_mode="stretch_width", css_classes=["te-history-note"],
+                            stylesheets=[static_text("message-status.css")])
+        self.layout = pn.Column(self.buttons, self.note, visible=False, sizing_mode="stretch_width",
+                                css_classes=["te-history"])
+        self._showing = False
+        self.buttons.param.watch(self._pick, "value")
+        state.param.watch(lambda *events: self.show(), ["history", "step", "trace"])
+        self.show()
+
+    def labels(self) -> dict[str, int]:
+        history, words = self.state.history, self.words
+        options = {words("history.prompt_step"): 0}
+        for k, token in enumerate(history.drawn if history is not None else (), 1):
+            options[words("history.step", k=k, token=self.display(token.token_id),
+                          probability=100 * token.probability, rank=token.rank)] = k
+        return options
+
+    def show(self) -> None:
+        history, state, words = self.state.history, self.state, self.words
+        self.layout.visible = history is not None and history.steps > 0
+        if not self.layout.visible:
+            return
+        self._showing = True
+        try:
+            self.buttons.param.update(options=self.labels(), value=min(state.step, history.steps))
+        finally:
+            self._showing = False
+        step = min(state.step, history.steps)
+        if step == 0:
+            self.note.plain_text = words("history.now", n=history.steps)
+            return
+        token = history.drawn[step - 1]
+        settings = ", ".join([words("history.temperature", t=token.temperature),
+                              words("history.top_k", k=token.top_k) if token.top_k else words("history.top_k_off"),
+                              words("history.top_p", p=token.top_p) if token.top_p else words("history.top_p_off")])
+        self.note.plain_text = words("history.shown", k=step, token=self.display(token.token_id),
+                                     probability=100 * token.probability, rank=token.rank, settings=settings,
+                                     n=len(history.ids_before(step)))
+
+    def _pick(self, event) -> None:
+        if not self._showing and event.new is not None:
+            self.state.step = int(event.new)

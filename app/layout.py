@@ -16,6 +16,8 @@ import panel as pn
 from transformer_explainer.viz.i18n import translator
 
 from .controls import Controls
+from .export import Exports
+from .history import HistoryRow
 from .picture_panel import PicturePanel
 from .runtime import ModelRuntime
 from .safe_html import escape
@@ -43,6 +45,8 @@ class ExplainerApp:
                                     section_of_stage=section_of_stage(sections))
         # The picture first (the first screen), then the open sections below it.
         state.param.watch(self._redraw_picture, ["trace", "layer", "head", "position", "probabilities", "sampled_id"])
+        self.history = HistoryRow(state, runtime.display)  # the steps of a generation, under the picture
+        self.exports = Exports(state, runtime, self.picture.area)
         self.sections = SectionCards(state, runtime, lambda name, key: section_control(state, name, self.words),
                                      self._on_tap, sections)
         # What this page added to the state (its widgets' links, the watchers above): ``detach`` takes them back.
@@ -106,14 +110,14 @@ class ExplainerApp:
         # The drawer: everything else, nothing removed. Wraps on a narrow screen.
         drawer = pn.Column(
             pn.FlexBox(c.next_button, c.generate_count, c.top_k, c.top_p, c.seed, c.language, *picture.pickers,
-                       c.copy_link, align_items="end", sizing_mode="stretch_width", styles={"column-gap": "8px"}),
+                       c.copy_link, *self.exports.widgets, align_items="end", sizing_mode="stretch_width", styles={"column-gap": "8px"}),
             about, pn.pane.HTML(f"<b>{escape(self.words('app.prompt_tokens'))}</b>", margin=(4, 10, 0, 10)),
             c.token_count, c.tokens_html, visible=False, sizing_mode="stretch_width",
             css_classes=["te-menu"], stylesheets=[static_text("menu.css")])
         c.menu_toggle.jslink(drawer, value="visible")  # at once in the page
         c.menu_toggle.param.watch(lambda event: setattr(drawer, "visible", event.new), "value")  # and for Python
         page = pn.Column(language_marker, c.offline_box, header, drawer, c.notice_box, c.error_box, c.status_box,
-                         picture.layout, self.sections, sizing_mode="stretch_width", max_width=1920,
+                         picture.layout, self.history.layout, self.sections, sizing_mode="stretch_width", max_width=1920,
                          styles={"margin": "0 auto"})
         self.sections.refresh_all()
         attach_tour(self, page)

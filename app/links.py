@@ -12,7 +12,7 @@ from transformer_explainer.viz.i18n import translator
 # state parameter -> the link's name for it
 URL_PARAMETERS = {"prompt": "prompt", "temperature": "t", "top_k": "k", "top_p": "p", "seed": "seed", "view": "view",
                   "layer": "layer", "head": "head", "position": "pos", "ablated": "ablate", "expanded": "expand",
-                  "lang": "lang", "tour": "tour", "compare": "compare"}
+                  "lang": "lang", "tour": "tour", "compare": "compare", "made": "made", "step": "step"}
 
 
 def apply_link_settings(state, values: dict, search: str = "") -> None:

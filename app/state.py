@@ -27,6 +27,7 @@ from transformer_explainer.viz.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translat
 
 from . import sections
 from .examples import EXAMPLE_PROMPTS
+from .history import DrawnToken, History, drawn_token
 from .runtime import ModelRuntime
 
 VIEWS = ["picture", *sections.keys()]  # "picture": no section open, only the picture
@@ -103,6 +104,10 @@ class ExplainerState(param.Parameterized):
                           doc="the language of every word shown (viz/i18n.py): 'en' or 'zh'")
     tour = Integer(default=0, bounds=(0, None), doc="the guided tour's step, from 1; 0 = no tour (app/tour.py)")
     compare = Text(default="", doc="a second prompt, beside ``prompt`` in the compare section; '' = none")
+    made = Integer(default=0, bounds=(0, None), doc="how many tokens at the end of the prompt the model drew "
+                                                   "(Next token, Generate): the steps a link restores")
+    step = Integer(default=0, bounds=(0, None), doc="the step the views show: 0 the prompt as it is now; k the pass "
+                                                   "that drew the k-th token the model added (app/history.py)")
 
     # -- derived (read-only for views) ----------------------------------------------------------------
     trace = param.Parameter(default=None, doc="the traced forward pass of ``traced_prompt``")
@@ -113,6 +118,8 @@ class ExplainerState(param.Parameterized):
     status = param.String(default="")
     compare_trace = param.Parameter(default=None, doc="the traced pass of ``compare`` (the last one that ran)")
     compare_error = param.String(default="", doc="what is wrong with ``compare``, said in the compare section")
+    history = param.Parameter(default=None, doc="the prompt's own ids and the tokens the model drew after them "
+                                                "(app/history.py History)")
 
     def __init__(self, runtime: ModelRuntime, **params):
         self.runtime = runtime
@@ -125,12 +132,16 @@ class ExplainerState(param.Parameterized):
         self._valid = {"top_k": 0, "seed": 42}  # the last valid value of each box kept as typed
         self._stop_requested = False
         self._lens, self._lens_of = None, None
+        self._drawn: list[DrawnToken] = []  # what Next token / Generate just drew, for the history
         super().__init__(**params)
         self.param.layer.bounds = (0, config.n_layer - 1)
         self.param.head.bounds = (0, config.n_head - 1)
         # Every time, not only on a change: param takes False for 0 and True for 1, so a box showing "0" after a
         # link's "false" would otherwise keep the message about "false".
         self.param.watch(lambda *events: self.resample(), ["top_k", "seed"], onlychanged=False)
+        # The text, the silenced heads, the steps a link carries and the step shown, read together: a link sets
+        # them at once, and the steps are the prompt's own.
+        self.param.watch(self._on_text_or_step, ["prompt", "ablated", "made", "step"])
         self.retrace()
         self.retrace_compare()
 
@@ -224,8 +235,17 @@ class ExplainerState(param.Parameterized):
         """Whether the views show the prompt in the box (not an earlier one kept because this one failed)."""
         return self.trace is not None and self.traced_prompt == self.prompt
 
-    @param.depends("prompt", "ablated", watch=True)
-    def retrace(self) -> None:
+    def _on_text_or_step(self, *events) -> None:
+        names = {event.name for event in events}
+        settled = self.history is not None and self.made == self.history.steps  # (made set by the steps themselves)
+        if names & {"prompt", "ablated"}:
+            self.retrace(from_link="made" in names and not settled)
+        elif "made" in names and not settled:
+            self._follow_history(from_link=True)
+        if names & {"step", "ablated", "made", "prompt"}:
+            self._show_step()
+
+    def retrace(self, from_link: bool = False) -> None:
         """Tokenize and trace the prompt. Bad input sets ``error`` and keeps the last good trace on screen."""
         if len(self.prompt) > MAX_PROMPT_CHARACTERS:
             self.report("prompt", self.words("state.prompt_too_many_characters", n=len(self.prompt),
@@ -250,6 +270,55 @@ class ExplainerState(param.Parameterized):
             self.trace = trace
             self.traced_prompt = self.prompt
             self.probabilities, self.sampled_id = probabilities, sampled
+        self._follow_history(from_link)
+
+    # -- the steps of a generation (app/history.py) ---------------------------------------------------
+
+    def _follow_history(self, from_link: bool = False) -> None:
+        """The history of the text the views show: extended by what the model just drew; kept when the text is
+        the same; from the link's ``made`` when a link set it; else a new prompt's own (no steps)."""
+        if self.trace is None:
+            return
+        ids, history = list(self.trace.token_ids), self.history
+        if self._drawn and history is not None and history.extended(self._drawn).ids == ids:
+            history = history.extended(self._drawn)
+        elif from_link and self.made > 0:
+            logits = self.runtime.model.forward(ids)  # one pass: every drawn token's logits, as it was drawn
+            history = History.from_link(ids, self.made, logits, self.sampling_settings())
+        elif history is None or history.ids != ids:
+            history = History(tuple(ids))
+        self._drawn = []
+        self.history = history
+        self.param.update(made=history.steps, step=min(self.step, history.steps))  # (the link follows)
+
+    def _show_step(self) -> None:
+        """Step 0: the prompt as it is (the live pass). Step k: the pass that drew the k-th token the model added,
+        recomputed from the model's own ids, its probabilities as they were drawn and that token marked."""
+        history = self.history
+        if history is None or self.step == 0:
+            if self.trace is not None and self.traced_prompt is None:  # a step was shown: back to now
+                self.retrace()
+            return
+        step = min(self.step, history.steps)
+        if step != self.step:  # past the tokens drawn: the last one (shown by the change itself)
+            self.step = step
+            return
+        drawn = history.drawn[step - 1]
+        try:
+            trace = self.runtime.trace(history.ids_before(step), self.ablated_heads)
+        except GPT2CoreError as error:
+            self.report("action", str(error))
+            return
+        probabilities = sampling.probabilities(trace.logits, **drawn.settings)
+        with param.parameterized.batch_call_watchers(self):
+            self.trace = trace
+            self.traced_prompt = None  # the views show a step, not the prompt: Next token goes back to now first
+            self.probabilities, self.sampled_id = probabilities, drawn.token_id
+
+    def back_to_now(self) -> None:
+        """Show the prompt as it is (step 0) before the model continues it."""
+        if self.step:
+            self.step = 0
 
     def prompt_ids(self) -> list[int]:
         """The prompt's token ids: the model's own where it extended this very text, else the tokenizer's."""
@@ -269,10 +338,13 @@ class ExplainerState(param.Parameterized):
 
     @param.depends("temperature", "top_p", watch=True)
     def resample(self) -> None:
-        """The next-token distribution and the token drawn from it: sampling only, no forward pass."""
+        """The next-token distribution and the token drawn from it: sampling only, no forward pass. (On a step
+        of the history the token marked stays the one the model drew there.)"""
         if self.trace is None:
             return
         probabilities, sampled = self._sample(self.trace)
+        if self.step and self.history is not None and self.traced_prompt is None:
+            sampled = self.history.drawn[min(self.step, self.history.steps) - 1].token_id
         with param.parameterized.batch_call_watchers(self):
             self.probabilities, self.sampled_id = probabilities, sampled
 
@@ -301,6 +373,11 @@ class ExplainerState(param.Parameterized):
         if not problems:
             self._problems.pop("action", None)  # a refusal for want of valid settings is past
         self.report("sampling", "\n".join(problems))
+
+    @property
+    def valid_seed(self) -> int:
+        """The seed sampling uses: the box's, or the last valid one while the box holds something else."""
+        return self._valid["seed"]
 
     def sampling_settings(self) -> dict:
         """The settings the chart uses (the last valid top-k while the box holds an invalid one)."""
@@ -361,6 +438,7 @@ class ExplainerState(param.Parameterized):
         """'Next token': the highlighted token joins the prompt, and the new prompt is traced."""
         if self.generating:
             return  # the button is disabled meanwhile; the generation will move the prompt on
+        self.back_to_now()
         refusal = self._refusal(self.words("state.action.next_token"))
         if refusal:
             self.report("action", refusal)
@@ -370,6 +448,7 @@ class ExplainerState(param.Parameterized):
             self.report("action", self.words("state.next_token_full", n_ctx=n_ctx))
             return
         self.report("action")
+        self._drawn = [drawn_token(self.sampled_id, self.trace.logits, self.sampling_settings())]
         self._extend_with([*self.trace.token_ids, self.sampled_id])
 
     def toggle_ablation(self, layer: int, head: int) -> None:
@@ -400,6 +479,7 @@ class ExplainerState(param.Parameterized):
         (an example picked), the new tokens are not added to it."""
         if self.generating:
             return
+        self.back_to_now()
         refusal = self._refusal(self.words("state.action.generate"))
         n_ctx = self.runtime.config.n_ctx
         room = n_ctx - self.token_count
@@ -416,12 +496,15 @@ class ExplainerState(param.Parameterized):
         self.generating = True
         ids, text = list(self.trace.token_ids), self.prompt
         new_ids: list[int] = []
+        drawn: list[DrawnToken] = []
+        settings = self.sampling_settings()
         failure = ""
         try:
             steps = self.runtime.agenerate(ids, count, seed=self._valid["seed"], ablated=self.ablated_heads,
                                            **self.sampling_settings())
             async for step in steps:
                 new_ids.append(step.token_id)
+                drawn.append(drawn_token(step.token_id, step.logits, settings))
                 self.status = self.words("state.generating", n=len(new_ids), count=count,
                                          tokens=self._shown_tokens(new_ids))
                 await asyncio.sleep(0)  # let the page update and the stop button be heard
@@ -440,6 +523,7 @@ class ExplainerState(param.Parameterized):
                 self.status = (self.words("state.generated_full", made=made, n_ctx=n_ctx) if full else
                                self.words("state.generated", made=made)) if new_ids else ""
                 if new_ids:
+                    self._drawn = drawn
                     self._extend_with(ids + new_ids)  # traced: clears earlier problems
             if failure:
                 self.report("action", failure)

@@ -254,6 +254,11 @@ def source_data(page, name: str, columns: list[str] | None = None) -> dict | Non
     return page.evaluate("([name, columns]) => window.__te_data(name, columns)", [name, columns])
 
 
+def values(column) -> list:
+    """A source's column as a list (a typed array arrives as ``{"values": [...]}``)."""
+    return column["values"] if isinstance(column, dict) else column
+
+
 def column(page, name: str, key: str) -> list:
     data = source_data(page, name, [key])
     return None if data is None else data[key]

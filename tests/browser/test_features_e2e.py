@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from app_server import (bokeh_widget_value, column, find, hover, image, open_section, opened_pages, source_data, tap,
-                        wait_for_chips, wait_for_column, wait_js)
+from app_server import (bokeh_widget_value, column, find, hover, image, opened_pages, source_data, tap,
+                        values, wait_for_chips, wait_for_column, wait_js)
 
 from transformer_explainer.gpt2_core import head_scores, sampling
 from transformer_explainer.gpt2_core.commitment import commitment_blocks, lens_top_tokens
@@ -35,10 +35,6 @@ def app_trace(model, text_or_ids):
     """The trace the app shows (runtime.trace): every hook point, per-head results, no head silenced."""
     ids = model.encode(text_or_ids) if isinstance(text_or_ids, str) else list(text_or_ids)
     return model.run_with_trace(ids, head_results=True, hooks=zero_ablate_heads([]))
-
-
-def values(shown) -> list:
-    return shown["values"] if isinstance(shown, dict) else shown
 
 
 # -- two prompts -------------------------------------------------------------------------------------------------

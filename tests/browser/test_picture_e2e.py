@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_server import bokeh_widget_value, find, opened_pages, source_data, tap, wait_for_column, wait_js
+from app_server import bokeh_widget_value, find, opened_pages, source_data, tap, values, wait_for_column, wait_js
 
 from transformer_explainer.gpt2_core import sampling
 from transformer_explainer.gpt2_core.interventions import zero_ablate_heads
@@ -32,10 +32,6 @@ def open_page(browser, server):
 def trace_of(model, ids_or_text):
     ids = model.encode(ids_or_text) if isinstance(ids_or_text, str) else list(ids_or_text)
     return model.run_with_trace(ids, head_results=True, hooks=zero_ablate_heads([]))
-
-
-def values(column) -> list:
-    return column["values"] if isinstance(column, dict) else column
 
 
 def stage_centre(page, stage: str) -> tuple[float, float]:

@@ -36,10 +36,6 @@ def expected(tiny_model):
     return {lang: [step_formula(step, state, i18n.translator(lang)) for step in TOUR_STEPS] for lang in i18n.LANGUAGES}
 
 
-def values(column) -> list:
-    return column["values"] if isinstance(column, dict) else column
-
-
 def wait_for_step(page, step: int, lang: str, expected: dict) -> None:
     """The card shows step ``step`` (its progress line, title and formula) and the picture outlines its stage."""
     words = i18n.translator(lang)
