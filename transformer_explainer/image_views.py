@@ -9,7 +9,7 @@ and the report alike.
   cross-attention on the picture per text token (``CrossAttentionView``), and the decoder's self-attention.
 
 Each part is headed by a line of text (a Bokeh ``Div``); a prompt in it is escaped, as the report escapes texts.
-Models are named ``<name>image-``, ``<name>text<i>-``, ``<name>decoder-`` and ``<name>cross-`` prefixes, so
+Models are named with ``<name>image-``, ``<name>text<i>-``, ``<name>decoder-`` and ``<name>cross-attention-`` prefixes, so
 several parts (and several sections of a report) share one page.
 """
 
@@ -70,7 +70,7 @@ class ImageTextAttentionView:
         if decoder:
             text = capture.texts[0]
             self.cross = CrossAttentionView(capture.cross_attentions, text.tokens, capture.image.tokens, patches,
-                                            name=f"{name}cross-", lang=lang)
+                                            name=name, lang=lang)
             parts += [heading(words("image.heading.cross")), heading(words("image.explain.cross"), level=5),
                       self.cross.layout]
         self.texts = []

@@ -76,7 +76,7 @@ class ImageAttentionView:
                                   name=f"{name}image-attention-mode-select")
         values, what, title = self._shown()
         self.overlay = PatchOverlay(patches, values, title=title, what=what, value_name=words("image.value.weight"),
-                                    name=f"{name}image-attention", lang=lang)
+                                    name=f"{name}attention-picture", lang=lang)
         self.overlay.tap_selects(self.explorer.query_select, self.first)
         explorer = self.explorer
         update = CustomJS(args=dict(
@@ -184,7 +184,7 @@ class CrossAttentionView:
         self.heatmap.outline_row(self.token)
         values, what, title = self._shown()
         self.overlay = PatchOverlay(patches, values, title=title, what=what, value_name=words("image.value.weight"),
-                                    name=f"{name}cross-attention-image", lang=lang)
+                                    name=f"{name}cross-attention-picture", lang=lang)
 
         def select(title: str, value: int, options: list[tuple[str, str]], what: str, width: int = 110) -> Select:
             return Select(title=title, value=str(value), options=options, width=width,

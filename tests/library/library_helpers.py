@@ -139,3 +139,63 @@ def rollout_by_paths(attentions, query: int) -> np.ndarray:
         mixed = 0.5 * np.mean(np.asarray(layer, dtype=np.float64), axis=0) + 0.5 * np.eye(n)
         vector = vector @ (mixed / mixed.sum(axis=1, keepdims=True))
     return vector
+
+
+# -- reports in a browser ---------------------------------------------------------------------------------------
+
+# The named Bokeh model of the page, and a column of its data as plain numbers (NDArrays flattened, with shape).
+PAGE_JS = """() => {
+window.__find = (name) => {
+  for (const model of Bokeh.documents[0]._all_models.values()) if (model.name === name) return model;
+  return null;
+};
+window.__column = (name, column) => {
+  const source = window.__find(name);
+  const data = source.data instanceof Map ? Object.fromEntries(source.data) : source.data;
+  return Array.from(data[column], (item) => ArrayBuffer.isView(item)
+    ? {shape: Array.from(item.shape || [item.length]), values: Array.from(item)} : item);
+};
+window.__drawn = (name) => {
+  const model = window.__find(name);
+  const view = model === null ? null : Bokeh.index.find_one_by_id(model.id);
+  return view !== null && view.is_idle && view.canvas_view.el.getBoundingClientRect().width > 0;
+};
+}"""
+IDLE_JS = "() => window.Bokeh && Bokeh.documents.length > 0 && [...Bokeh.index].length > 0 && " \
+          "[...Bokeh.index].every((view) => view.is_idle)"
+
+
+def as_arrays(column) -> list[np.ndarray]:
+    return [np.array(item["values"], dtype=np.float32).reshape(item["shape"]) for item in column]
+
+
+def set_value(page, name: str, value: str) -> None:
+    """Set a widget's value as the browser would; CustomJS runs its code after awaiting (microtasks), so the
+    next macrotask sees its result."""
+    page.evaluate("async ([name, value]) => { window.__find(name).value = value; "
+                  "await new Promise((done) => setTimeout(done, 0)); }", [name, value])
+
+
+def open_report(browser, path: Path):
+    """A page of ``path`` opened from file:// with every other request aborted and recorded (``page.requests``), and
+    every console error or warning, page error and dialog recorded (``page.problems``); drawn, with PAGE_JS's
+    helpers loaded."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.problems, page.requests = [], []
+    page.on("console", lambda message: page.problems.append(f"console {message.type}: {message.text}")
+            if message.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
+    page.on("dialog", lambda dialog: (page.problems.append(f"dialog (script ran): {dialog.message}"),
+                                      dialog.dismiss()))
+
+    def route(route):
+        if route.request.url.startswith("file://"):
+            return route.continue_()
+        page.requests.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", route)
+    page.goto(path.as_uri())
+    page.wait_for_function(IDLE_JS, timeout=30_000)
+    page.evaluate(PAGE_JS)
+    return page
