@@ -9,8 +9,8 @@ and the report alike.
   cross-attention on the picture per text token (``CrossAttentionView``), and the decoder's self-attention.
 
 Each part is headed by a line of text (a Bokeh ``Div``); a prompt in it is escaped, as the report escapes texts.
-Models are named with ``<name>image-``, ``<name>text<i>-``, ``<name>decoder-`` and ``<name>cross-attention-`` prefixes, so
-several parts (and several sections of a report) share one page.
+Models are named with ``<name>image-``, ``<name>text<i>-``, ``<name>decoder-`` and ``<name>cross-attention-``
+prefixes, so several parts (and several sections of a report) share one page.
 """
 
 from __future__ import annotations

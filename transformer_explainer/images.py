@@ -133,9 +133,10 @@ def picture_to_pil(array: np.ndarray):
     elif array.dtype.kind == "f":
         finite = np.isfinite(array).all()
         if not finite or array.min() < 0 or array.max() > 1:
+            held = f"{array.min():g} to {array.max():g}" if finite else "NaN or infinite values"
             raise InputError(f"an image array of floats must hold values from 0 to 1 (or give uint8 values 0..255); "
-                             f"this one holds {'NaN or infinite values' if not finite else f'{array.min():g} to {array.max():g}'}"
-                             f": if these are already the model's pixel_values, pass them as [1, 3, height, width]")
+                             f"this one holds {held}: if these are already the model's pixel_values, pass them as "
+                             f"[1, 3, height, width]")
         values = np.round(array * 255).astype(np.uint8)
     elif array.dtype.kind in "iu":
         if array.min() < 0 or array.max() > 255:
@@ -186,8 +187,8 @@ def classify(value, channels: int) -> tuple[str, object]:
                          f"[1, 3, height, width]; got a {type(value).__name__}")
     if array.ndim == 4:
         if array.shape[0] != 1:
-            raise InputError(f"a batch of {array.shape[0]} images (shape {tuple(array.shape)}): the explainer shows one "
-                             f"image at a time; pass one, e.g. pixel_values[0:1]")
+            raise InputError(f"a batch of {array.shape[0]} images (shape {tuple(array.shape)}): the explainer shows "
+                             f"one image at a time; pass one, e.g. pixel_values[0:1]")
         if array.shape[1] != channels:
             raise InputError(f"pixel_values must be [1, {channels}, height, width] (channels first), got shape "
                              f"{tuple(array.shape)}")

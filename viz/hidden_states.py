@@ -136,7 +136,8 @@ class HiddenStatesView:
                                         name=f"{name}hidden-patch-norms", lang=lang)
         self.layer_select.js_on_change("value", CustomJS(args=dict(
             layer_select=self.layer_select, norms=self.norms.source, states=self.states_source,
-            cells=self.patch_norms.cells, mapper=self.patch_norms.mapper, overlay_title=self.patch_norms.figure.title, n=len(self.tokens),
+            cells=self.patch_norms.cells, mapper=self.patch_norms.mapper,
+            overlay_title=self.patch_norms.figure.title, n=len(self.tokens),
             first=int(patches.first), count=int(patches.rows) * int(patches.cols), titles=self.patch_titles,
             opacity=OPACITY), code=js_code("patch_norms_select", "fill_template", "patch_overlay")))
 

@@ -72,7 +72,8 @@ class ImageAttentionView:
         self.titles = image_titles(lang)
         self.mode = "rollout" if rollout else "head"
         self.mode_select = Select(title=words("image.mode.label"), value=self.mode, width=220,
-                                  options=[("head", words("image.mode.head")), ("rollout", words("image.mode.rollout"))],
+                                  options=[("head", words("image.mode.head")),
+                                           ("rollout", words("image.mode.rollout"))],
                                   name=f"{name}image-attention-mode-select")
         values, what, title = self._shown()
         self.overlay = PatchOverlay(patches, values, title=title, what=what, value_name=words("image.value.weight"),
@@ -158,7 +159,8 @@ class CrossAttentionView:
         if not self.patterns:
             raise ValueError("no cross-attention to show: give one [heads, text tokens, image tokens] array per layer")
         for i, values in enumerate(self.patterns):
-            if values.ndim != 3 or values.shape[1:] != (n_text, n_image) or values.shape[0] != self.patterns[0].shape[0]:
+            heads = self.patterns[0].shape[0]
+            if values.ndim != 3 or values.shape[1:] != (n_text, n_image) or values.shape[0] != heads:
                 raise ValueError(f"the cross-attention of layer {i} must be [heads, {n_text}, {n_image}], got "
                                  f"{values.shape}")
         self.patches = check_patches(patches, n_image)

@@ -38,7 +38,8 @@ class SimilarityView:
         low, high = min(0.0, float(columns["logit"].min())), max(0.0, float(columns["logit"].max()))
         margin = 0.05 * (high - low or 1.0)
         self.figure = new_figure(title=words("image.similarity.title"), axes="xy", grid="x",
-                                 x_axis_label=words("image.similarity.logit"), name=f"{name}image-text-similarity-figure",
+                                 x_axis_label=words("image.similarity.logit"),
+                                 name=f"{name}image-text-similarity-figure",
                                  width=560, height=60 + ROW_PX * n, x_range=Range1d(low - margin, high + margin),
                                  y_range=Range1d(n, 0))
         bars = draw(self.figure, self.source, HBar(y="y", left=0, right="logit", height=0.7, fill_color=BAR_COLOUR,

@@ -86,7 +86,8 @@ class PatchOverlay:
             x="x", y="y", width=1, height=1, fill_color={"field": "value", "transform": self.mapper},
             fill_alpha={"field": "alpha"}, line_color="#ffffff", line_alpha=0.35, line_width=0.5))
         self.figure.add_tools(HoverTool(renderers=[self.renderer], description=hover_description(lang), tooltips=[
-            (words("image.hover.patch"), "@patch"), (value_name, "@value{value}"), (words("image.hover.what"), "@what")],
+            (words("image.hover.patch"), "@patch"), (value_name, "@value{value}"),
+            (words("image.hover.what"), "@what")],
             formatters={"@value": exact_number_formatter(lang)}))
         self.figure.add_layout(ColorBar(color_mapper=self.mapper, width=8, padding=2, margin=6,
                                         major_label_text_font_size="9px", major_tick_line_color=None), "right")

@@ -131,7 +131,8 @@ def first_of_batch(layers) -> list[np.ndarray]:
 
 def rollout_by_paths(attentions, query: int) -> np.ndarray:
     """Attention rollout of one query, computed as Abnar & Zuidema describe it, by another route than the view's:
-    a row vector carried down from the last layer to the input, v ← v · (½·mean_heads(A_l) + ½·I), renormalized."""
+    a row vector carried down from the last layer to the input, v ← v · (½·mean_heads(A_l) + ½·I), rows
+    renormalized."""
     n = attentions[0].shape[-1]
     vector = np.zeros(n)
     vector[query] = 1.0

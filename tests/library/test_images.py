@@ -60,7 +60,8 @@ def test_a_vision_transformers_attention_is_its_own_and_is_drawn_on_its_patches(
         np.testing.assert_allclose(view.rollout[query], rollout_by_paths(attentions, query), rtol=1e-5, atol=1e-7)
         view.select(query=query, rollout=True)
         np.testing.assert_array_equal(view.overlay.values, on_grid(view.rollout[query], first))
-        assert "all 2 layers" in view.overlay.cells.data["what"][0] and "½·A + ½·I" in view.overlay.cells.data["what"][0]
+        what = view.overlay.cells.data["what"][0]
+        assert "all 2 layers" in what and "½·A + ½·I" in what
     np.testing.assert_array_equal(view.rollout_source.data["image"][0], view.rollout)
     # Hidden states: the model's own, and each state's patch norms on the grid.
     hidden_view = explainer_for(image_checkpoint, kind).show_hidden_states(picture).view
@@ -100,7 +101,8 @@ def test_every_form_of_an_image_gives_the_same_numbers(image_checkpoint, tmp_pat
         capture = by.capture(given)
         for layer, reference in zip(capture.attentions, expected.attentions, strict=True):
             np.testing.assert_allclose(layer, reference, atol=2e-6)
-    np.testing.assert_array_equal(bare.capture(image=pixels).attentions[1], explainer.capture(image=pixels).attentions[1])
+    np.testing.assert_array_equal(bare.capture(image=pixels).attentions[1],
+                                  explainer.capture(image=pixels).attentions[1])
 
 
 def test_a_grey_or_rgba_picture_is_converted_to_rgb_and_the_notes_say_so(image_checkpoint):
@@ -195,7 +197,8 @@ def test_a_vision_to_text_models_cross_attention_is_its_own_and_is_drawn_per_tok
                 np.testing.assert_array_equal(view.cross.overlay.values, on_grid(cross[layer][head][token], 1))
             row = layer * 4 + head
             np.testing.assert_array_equal(view.cross.patterns_source.data["image"][row], cross[layer][head])
-    assert view.cross.overlay.figure.title.text == f"layer 1, head 3: where text token #{len(ids) - 1} looks on the image"
+    last = len(ids) - 1
+    assert view.cross.overlay.figure.title.text == f"layer 1, head 3: where text token #{last} looks on the image"
     assert_explorer_shows(view.image.explorer, first_of_batch(outputs.encoder_attentions))
     assert_explorer_shows(view.texts[0], first_of_batch(outputs.decoder_attentions))
     hidden = explainer.show_hidden_states(picture, text=text).view
@@ -220,7 +223,8 @@ def test_bad_images_are_refused_saying_what_to_do(image_checkpoint, tmp_path):
         (bare, torch.zeros(1, 3, 40, 40), "reads images of 32×48 pixels (its config's image_size), these pixel values "
                                           "are 40×40: resize the image, or give the model's image processor"),
         (explainer, torch.cat([pixels, pixels]), "a batch of 2 images"),
-        (explainer, [sample_picture(), sample_picture()], "a list of 2 images: the explainer shows one image at a time"),
+        (explainer, [sample_picture(), sample_picture()],
+         "a list of 2 images: the explainer shows one image at a time"),
         (explainer, torch.zeros(1, 1, 32, 48), "pixel_values must be [1, 3, height, width]"),
         (explainer, np.full((20, 20, 3), 2.5), "an image array of floats must hold values from 0 to 1"),
         (explainer, tmp_path / "missing.png", "there is no image file"),
