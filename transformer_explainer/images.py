@@ -56,11 +56,18 @@ def is_image_input(value) -> bool:
     return shape is not None and len(shape) in (3, 4)
 
 
+def is_processor_pair(value) -> bool:
+    """(image processor, tokenizer), in either order: what a checkpoint without a joint processor gives."""
+    return isinstance(value, tuple) and len(value) == 2 and sum(map(is_image_processor, value)) == 1
+
+
 def image_processor_of(processor):
-    """The image processor in ``processor``: itself, or the ``image_processor`` of a processor that also holds a
-    tokenizer (CLIPProcessor, TrOCRProcessor); None when there is none."""
+    """The image processor in ``processor``: itself, the ``image_processor`` of a processor that also holds a
+    tokenizer (CLIPProcessor, TrOCRProcessor), or the image processor of a pair; None when there is none."""
     if processor is None:
         return None
+    if is_processor_pair(processor):
+        return next(part for part in processor if is_image_processor(part))
     inner = getattr(processor, "image_processor", None)
     if inner is not None:
         return inner
@@ -68,10 +75,12 @@ def image_processor_of(processor):
 
 
 def tokenizer_of(processor):
-    """The tokenizer in ``processor`` (CLIPProcessor, TrOCRProcessor), or ``processor`` itself when it is not an
-    image processor (a tokenizer, a function), or None."""
+    """The tokenizer in ``processor`` (CLIPProcessor, TrOCRProcessor, a pair), or ``processor`` itself when it is
+    not an image processor (a tokenizer, a function), or None."""
     if processor is None:
         return None
+    if is_processor_pair(processor):
+        return next(part for part in processor if not is_image_processor(part))
     inner = getattr(processor, "tokenizer", None)
     if inner is not None:
         return inner

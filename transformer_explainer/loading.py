@@ -147,14 +147,14 @@ def not_downloadable(name: str, why: str) -> ModelLoadError:
 
 def read_transformers(source: str, revision: str | None, local_files_only: bool):
     """(model, tokenizer), or for an image model (model, processor)."""
-    from transformers import AutoConfig, AutoModel, AutoProcessor, AutoTokenizer, VisionEncoderDecoderModel
+    from transformers import AutoConfig, AutoModel, AutoTokenizer, VisionEncoderDecoderModel
 
     options = dict(revision=revision, local_files_only=local_files_only)
     try:
         config = AutoConfig.from_pretrained(source, **options)
         model_class = VisionEncoderDecoderModel if config.model_type == "vision-encoder-decoder" else AutoModel
         if is_image_config(config):
-            tokenizer = AutoProcessor.from_pretrained(source, **options)  # the image processor (and any tokenizer)
+            tokenizer = read_processor(source, config, options)
         else:
             tokenizer = AutoTokenizer.from_pretrained(source, **options)
         try:
@@ -169,6 +169,21 @@ def read_transformers(source: str, revision: str | None, local_files_only: bool)
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelLoadError(f"transformers cannot read {source}: {first}") from None
     return model.eval(), tokenizer
+
+
+def read_processor(source: str, config, options: dict):
+    """An image model's processor: the joint one (image processor and tokenizer) where it was saved, else the image
+    processor, paired with the tokenizer for a model that reads text too (CLIP, a vision encoder-decoder)."""
+    from transformers import AutoImageProcessor, AutoProcessor, AutoTokenizer
+
+    from .images import image_processor_of, tokenizer_of
+
+    reads_text = config.model_type == "vision-encoder-decoder" or hasattr(config, "text_config")
+    processor = AutoProcessor.from_pretrained(source, **options)
+    if image_processor_of(processor) is not None and (tokenizer_of(processor) is not None or not reads_text):
+        return processor
+    image_processor = AutoImageProcessor.from_pretrained(source, **options)
+    return (image_processor, AutoTokenizer.from_pretrained(source, **options)) if reads_text else image_processor
 
 
 def explain_os_error(source: str, error: OSError) -> str:

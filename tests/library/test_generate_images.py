@@ -5,6 +5,7 @@ does not fit the model, checked before anything is written."""
 from __future__ import annotations
 
 import html
+import json
 import shutil
 
 import pytest
@@ -87,3 +88,24 @@ def test_an_image_folder_without_its_processor_says_what_to_save(image_checkpoin
     err = capsys.readouterr().err
     assert err == (f"error: the folder {folder} holds an image model but no image processor (preprocessor_config.json "
                    f"or processor_config.json): save it with processor.save_pretrained('{folder}')\n")
+
+
+def test_a_captioning_model_saved_without_a_joint_processor_reads_its_tokenizer_too(image_checkpoint, tmp_path):
+    from transformers import AutoProcessor
+
+    from transformer_explainer.loading import load_explainer
+
+    folder = tmp_path / "apart"
+    shutil.copytree(image_checkpoint("vision-encoder-decoder"), folder)
+    processor = AutoProcessor.from_pretrained(folder)
+    (folder / "processor_config.json").unlink()  # as many Hub captioning models are: the two saved apart
+    processor.image_processor.save_pretrained(folder)
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    settings.pop("processor_class")
+    (folder / "tokenizer_config.json").write_text(json.dumps(settings), encoding="utf-8")
+    explainer = load_explainer(str(folder))
+    assert isinstance(explainer.adapter.processor, tuple)  # (image processor, tokenizer)
+    assert type(explainer.tokenizer).__name__ == type(processor.tokenizer).__name__
+    capture = explainer.capture(sample_picture(), text="the capital of france")
+    ids = capture.texts[0].token_ids
+    assert capture.texts[0].tokens == [processor.tokenizer.decode([i]).replace(" ", "␣") for i in ids]

@@ -278,3 +278,18 @@ def test_clip_and_vision_to_text_input_errors(image_checkpoint):
     with pytest.raises(InputError) as error:
         decoder.capture(sample_picture(), text=["one", "two"])
     assert "reads one text at a time" in one_line(error)
+
+
+def test_an_image_processor_and_a_tokenizer_can_be_given_as_a_pair(image_checkpoint):
+    joint = explainer_for(image_checkpoint, "vision-encoder-decoder")
+    processor = joint.adapter.processor
+    for pair in ((processor.image_processor, processor.tokenizer), (processor.tokenizer, processor.image_processor)):
+        apart = Explainer(joint.model, pair)
+        apart.adapter.warned = True
+        shown = apart.capture(sample_picture(), text="the capital of france")
+        expected = joint.capture(sample_picture(), text="the capital of france")
+        assert shown.texts[0].tokens == expected.texts[0].tokens and len(shown.texts[0].tokens) > 3
+        np.testing.assert_array_equal(shown.cross_attentions[1], expected.cross_attentions[1])
+    with pytest.raises(InputError) as error:
+        Explainer(joint.model, (1, 2))
+    assert "a pair (image processor, tokenizer)" in one_line(error)
