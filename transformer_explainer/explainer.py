@@ -179,6 +179,9 @@ class Explainer:
         decoder reads. Returns the path written."""
         from .report import write_report
 
+        if text is not None and not self.reads_images:
+            raise InputError(f"text= goes with images, for CLIP and vision-to-text models; {self.name} reads text: "
+                             f"give the texts as the first argument")
         if isinstance(texts, str) or (self.reads_images and not isinstance(texts, (list, tuple))):
             texts = [texts]
         return write_report(self, texts, path, text=text, progress=progress)

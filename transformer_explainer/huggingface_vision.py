@@ -119,8 +119,14 @@ class ImageModelAdapter:
         prepared = prepare_image(image, self.processor, self.model.config, self.name)
         notes = list(prepared.notes)
         with evaluating(self.model), eager_attention(self.model, notes), torch.no_grad():
-            outputs = self.model(pixel_values=torch_pixels(self.model, prepared.pixel_values),
-                                 output_attentions=True, output_hidden_states=True, return_dict=True)
+            try:
+                outputs = self.model(pixel_values=torch_pixels(self.model, prepared.pixel_values),
+                                     output_attentions=True, output_hidden_states=True, return_dict=True)
+            except TypeError as error:
+                if "output_attentions" not in str(error):
+                    raise
+                raise CaptureError(f"{type(self.model).__name__} takes no output_attentions: it has no attention to "
+                                   f"show (a convolutional network, such as ConvNeXt or ResNet)") from None
         warn_once(self, notes)
         return image_capture(self.model, self.model, self.model.config, getattr(outputs, "attentions", None),
                              getattr(outputs, "hidden_states", None), prepared, notes, self.name)

@@ -255,7 +255,7 @@ def test_a_text_model_given_an_image_says_it_reads_text(hf_checkpoint):
         assert one_line(error).startswith(f"{explainer.name} reads text, not images")
 
 
-def test_a_model_whose_attention_is_not_over_its_patches_is_refused():
+def test_a_model_whose_attention_is_not_over_its_patches_or_that_has_none_is_refused():
     need_pillow()
     swin = transformers.SwinModel(transformers.SwinConfig(image_size=32, patch_size=4, embed_dim=16, depths=[1, 1],
                                                           num_heads=[2, 2], window_size=4))
@@ -264,6 +264,10 @@ def test_a_model_whose_attention_is_not_over_its_patches_is_refused():
         with pytest.raises(CaptureError) as error:
             Explainer(swin).capture(torch.zeros(1, 3, 32, 32))
     assert "cannot be drawn on the image" in one_line(error) and "Swin" in one_line(error)
+    convnext = transformers.ConvNextModel(transformers.ConvNextConfig(hidden_sizes=[8, 16], depths=[1, 1], num_stages=2))
+    with pytest.raises(CaptureError) as error:
+        Explainer(convnext).capture(torch.zeros(1, 3, 32, 32))
+    assert one_line(error).startswith("ConvNextModel returned no attention weights for the image")
 
 
 def test_clip_and_vision_to_text_input_errors(image_checkpoint):
