@@ -264,8 +264,8 @@ def test_a_model_whose_attention_is_not_over_its_patches_or_that_has_none_is_ref
         with pytest.raises(CaptureError) as error:
             Explainer(swin).capture(torch.zeros(1, 3, 32, 32))
     assert "cannot be drawn on the image" in one_line(error) and "Swin" in one_line(error)
-    convnext = transformers.ConvNextModel(transformers.ConvNextConfig(hidden_sizes=[8, 16], depths=[1, 1], num_stages=2,
-                                                                        image_size=32))
+    config = transformers.ConvNextConfig(hidden_sizes=[8, 16], depths=[1, 1], num_stages=2, image_size=32)
+    convnext = transformers.ConvNextModel(config)
     with pytest.raises(CaptureError) as error:
         Explainer(convnext).capture(torch.zeros(1, 3, 32, 32))
     assert one_line(error).startswith("ConvNextModel returned no attention weights for the image")
