@@ -21,10 +21,13 @@ from .image_views import describe_tokens
 
 
 def section_heading(index: int, text: str | None, capture: Capture | ImageTextCapture) -> str:
+    from transformer_explainer.viz.i18n import translator
+
     if isinstance(capture, ImageTextCapture) or capture.patches is not None:
         image = capture.image if isinstance(capture, ImageTextCapture) else capture
+        title = html.escape(translator("en")("image.heading.section", number=index + 1))
         source = f"<code>{html.escape(text)}</code> &middot; " if text is not None else ""
-        return f"<h2>Image {index + 1}</h2><p>{source}{html.escape(describe_tokens(image))}</p>"
+        return f"<h2>{title}</h2><p>{source}{html.escape(describe_tokens(image))}</p>"
     shown = html.escape(text if text is not None else " ".join(capture.tokens))
     return f"<h2>Text {index + 1}</h2><p><code>{shown}</code> &middot; {capture.n_tokens} tokens</p>"
 
