@@ -5,6 +5,9 @@
     transformer-explainer trace "The capital of France is" --out trace.npz
     transformer-explainer report "The capital of France is" --out report.html
     transformer-explainer generate --model bert-base-uncased --text "What is the capital?" --output report.html
+    transformer-explainer generate --model google/vit-base-patch16-224 --image cat.png --output report.html
+    transformer-explainer generate --model openai/clip-vit-base-patch32 --image cat.png --text "a cat" --text "a dog" \
+        --output report.html
     transformer-explainer demo-model ./tiny-gpt2
     transformer-explainer build [--model ID_OR_DIR] [--out dist] [--pyodide-dir DIR]   (the static site; see build.py)
     transformer-explainer build serve [--out dist] [--port 8000]
@@ -141,9 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a Hugging Face id (bert-base-uncased, openai-community/gpt2, distilbert-base-uncased, "
                                "...), a folder written by save_pretrained, or 'demo' for a tiny random GPT-2")
     generate.add_argument("--revision", default=None, help="a branch, tag or commit of the Hub repository")
-    generate.add_argument("--text", action="append", default=[], help="a text to show (repeat for several)")
+    generate.add_argument("--text", action="append", default=[],
+                          help="a text to show (repeat for several); with --image: CLIP's prompts, compared with the "
+                               "image, or the text a vision-to-text model's decoder reads (none: its own caption)")
     generate.add_argument("--text-file", type=Path, default=None,
                           help="a UTF-8 file with one text per line (blank lines skipped): one section each")
+    generate.add_argument("--image", action="append", default=[], type=Path, metavar="FILE",
+                          help="an image file (PNG, JPEG, ...) for an image model (ViT, DeiT, CLIP, a vision "
+                               "encoder-decoder): one section each (repeat for several)")
     generate.add_argument("--output", required=True, type=Path, help="the .html file to write")
     generate.set_defaults(run=run_generate)
 
@@ -223,8 +231,9 @@ def run_report(args) -> None:
     print(f"wrote {path}")
 
 
-def generate_texts(args) -> list[str]:
-    """The texts of ``generate``: each --text, then each non-blank line of --text-file."""
+def generate_texts(args, required: bool = True) -> list[str]:
+    """The texts of ``generate``: each --text, then each non-blank line of --text-file (``required``: at least
+    one)."""
     texts = list(args.text)
     if args.text_file is not None:
         try:
@@ -237,7 +246,7 @@ def generate_texts(args) -> list[str]:
         if not from_file:
             raise CommandError(f"--text-file {args.text_file} holds no text (one text per line)")
         texts += from_file
-    if not texts:
+    if not texts and required:
         raise CommandError("give a text to show: --text \"...\" or --text-file FILE")
     empty = next((i for i, text in enumerate(texts) if not text.strip()), None)
     if empty is not None:
@@ -245,20 +254,56 @@ def generate_texts(args) -> list[str]:
     return texts
 
 
+def check_images(images: list[Path]) -> None:
+    """Refuse, before the model loads, an --image that is not a file."""
+    for image in images:
+        if image.is_dir():
+            raise CommandError(f"--image {image} is a folder: give an image file (PNG, JPEG, ...)")
+        if not image.is_file():
+            raise CommandError(f"--image {image}: there is no such file")
+
+
+def check_generate_inputs(explainer, args, texts: list[str]) -> None:
+    """The inputs fit the model: images for an image model, text for a text model, text with an image only where
+    the model reads both."""
+    name = explainer.name
+    if not args.image:
+        if explainer.reads_images:
+            raise CommandError(f"{name} reads images: give one with --image FILE")
+        return
+    kind = getattr(explainer.adapter, "kind", "text")
+    if kind == "text":
+        raise CommandError(f"{name} reads text, not images: --image is for image models (ViT, DeiT, CLIP, a vision "
+                           f"encoder-decoder)")
+    if kind == "image" and texts:
+        raise CommandError(f"{name} reads images only: --text goes with --image for CLIP and vision-to-text models")
+    if kind == "image-to-text" and len(texts) > 1:
+        raise CommandError(f"{name}'s decoder reads one text: give one --text (or none, and it writes its own "
+                           f"caption)")
+
+
 def run_generate(args) -> None:
     from transformer_explainer import ExplainerError
     from transformer_explainer.loading import load_explainer
 
     check_output_file(args.output, "report.html", "--output")
-    texts = generate_texts(args)
+    check_images(args.image)
+    texts = generate_texts(args, required=not args.image)
     try:
         explainer = load_explainer(args.model, args.revision)
-        path = explainer.report(texts, args.output, progress=None)
+        check_generate_inputs(explainer, args, texts)
+        if args.image:
+            text = texts[0] if len(texts) == 1 and explainer.adapter.kind == "image-to-text" else texts or None
+            path = explainer.report(list(args.image), args.output, text=text, progress=None)
+        else:
+            path = explainer.report(texts, args.output, progress=None)
     except ExplainerError as error:
         raise CommandError(str(error)) from None
     except OSError as error:
         raise cannot_write(args.output, error, "--output") from None
-    sections = "1 text" if len(texts) == 1 else f"{len(texts)} texts"
+    inputs = args.image or texts
+    what = "image" if args.image else "text"
+    sections = f"1 {what}" if len(inputs) == 1 else f"{len(inputs)} {what}s"
     print(f"wrote {path} ({sections}, {path.stat().st_size:,} bytes): open it in a browser, no network needed")
 
 

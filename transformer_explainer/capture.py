@@ -17,9 +17,30 @@ from .errors import CaptureError, InputError
 
 
 @dataclass(frozen=True)
+class PatchGrid:
+    """Where an image model's tokens lie on its image: ``first`` tokens before the patches (``[CLS]``, DeiT's
+    distillation token), then one token per patch, row by row, of a ``rows`` × ``cols`` grid; ``picture``: the
+    image as the model saw it, [height, width, 3] uint8 (its pixel values, un-normalized)."""
+
+    rows: int
+    cols: int
+    first: int
+    picture: np.ndarray
+
+    @property
+    def n_patches(self) -> int:
+        return self.rows * self.cols
+
+    def on_grid(self, values: np.ndarray) -> np.ndarray:  # [first + rows * cols] -> [rows, cols]
+        """One value per token, the patches' laid out on the image's grid (the tokens before them left out)."""
+        return np.asarray(values)[self.first:self.first + self.n_patches].reshape(self.rows, self.cols)
+
+
+@dataclass(frozen=True)
 class Capture:
     """``attentions[layer]``: [heads, tokens, tokens] (row = query, column = key); ``hidden_states[i]``:
-    [tokens, width], labelled ``hidden_state_labels[i]`` (the embeddings first, where the model gives them)."""
+    [tokens, width], labelled ``hidden_state_labels[i]`` (the embeddings first, where the model gives them);
+    ``patches``: for an image model, where its tokens lie on the image (else None)."""
 
     tokens: list[str]
     attentions: list[np.ndarray]
@@ -28,6 +49,7 @@ class Capture:
     token_ids: list[int] | None = None
     model_name: str = ""
     notes: tuple[str, ...] = field(default=())
+    patches: PatchGrid | None = None
 
     @property
     def n_tokens(self) -> int:
@@ -40,6 +62,37 @@ class Capture:
     @property
     def n_heads(self) -> int:
         return self.attentions[0].shape[0] if self.attentions else 0
+
+
+@dataclass(frozen=True)
+class Similarity:
+    """CLIP's image–text similarity for each prompt: ``logits`` (what the model computes: the cosine of the two
+    embeddings × exp(logit_scale)), ``cosines``, and ``probabilities`` (the softmax of the logits over these
+    prompts, as zero-shot classification reads them)."""
+
+    texts: list[str]
+    logits: np.ndarray
+    cosines: np.ndarray
+    probabilities: np.ndarray
+
+
+@dataclass(frozen=True)
+class ImageTextCapture:
+    """One forward pass of a model with an image tower and a text tower: ``image`` (a ``Capture`` with
+    ``patches``), ``texts`` (CLIP: the text tower, one capture per prompt; a vision-to-text model: its decoder's
+    self-attention), and what joins them: ``similarity`` (CLIP) or ``cross_attentions`` (a vision-to-text model:
+    per layer [heads, text tokens, image tokens], each text token's attention over the encoder's tokens)."""
+
+    image: Capture
+    texts: tuple[Capture, ...]
+    similarity: Similarity | None = None
+    cross_attentions: tuple[np.ndarray, ...] = ()
+    model_name: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def captures(self) -> tuple[Capture, ...]:
+        return (self.image, *self.texts)
 
 
 def to_numpy(value) -> np.ndarray:
@@ -87,7 +140,7 @@ def check_tokens(tokens) -> list[str]:
 
 def make_capture(tokens, attentions: Sequence | None, hidden_states: Sequence | None,
                  hidden_state_labels: Sequence[str] | None = None, *, token_ids=None, model_name: str = "",
-                 notes: Sequence[str] = ()) -> Capture:
+                 notes: Sequence[str] = (), patches: PatchGrid | None = None) -> Capture:
     """A checked ``Capture``: every attention [heads, n, n] with the same number of heads, every hidden state
     [n, width] with the same width, n = the number of tokens, all values finite."""
     tokens = check_tokens(tokens)
@@ -122,7 +175,24 @@ def make_capture(tokens, attentions: Sequence | None, hidden_states: Sequence | 
     if len(labels) != len(states):
         raise CaptureError(f"{len(labels)} hidden-state labels for {len(states)} hidden states")
     ids = [int(i) for i in token_ids] if token_ids is not None else None
-    return Capture(tokens, layers, states, labels, ids, model_name, tuple(notes))
+    if patches is not None and patches.first + patches.n_patches != n:
+        raise CaptureError(f"{n} tokens, but {patches.first} before the patches and {patches.rows} × {patches.cols} "
+                           f"patches make {patches.first + patches.n_patches}")
+    return Capture(tokens, layers, states, labels, ids, model_name, tuple(notes), patches)
+
+
+def make_cross_attentions(values: Sequence, n_queries: int, n_keys: int) -> tuple[np.ndarray, ...]:
+    """One float32 [heads, queries, keys] array per layer (a batch of 1 dropped), checked like ``make_capture``'s."""
+    layers = []
+    for layer, value in enumerate(values):
+        what = f"the cross-attention of layer {layer}"
+        array = drop_batch(as_float32(value, what), 3, what, "heads, text tokens, image tokens")
+        if array.shape[1:] != (n_queries, n_keys):
+            raise CaptureError(f"{what} has shape {array.shape}: expected [heads, {n_queries}, {n_keys}]")
+        if not np.isfinite(array).all():
+            raise CaptureError(f"{what} holds NaN or infinite values")
+        layers.append(array)
+    return tuple(layers)
 
 
 def default_hidden_state_labels(n_states: int, n_layers: int) -> list[str]:

@@ -43,9 +43,13 @@ def is_gpt2_core_tokenizer(tokenizer) -> bool:
 
 
 def check_tokenizer(tokenizer) -> None:
-    if tokenizer is not None and not (callable(tokenizer) or is_gpt2_core_tokenizer(tokenizer)):
+    from .images import is_processor_pair
+
+    if tokenizer is not None and not (callable(tokenizer) or is_gpt2_core_tokenizer(tokenizer)
+                                      or is_processor_pair(tokenizer)):
         raise InputError(f"a tokenizer is a Hugging Face tokenizer, gpt2_core's Tokenizer, or a function from text to "
-                         f"token ids; got {type(tokenizer).__name__}")
+                         f"token ids (for an image model: its processor, or a pair (image processor, tokenizer)); got "
+                         f"{type(tokenizer).__name__}")
 
 
 def tokenize(tokenizer, text: str):

@@ -2,7 +2,9 @@
 
 - ``demo``: gpt2_core's small random GPT-2 (no download, no PyTorch).
 - A folder written by ``save_pretrained`` (config.json, the weights, the tokenizer files), or a Hugging Face
-  id: read with ``transformers`` (``AutoModel`` with eager attention, ``AutoTokenizer``). A Hub id is taken
+  id: read with ``transformers`` (``AutoModel`` with eager attention, ``AutoTokenizer``). An image model (ViT,
+  DeiT, CLIP, a vision encoder-decoder: its config names an image size, or a vision tower) is read with its
+  processor instead (``AutoProcessor``: preprocessor_config.json or processor_config.json). A Hub id is taken
   from the Hugging Face cache when it is there; otherwise it is downloaded (with huggingface_hub's progress
   bars) if the Hub answers within seconds, and else refused at once, naming what to download.
 - Without PyTorch and transformers installed: GPT-2 checkpoints only, read by gpt2_core.
@@ -25,6 +27,7 @@ WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_mo
                 "pytorch_model.bin.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
                    "tokenizer.model")
+PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json")
 INSTALL_HINT = "pip install torch transformers"
 
 
@@ -68,16 +71,36 @@ def check_folder(folder: Path) -> None:
     if not any((folder / name).is_file() for name in WEIGHT_FILES):
         raise ModelLoadError(f"the folder {folder} has no weights ({' or '.join(WEIGHT_FILES[::2])}): save them with "
                              f"model.save_pretrained({str(folder)!r})")
+    if is_image_config(read_config(folder)):
+        if not any((folder / name).is_file() for name in PROCESSOR_FILES):
+            raise ModelLoadError(f"the folder {folder} holds an image model but no image processor "
+                                 f"({' or '.join(PROCESSOR_FILES)}): save it with processor.save_pretrained("
+                                 f"{str(folder)!r})")
+        return
     if not any((folder / name).is_file() for name in TOKENIZER_FILES):
         raise ModelLoadError(f"the folder {folder} has no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...): "
                              f"save them with tokenizer.save_pretrained({str(folder)!r})")
 
 
-def model_type(folder: Path) -> str | None:
+def read_config(folder: Path) -> dict:
     try:
-        return json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
-    except (OSError, ValueError, AttributeError):
-        return None
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def model_type(folder: Path) -> str | None:
+    return read_config(folder).get("model_type")
+
+
+def is_image_config(config) -> bool:
+    """Whether a model's config (a dict, or a transformers config) is an image model's: a vision encoder-decoder,
+    a model with a vision tower (CLIP), or one that reads images of a size in patches (ViT, DeiT)."""
+    values = config if isinstance(config, dict) else config.to_dict()
+    encoder = values.get("encoder") if isinstance(values.get("encoder"), dict) else {}
+    return (values.get("model_type") == "vision-encoder-decoder" or "vision_config" in values
+            or ("image_size" in values and "patch_size" in values) or "image_size" in encoder)
 
 
 def load_with_gpt2_core(name: str, revision: str | None):
@@ -123,15 +146,21 @@ def not_downloadable(name: str, why: str) -> ModelLoadError:
 
 
 def read_transformers(source: str, revision: str | None, local_files_only: bool):
-    from transformers import AutoModel, AutoTokenizer
+    """(model, tokenizer), or for an image model (model, processor)."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer, VisionEncoderDecoderModel
 
     options = dict(revision=revision, local_files_only=local_files_only)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **options)
+        config = AutoConfig.from_pretrained(source, **options)
+        model_class = VisionEncoderDecoderModel if config.model_type == "vision-encoder-decoder" else AutoModel
+        if is_image_config(config):
+            tokenizer = read_processor(source, config, options)
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(source, **options)
         try:
-            model = AutoModel.from_pretrained(source, attn_implementation="eager", **options)
+            model = model_class.from_pretrained(source, attn_implementation="eager", **options)
         except TypeError:  # an older transformers, or a model that takes no attn_implementation
-            model = AutoModel.from_pretrained(source, **options)
+            model = model_class.from_pretrained(source, **options)
     except OSError as error:
         if local_files_only and not Path(source).is_dir():
             raise  # the caller tries the Hub next
@@ -140,6 +169,21 @@ def read_transformers(source: str, revision: str | None, local_files_only: bool)
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelLoadError(f"transformers cannot read {source}: {first}") from None
     return model.eval(), tokenizer
+
+
+def read_processor(source: str, config, options: dict):
+    """An image model's processor: the joint one (image processor and tokenizer) where it was saved, else the image
+    processor, paired with the tokenizer for a model that reads text too (CLIP, a vision encoder-decoder)."""
+    from transformers import AutoImageProcessor, AutoProcessor, AutoTokenizer
+
+    from .images import image_processor_of, tokenizer_of
+
+    reads_text = config.model_type == "vision-encoder-decoder" or hasattr(config, "text_config")
+    processor = AutoProcessor.from_pretrained(source, **options)
+    if image_processor_of(processor) is not None and (tokenizer_of(processor) is not None or not reads_text):
+        return processor
+    image_processor = AutoImageProcessor.from_pretrained(source, **options)
+    return (image_processor, AutoTokenizer.from_pretrained(source, **options)) if reads_text else image_processor
 
 
 def explain_os_error(source: str, error: OSError) -> str:

@@ -11,14 +11,17 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from .capture import Capture
+from .capture import Capture, ImageTextCapture
+from .image_views import describe_tokens
 
 
-def heading_html(title: str, capture: Capture) -> str:
-    """A widget's title line: the model, the tokens, and any note; every piece of text escaped."""
+def heading_html(title: str, capture: Capture | ImageTextCapture) -> str:
+    """A widget's title line: the model, the tokens (for an image: how they lie on it), and any note; every piece
+    of text escaped."""
     notes = "".join(f"<div style='color:#8a5a00'>note: {html.escape(note)}</div>" for note in capture.notes)
+    image = capture.image if isinstance(capture, ImageTextCapture) else capture
     return (f"<div><b>{html.escape(title)}</b> &middot; {html.escape(capture.model_name or 'model')} &middot; "
-            f"{capture.n_tokens} tokens</div>{notes}")
+            f"{html.escape(describe_tokens(image))}</div>{notes}")
 
 
 class ExplainerWidget:
@@ -54,7 +57,8 @@ class ExplainerWidget:
         return self.__panel__()._repr_mimebundle_(include, exclude)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}: {self.capture.model_name}, {self.capture.n_tokens} tokens>"
+        capture = self.capture.image if isinstance(self.capture, ImageTextCapture) else self.capture
+        return f"<{type(self).__name__}: {self.capture.model_name}, {describe_tokens(capture)}>"
 
     def save(self, path: str | Path) -> Path:
         """The view as one standalone HTML file (JavaScript inline, opens with no network)."""
@@ -66,12 +70,18 @@ class ExplainerWidget:
 
 
 class AttentionWidget(ExplainerWidget):
-    """``view``: the ``AttentionExplorer``; ``select(layer, head, query)`` shows another head or token."""
+    """``view``: the ``AttentionExplorer`` (for an image, the ``ImageAttentionView``; for CLIP and vision-to-text
+    models, the ``ImageTextAttentionView``); ``select(layer, head, query)`` shows another head or token, and for
+    an image ``rollout=True`` the attention rollout."""
 
     title = "Attention"
 
-    def select(self, layer: int | None = None, head: int | None = None, query: int | None = None) -> None:
-        self.view.select(layer, head, query)
+    def select(self, layer: int | None = None, head: int | None = None, query: int | None = None,
+               rollout: bool | None = None) -> None:
+        if rollout is None:
+            self.view.select(layer, head, query)
+        else:
+            self.view.select(layer, head, query, rollout=rollout)
 
 
 class HiddenStatesWidget(ExplainerWidget):

@@ -25,7 +25,12 @@ For any model's arrays (no ``Trace``: plain [heads, n, n] attention and [n, widt
 ``transformer_explainer`` captures them), with selectors that run in the page (standalone files, notebooks):
 
 - ``attention_explorer``: ``AttentionExplorer`` (layer, head and query-token selectors) and ``AttentionOverview``.
-- ``hidden_states``: ``HiddenStatesView`` (norms per token, per-dimension heat strips, cosine similarity).
+- ``hidden_states``: ``HiddenStatesView`` (norms per token, per-dimension heat strips, cosine similarity; for an image
+  model, each patch's norm drawn on the picture).
+- ``image_attention``: ``ImageAttentionView`` (the explorer beside the picture with a query's attention, or the
+  attention rollout, over its patches), ``CrossAttentionView`` (a vision-to-text model's text tokens over the
+  picture), ``attention_rollout``; ``patch_overlay``: ``PatchOverlay``, one value per patch over the picture;
+  ``image_text_similarity``: ``SimilarityView``, CLIP's logit per prompt.
 """
 
 from functools import cache

@@ -184,10 +184,17 @@ class AttentionExplorer:
             args=dict(cells=self.overview.cells, layer_select=self.layer_select, head_select=self.head_select,
                       n_head=self.n_head), code=js_code("attention_explorer_tap")))
 
-        self.layout = column(
-            Row(children=[self.layer_select, self.head_select, self.query_select]),
-            Row(children=[self.heatmap.figure, self.row_figure], styles=WRAP, sizing_mode="stretch_width"),
-            self.overview.figure, sizing_mode="stretch_width", name=f"{name}attention-explorer")
+        self.controls = Row(children=[self.layer_select, self.head_select, self.query_select])
+        self.figures = Row(children=[self.heatmap.figure, self.row_figure], styles=WRAP, sizing_mode="stretch_width")
+        self.layout = column(self.controls, self.figures, self.overview.figure, sizing_mode="stretch_width",
+                             name=f"{name}attention-explorer")
+
+    def extend(self, controls: Sequence = (), figures: Sequence = ()) -> None:
+        """More widgets after the selectors, and more figures right beside the heatmap (for a view built on this
+        one: the image attention view's rollout choice and its picture)."""
+        self.controls.children = [*self.controls.children, *controls]
+        heatmap, *rest = self.figures.children
+        self.figures.children = [heatmap, *figures, *rest]
 
     def _row_figure(self, query: int, labels: list[str], name: str):
         n = self.n

@@ -10,6 +10,9 @@ them) and their labels, not a ``Trace``, like ``attention_explorer``.
 - ``similarity``: cosine similarity between every two tokens' vectors in the selected hidden state
   (h_i · h_j / (‖h_i‖ ‖h_j‖); 0 where a vector is all zeros).
 
+- ``patch_norms`` (an image model's states, when ``patches`` is given): the selected state's ‖h‖ of each patch
+  drawn on the picture (a ``PatchOverlay``), beside the norms.
+
 Every state's values and similarities travel with the page and the layer selector swaps them in the browser
 (``CustomJS``), as in ``attention_explorer``; ``select`` does the same from Python.
 """
@@ -20,11 +23,13 @@ from typing import Sequence
 
 import numpy as np
 from bokeh.layouts import column
-from bokeh.models import ColumnDataSource, CustomJS, Select
+from bokeh.models import ColumnDataSource, CustomJS, Row, Select
 
 from . import js_code
 from .common import position_labels
 from .heatmap import Heatmap, colour_range
+from .i18n import translator
+from .patch_overlay import OPACITY, PatchOverlay, check_patches
 
 
 def check_hidden_states(hidden_states: Sequence, tokens: Sequence[str]) -> list[np.ndarray]:
@@ -65,10 +70,12 @@ def similarity_title(label: str) -> str:
 
 class HiddenStatesView:
     """``norms``, ``strip``, ``similarity`` (``Heatmap``s), ``states_source`` (every state: ``image``,
-    ``similarity``, ``label`` and the colour limits), ``layer_select``; ``layout`` is the whole view."""
+    ``similarity``, ``label`` and the colour limits), ``layer_select``, ``patch_norms`` (a ``PatchOverlay``, or
+    None without ``patches``: see ``viz.patch_overlay``); ``layout`` is the whole view."""
 
     def __init__(self, hidden_states: Sequence[np.ndarray], tokens: Sequence[str], *,
-                 labels: Sequence[str] | None = None, layer: int | None = None, name: str = ""):
+                 labels: Sequence[str] | None = None, layer: int | None = None, name: str = "", patches=None,
+                 lang: str = "en"):
         self.states = check_hidden_states(hidden_states, tokens)
         self.tokens = [str(token) for token in tokens]
         self.labels = [str(label) for label in labels] if labels is not None else \
@@ -111,8 +118,34 @@ class HiddenStatesView:
             similarity=self.similarity.source, similarity_mapper=self.similarity.color_mapper,
             similarity_title_model=self.similarity.figure.title, outline=self.norms.outline, titles=TITLES),
             code=js_code("hidden_states_select", "fill_template")))
-        self.layout = column(self.norms.figure, self.layer_select, self.strip.figure, self.similarity.figure,
+        self.patches, self.patch_norms = patches, None
+        figures = [self.norms.figure]
+        if patches is not None:
+            self._draw_patch_norms(check_patches(patches, n), name, lang)
+            figures = [Row(children=[self.norms.figure, self.patch_norms.figure], styles={"flex-wrap": "wrap"},
+                           sizing_mode="stretch_width")]
+        self.layout = column(*figures, self.layer_select, self.strip.figure, self.similarity.figure,
                              sizing_mode="stretch_width", name=f"{name}hidden-states-view")
+
+    def _draw_patch_norms(self, patches, name: str, lang: str) -> None:
+        """The selected state's ‖h‖ per patch on the picture, following the layer selector."""
+        words = translator(lang)
+        self.patch_titles = {"title": words("image.norms.title"), "what": words("image.norms.what")}
+        values, what, title = self._patch_norms_shown()
+        self.patch_norms = PatchOverlay(patches, values, title=title, what=what, value_name="‖h‖",
+                                        name=f"{name}hidden-patch-norms", lang=lang)
+        self.layer_select.js_on_change("value", CustomJS(args=dict(
+            layer_select=self.layer_select, norms=self.norms.source, states=self.states_source,
+            cells=self.patch_norms.cells, mapper=self.patch_norms.mapper,
+            overlay_title=self.patch_norms.figure.title, n=len(self.tokens),
+            first=int(patches.first), count=int(patches.rows) * int(patches.cols), titles=self.patch_titles,
+            opacity=OPACITY), code=js_code("patch_norms_select", "fill_template", "patch_overlay")))
+
+    def _patch_norms_shown(self) -> tuple[np.ndarray, str, str]:
+        patches, label = self.patches, self.labels[self.layer]
+        first, rows, cols = int(patches.first), int(patches.rows), int(patches.cols)
+        grid = token_norms(self.states[self.layer])[first:first + rows * cols].reshape(rows, cols)
+        return grid, self.patch_titles["what"].format(label=label), self.patch_titles["title"].format(label=label)
 
     def _check(self, layer: int) -> int:
         layer = int(layer)
@@ -130,4 +163,6 @@ class HiddenStatesView:
         self.strip.update(self.states[self.layer], title=strip_title(label))
         self.similarity.update(self.similarities[self.layer], title=similarity_title(label))
         self.norms.outline_row(self.layer)
+        if self.patch_norms is not None:
+            self.patch_norms.show(*self._patch_norms_shown())
         self.layer_select.value = str(self.layer)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from library_helpers import HF_KINDS, need_transformers, softmax
+from library_helpers import HF_KINDS, IMAGE_KINDS, need_pillow, need_transformers, softmax
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +34,20 @@ def random_arrays():
     attentions = [softmax(2 * rng.standard_normal((2, 5, 5))) for _ in range(3)]
     hidden = [rng.standard_normal((5, 6)).astype(np.float32) for _ in range(4)]
     return ["<b>", "cat", "$$x$$", "sat", "."], attentions, hidden
+
+
+@pytest.fixture(scope="session")
+def image_checkpoint(tmp_path_factory):
+    """kind -> the folder of a tiny random image model of that kind (IMAGE_KINDS) with its processor."""
+    need_transformers()
+    need_pillow()
+    from transformer_explainer.tiny import save_tiny_checkpoint
+
+    folders = {}
+
+    def folder(kind: str) -> Path:
+        if kind not in folders:
+            folders[kind] = save_tiny_checkpoint(tmp_path_factory.mktemp(f"tiny-{kind}"), kind,
+                                                 seed=IMAGE_KINDS.index(kind) + 11)
+        return folders[kind]
+    return folder

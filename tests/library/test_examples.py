@@ -1,7 +1,8 @@
-"""examples/: the notebook, executed headless in a Jupyter kernel (nbclient), and the script, both offline on a
-tiny random model. The notebook's widgets are then read from its kernel and compared with the model's own
-outputs, computed here; and its saved outputs, opened as a page with no kernel and no network (what a saved or
-exported notebook is), still draw the widgets, whose selectors still switch heads."""
+"""examples/: the notebook, executed headless in a Jupyter kernel (nbclient), and the script, both offline on tiny
+random models. The notebook's widgets (text, and its image section: a ViT, CLIP, a vision encoder-decoder) are then
+read from its kernel and compared with the models' own outputs, computed here; and its saved outputs, opened as a
+page with no kernel and no network (what a saved or exported notebook is), still draw the widgets, whose selectors
+still switch heads. Without PyTorch (or Pillow, for the image section) the notebook is skipped, saying why."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import sys
 import numpy as np
 import pytest
 
-from library_helpers import SENTENCE, need_transformers, reference_outputs
+from library_helpers import (SENTENCE, first_of_batch, need_pillow, need_transformers, reference_image_outputs,
+                             reference_outputs)
 from environment import REPO_ROOT, run_in_own_thread
 
 pytestmark = pytest.mark.torch
@@ -23,12 +25,22 @@ PANEL_OUTPUT = "application/vnd.holoviews_exec.v0+json"  # what Panel displays i
 # Run in the notebook's kernel after its cells: what its widgets hold, for the test to check.
 DUMP_CELL = """
 import json, numpy as np
+image.save("picture.png")
 np.savez("widgets.npz", patterns=np.stack(attention.view.patterns_source.data["image"]),
          heatmap=attention.view.heatmap.values, strip=hidden.view.strip.values,
          states=np.stack(hidden.view.states_source.data["image"]),
-         custom=np.stack(custom.capture("x").attentions), custom_seen=custom_heatmap)
+         custom=np.stack(custom.capture("x").attentions), custom_seen=custom_heatmap,
+         image_patterns=np.stack(image_attention.view.patterns_source.data["image"]),
+         image_overlay=image_attention.view.overlay.values, image_rollout=image_attention.view.rollout,
+         image_norms=image_hidden.view.patch_norms.values,
+         clip_logits=clip_attention.view.similarity.source.data["logit"],
+         clip_text=np.stack(clip_attention.view.texts[1].patterns_source.data["image"]),
+         cross=np.stack(caption_attention.view.cross.patterns_source.data["image"]))
 json.dump({"folder": str(folder), "layer": attention.view.layer, "head": attention.view.head,
-           "hidden": hidden.view.layer, "notes": list(attention.capture.notes)}, open("widgets.json", "w"))
+           "hidden": hidden.view.layer, "notes": list(attention.capture.notes),
+           "vit": str(vit_folder), "clip": str(clip_folder), "captioner": str(captioner_folder),
+           "caption": caption_attention.capture.texts[0].token_ids, "image_mode": image_attention.view.mode,
+           "image_query": image_attention.view.query}, open("widgets.json", "w"))
 """
 
 
@@ -36,6 +48,7 @@ json.dump({"folder": str(folder), "layer": attention.view.layer, "head": attenti
 def executed_notebook(tmp_path_factory):
     """(its code cells with their outputs, the folder it ran in, the reference outputs of its model)."""
     need_transformers()
+    need_pillow()  # the image section
     nbformat = pytest.importorskip("nbformat", reason="needs nbformat (pip install -e '.[test]')")
     nbclient = pytest.importorskip("nbclient", reason="needs nbclient (pip install -e '.[test]')")
     pytest.importorskip("ipykernel", reason="needs ipykernel (pip install -e '.[test]')")
@@ -63,7 +76,7 @@ def test_the_notebook_runs_offline_and_its_widgets_hold_the_models_numbers(execu
     assert "attention, layer 1 head 2: True" in printed and "hidden state 2: True" in printed
     widgets = [output for cell in code for output in cell.outputs
                if output.output_type == "execute_result" and PANEL_OUTPUT in output.get("data", {})]
-    assert len(widgets) == 4  # attention, hidden states, the custom model's, the arrays'
+    assert len(widgets) == 8  # attention, hidden states, the custom model's, the arrays', ViT ×2, CLIP, captioner
     rendered = html.unescape(widgets[0]["data"]["text/html"])
     assert "attention-patterns" in rendered and "attention-layer-select" in rendered  # the viz models, in Panel
 
@@ -76,6 +89,33 @@ def test_the_notebook_runs_offline_and_its_widgets_hold_the_models_numbers(execu
     assert "attn_implementation='eager'" in facts["notes"][0]
     np.testing.assert_array_equal(data["custom_seen"], data["custom"][0][0])
     assert (folder / "report.html").stat().st_size > 100_000
+    assert "[CLS], layer 1 head 2, on the patches: True" in printed and "rollout to [CLS]: True" in printed
+
+
+@pytest.mark.notebook
+def test_the_notebooks_image_section_holds_the_models_numbers(executed_notebook):
+    code, folder, facts, _, _ = executed_notebook
+    from PIL import Image
+
+    picture = Image.open(folder / "picture.png")
+    data = np.load(folder / "widgets.npz")
+    vit, _ = reference_image_outputs(facts["vit"], "vit", picture)
+    attentions = first_of_batch(vit.attentions)
+    np.testing.assert_array_equal(data["image_patterns"], np.concatenate(attentions))
+    assert (facts["image_mode"], facts["image_query"]) == ("rollout", 0)  # as the notebook left it
+    np.testing.assert_array_equal(data["image_overlay"], data["image_rollout"][0][1:].reshape(4, 6))
+    hidden = first_of_batch(vit.hidden_states)
+    np.testing.assert_allclose(data["image_norms"],
+                               np.linalg.norm(hidden[-1].astype(np.float64), axis=-1)[1:].reshape(4, 6), rtol=1e-6)
+    prompts = ["a photo of a cat", "the capital of france"]
+    clip, inputs = reference_image_outputs(facts["clip"], "clip", picture, prompts)
+    np.testing.assert_array_equal(data["clip_logits"], clip.logits_per_image[0].numpy())
+    length = int(inputs["attention_mask"][1].sum())
+    np.testing.assert_array_equal(data["clip_text"], np.concatenate(
+        [layer[1, :, :length, :length].numpy() for layer in clip.text_model_output.attentions]))
+    captioner, _ = reference_image_outputs(facts["captioner"], "vision-encoder-decoder", picture, facts["caption"])
+    np.testing.assert_array_equal(data["cross"], np.concatenate(first_of_batch(captioner.cross_attentions)))
+    assert (folder / "image-report.html").stat().st_size > 100_000
 
 
 @pytest.mark.notebook

@@ -13,38 +13,14 @@ import numpy as np
 import pytest
 
 from transformer_explainer.app.cli import main
-from library_helpers import ARTIFACTS, need_transformers, reference_outputs
+from library_helpers import (ARTIFACTS, IDLE_JS, as_arrays, need_transformers, open_report, reference_outputs,
+                             set_value)
 from transformer_explainer.viz.attention_explorer import pattern_title, query_title
 from transformer_explainer.viz.hidden_states import cosine_similarity, strip_title
 
 pytestmark = pytest.mark.browser
 
 TEXTS = ["What is the capital of France?", "<img src=x onerror=alert(1)> $$x^2$$ is the capital"]
-
-# The named Bokeh model of the page, and a column of its data as plain numbers (NDArrays flattened, with shape).
-PAGE_JS = """() => {
-window.__find = (name) => {
-  for (const model of Bokeh.documents[0]._all_models.values()) if (model.name === name) return model;
-  return null;
-};
-window.__column = (name, column) => {
-  const source = window.__find(name);
-  const data = source.data instanceof Map ? Object.fromEntries(source.data) : source.data;
-  return Array.from(data[column], (item) => ArrayBuffer.isView(item)
-    ? {shape: Array.from(item.shape || [item.length]), values: Array.from(item)} : item);
-};
-window.__drawn = (name) => {
-  const model = window.__find(name);
-  const view = model === null ? null : Bokeh.index.find_one_by_id(model.id);
-  return view !== null && view.is_idle && view.canvas_view.el.getBoundingClientRect().width > 0;
-};
-}"""
-IDLE_JS = "() => window.Bokeh && Bokeh.documents.length > 0 && [...Bokeh.index].length > 0 && " \
-          "[...Bokeh.index].every((view) => view.is_idle)"
-
-
-def as_arrays(column) -> list[np.ndarray]:
-    return [np.array(item["values"], dtype=np.float32).reshape(item["shape"]) for item in column]
 
 
 @pytest.fixture(scope="module", params=["demo", "bert"])
@@ -76,33 +52,9 @@ def report(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(browser, report):
     """One page per report (the tests read it in turn: drawn, then selected, then its text)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.problems, page.requests = [], []
-    page.on("console", lambda message: page.problems.append(f"console {message.type}: {message.text}")
-            if message.type in ("error", "warning") else None)
-    page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
-    page.on("dialog", lambda dialog: (page.problems.append(f"dialog (script ran): {dialog.message}"),
-                                      dialog.dismiss()))
-
-    def route(route):
-        if route.request.url.startswith("file://"):
-            return route.continue_()
-        page.requests.append(route.request.url)
-        return route.abort()
-
-    page.route("**/*", route)
-    page.goto(report[1].as_uri())
-    page.wait_for_function(IDLE_JS, timeout=30_000)
-    page.evaluate(PAGE_JS)
+    page = open_report(browser, report[1])
     yield page
     page.close()
-
-
-def set_value(page, name: str, value: str) -> None:
-    """Set a widget's value as the browser would; CustomJS runs its code after awaiting (microtasks), so the
-    next macrotask sees its result."""
-    page.evaluate("async ([name, value]) => { window.__find(name).value = value; "
-                  "await new Promise((done) => setTimeout(done, 0)); }", [name, value])
 
 
 def test_every_layers_heatmaps_are_drawn_with_the_models_numbers(page, report):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from importlib.resources import files
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from transformer_explainer.viz import js_code
 from transformer_explainer.viz.attention_explorer import AttentionExplorer
 from transformer_explainer.viz.derivation import AttentionDerivationView
 from transformer_explainer.viz.hidden_states import HiddenStatesView
+from transformer_explainer.viz.image_attention import CrossAttentionView, ImageAttentionView
+from transformer_explainer.viz.image_text_similarity import SimilarityView
 from transformer_explainer.viz.picture import PictureView
 from transformer_explainer.viz.picture.keyboard import PictureKeyboard
 from transformer_explainer.viz.popover import WeightPopoverView
@@ -30,6 +33,20 @@ from transformer_explainer.viz.sections.overview import OverviewView
 GIVEN_BY_BOKEH = {CustomJS: {"cb_obj", "cb_data", "cb_context"}, CustomJSHover: {"value", "format", "special_vars"}}
 PAGE_GLOBALS = {"Bokeh"}  # BokehJS itself, in every page that shows a Bokeh document
 JS_FOLDER = files("transformer_explainer.viz").joinpath("js")
+
+
+def image_views() -> dict:
+    """The image views, on arrays shaped like a vision transformer's: [CLS] and a 2 × 3 grid of patches."""
+    rng = np.random.default_rng(0)
+    patches = SimpleNamespace(rows=2, cols=3, first=1, picture=rng.integers(0, 256, (16, 24, 3), dtype=np.uint8))
+    tokens = ["[CLS]"] + [f"({r}, {c})" for r in range(2) for c in range(3)]
+    attentions = [rng.dirichlet(np.ones(7), size=(2, 7)).astype(np.float32) for _ in range(2)]
+    cross = [rng.dirichlet(np.ones(7), size=(2, 4)).astype(np.float32) for _ in range(2)]
+    states = [rng.standard_normal((7, 8)).astype(np.float32) for _ in range(3)]
+    return {"image attention": (ImageAttentionView(attentions, tokens, patches).layout,),
+            "image hidden states": (HiddenStatesView(states, tokens, patches=patches).layout,),
+            "cross-attention": (CrossAttentionView(cross, list("abcd"), tokens, patches).layout,),
+            "image-text similarity": (SimilarityView(["a", "b"], [1, 2], [0.1, 0.2], [0.3, 0.7]).layout,)}
 
 
 def names_in(code: str, directive: str) -> set[str]:
@@ -57,6 +74,7 @@ def scripts(tiny_model, trace, lens_for, display) -> list:
         "hidden states": (HiddenStatesView(states, trace.tokens).layout,),
         **{f"popover {kind}": (WeightPopoverView(weight_product(kind, trace, 1, 2, tiny_model.params), trace).layout,)
            for kind in KINDS},
+        **image_views(),
     }
     found = []
     for view, roots in views.items():
