@@ -52,10 +52,10 @@ COLUMN_PLAN = [
     ("_margin", 4), ("tokens", 84), ("_tokens_gap", 6), ("embedding", STRIP_PX), ("_branch_attn", 22),
     ("ln1", STRIP_PX), ("_split", 16), ("qkv", STRIP_PX), ("_into_matrix", 38), ("matrix", 240),
     ("_out_of_matrix", 14), ("z", STRIP_PX), ("_concat", 18), ("attn_out", STRIP_PX), ("_add_attn", 20),
-    ("resid_mid", STRIP_PX), ("_branch_mlp", 18), ("ln2", STRIP_PX), ("_widen", 26), ("mlp_pre", 40),
-    ("_gelu", 8), ("mlp_post", 40), ("_narrow", 26), ("mlp_out", STRIP_PX), ("_add_mlp", 20),
+    ("resid_mid", STRIP_PX), ("_branch_mlp", 18), ("ln2", STRIP_PX), ("_widen", 22), ("mlp_pre", 40),
+    ("_gelu", 8), ("mlp_post", 40), ("_narrow", 22), ("mlp_out", STRIP_PX), ("_add_mlp", 20),
     ("resid_post", STRIP_PX), ("_into_blocks", 14), ("blocks", 34), ("_out_of_blocks", 10), ("ln_final", STRIP_PX),
-    ("_to_output", 26), ("logit", 10), ("candidate", 84), ("bar", 56), ("percent", 42),
+    ("_to_output", 26), ("logit", 10), ("candidate", 84), ("bar", 56), ("percent", 50),
 ]
 
 

@@ -24,7 +24,7 @@ from .layout import COLUMNS, MAX_TOKENS, STRIP_FRACTION, WIDE_FRACTION, Rows
 RIBBON_COLOUR = "#a9bdd6"
 QKV_COLOURS = {"q": "#0072b2", "k": "#e69f00", "v": "#009e73"}  # Okabe–Ito blue, orange, bluish green
 MIX_COLOUR = "#cc79a7"  # Okabe–Ito reddish purple: the weighted sum of values, out of the attention
-RIBBON_ALPHA, QKV_ALPHA = 0.38, 0.5
+RIBBON_ALPHA, QKV_ALPHA = 0.38, 0.55
 SAMPLES = 14
 CORNER_SAMPLES = 7
 
@@ -159,9 +159,9 @@ def qkv_ribbon_data(trace: Trace, rows: Rows, layer: int, head: int, aligned: st
     z_left, z_right = COLUMNS["z"]
     straight, around = ("q", "k") if aligned == "query" else ("k", "q")
     sub = {"q": 0, "k": 1, "v": 2}
-    width = {around: widths(norms[around], min(cell * 0.5, rows.height * 0.3, 6.0)),
+    width = {around: widths(norms[around], min(cell * 0.4, 4.5)),
              straight: widths(norms[straight], min(rows.height * 0.5, 12.0)),
-             "v": widths(norms["v"], min((z_right - z_left) / max(n, 1) * 0.9, rows.height * 0.3, 4.0))}
+             "v": widths(norms["v"], min((z_right - z_left) / max(n, 1) * 0.9, 3.5))}
     entry_y = rows.kt_bottom if aligned == "query" else rows.bottom
     depth0 = rows.kt_bottom + 4.0
     span = max(rows.value_lane - 8.0 - depth0, 4.0)
@@ -173,7 +173,7 @@ def qkv_ribbon_data(trace: Trace, rows: Rows, layer: int, head: int, aligned: st
         rows_out.append((straight, slot, xs, ys, width[straight][slot], left, y, slot))
         # round the matrix: the first token's lane is the nearest the matrix and the shallowest (none cross)
         order = (slot + 0.5) / n
-        lane = left - 4.0 - (channel * 0.55) * order
+        lane = left - 4.0 - (channel * 0.6) * order
         depth = depth0 + span * order
         column = float(rows.column_x(slot))
         start = float(sub_centres[slot, sub[around]])
