@@ -160,7 +160,7 @@ def test_hovering_a_token_lights_its_path_through_every_stage_and_leaving_puts_i
     wait_until_lit(page, picture, 5)
     assert highlighted(page, picture) == (5, rows.positions[5])
     assert_lit(page, picture, 5)
-    move_to(page, picture.figure, 20.0, 580.0)  # nothing there
+    move_to(page, picture.figure, 20.0, 552.0)  # nothing there
     wait_until_lit(page, picture, -1)
     assert highlighted(page, picture) == (-1, -1)
     assert_at_rest(page, picture)
@@ -171,13 +171,13 @@ def test_tapping_a_token_pins_its_path_until_a_tap_elsewhere(page, picture, trac
     rows = Rows.for_prompt(trace.n_tokens)
     click(page, picture.figure, centre("tokens"), float(rows.y(3)))
     wait_until_selected(page, picture.token_source, [3])
-    move_to(page, picture.figure, 20.0, 580.0)
+    move_to(page, picture.figure, 20.0, 552.0)
     wait_until_lit(page, picture, 3)
     assert highlighted(page, picture) == (3, rows.positions[3]), "the tapped token stays lit (phones have no hover)"
     assert_lit(page, picture, 3)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "picture_desktop_token_lit.png"))
-    click(page, picture.figure, 20.0, 580.0)
+    click(page, picture.figure, 20.0, 552.0)
     wait_until_lit(page, picture, -1)
     assert highlighted(page, picture) == (-1, -1)
     assert_at_rest(page, picture)

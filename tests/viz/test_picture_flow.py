@@ -10,6 +10,7 @@ import pytest
 from bokeh.models import HoverTool, Text
 
 from test_picture import assert_shows, make_view, next_token, shown
+from transformer_explainer.gpt2_core import sampling
 from transformer_explainer.viz.picture import MAX_TOKENS, PictureView
 from transformer_explainer.viz.picture.canvas import SWAP
 from transformer_explainer.viz.picture.layout import COLUMNS, KT_GAP, KT_PX
@@ -309,3 +310,19 @@ def test_a_picture_is_built_for_one_orientation_or_the_other(trace, display):
     probabilities, sampled = next_token(trace)
     with pytest.raises(ValueError, match="orientation"):
         PictureView(trace, 0, 0, probabilities, sampled, display, n_layer=trace.config.n_layer, orientation="up")
+
+
+def test_turned_the_bars_stay_a_list_read_across_with_the_five_most_likely_the_sampled_one_and_the_rest(trace,
+                                                                                                      display):
+    probabilities = sampling.probabilities(trace.logits, 5.0)
+    sampled = int(np.argsort(-trace.logits, kind="stable")[7])  # 8th by logit: not among the five
+    view = PictureView(trace, LAYER, HEAD, probabilities, sampled, display, n_layer=trace.config.n_layer,
+                       orientation="vertical")
+    bars = {name: np.asarray(c) for name, c in view.probability_source.data.items()}
+    drawn = ~np.isnan(bars["y"])
+    ids = list(bars["token_id"][drawn])
+    top = [int(i) for i in np.argsort(-trace.logits, kind="stable")[:5]]
+    assert ids == top + [sampled, -1], "the five most likely, the sampled one, every other token"
+    assert np.all(np.diff(bars["y"][drawn]) > 0), "one row under the other"
+    assert np.all(bars["bar_right"][drawn] >= bars["bar_left"][drawn]) and np.all(np.isnan(bars["bar_right"][~drawn]))
+    assert np.array_equal(bars["probability"][bars["token_id"] >= 0], probabilities[bars["token_id"][bars["token_id"] >= 0]])

@@ -21,7 +21,8 @@ ORIENTATIONS = ("horizontal", "vertical")
 SWAP = {"x": "y", "y": "x", "left": "top", "right": "bottom", "top": "left", "bottom": "right", "xs": "ys",
         "ys": "xs", "x0": "y0", "y0": "x0", "x1": "y1", "y1": "x1", "cx0": "cy0", "cy0": "cx0", "cx1": "cy1",
         "cy1": "cx1", "dw": "dh", "dh": "dw"}
-TEXT_DEFAULTS = {"angle": 0.0, "text_align": "left", "text_baseline": "bottom", "text_alpha": 1.0}  # Bokeh's own
+TEXT_DEFAULTS = {"angle": 0.0, "text_align": "left", "text_baseline": "bottom", "text_alpha": 1.0,
+                 "background_fill_alpha": 1.0}  # Bokeh's own
 TURNABLE = tuple(TEXT_DEFAULTS)  # what a text may set differently when the picture turns
 
 

@@ -420,8 +420,9 @@ class PictureView:
                    vertical=turned)
         canvas.add(self.group_source, Text, dict(x="x", y="dims_y", text="dims", text_align="center",
                                                  text_baseline="middle", size=SMALL_PX, text_color=MUTED_COLOUR,
-                                                 background_fill_color="#ffffff", padding=2),
-                   vertical=turned)
+                                                 background_fill_color="#ffffff", padding=2, text_alpha=1.0,
+                                                 background_fill_alpha=1.0),
+                   vertical=dict(turned, text_alpha=0.0, background_fill_alpha=0.0))
         canvas.add(self.label_source, Text, dict(x="x", y="y", text="text", text_align="center",
                                                  text_baseline="middle", size=SMALL_PX, text_color="colour"))
         canvas.add(self.flow_label_source, Text, dict(x="x", y="y", text="text", text_align="align",

@@ -47,15 +47,18 @@ def candidate_ids(logits: np.ndarray, sampled_id: int | None, n_top: int = N_TOP
 # Turned (a phone), the candidates stay a list read across: their rows go down the screen (along the flow, under
 # the final LayerNorm) and their bars across it (along the token rows' axis). These glyphs are drawn as they are,
 # not turned (``UNTURNED``).
+PHONE_TOP = 5  # turned, there is room for the five most likely, the sampled one and the rest
+PHONE_ROWS = PHONE_TOP + 2
 V_TOP = COLUMNS["_to_output"][0] + 10.0
-V_PITCH = (WIDTH - 4.0 - V_TOP) / N_ROWS
+V_PITCH = (WIDTH - 4.0 - V_TOP) / PHONE_ROWS
 V_LOGIT, V_LABEL_RIGHT, V_BAR_LEFT, V_BAR_PX = (60.0, 70.0), 186.0, 190.0, 150.0
 
 
 def output_place(vertical: bool, n_rows: int) -> dict:
     """Where the candidates go: row centres, half a row, the logit cell, the label's right edge, the bars."""
     if vertical:
-        return {"centres": V_TOP + (np.arange(n_rows) + 0.5) * V_PITCH, "half": V_PITCH * 0.3, "logit": V_LOGIT,
+        return {"centres": V_TOP + (np.arange(min(n_rows, PHONE_ROWS)) + 0.5) * V_PITCH, "half": V_PITCH * 0.28,
+                "logit": V_LOGIT,
                 "label_right": V_LABEL_RIGHT, "bar_left": V_BAR_LEFT, "bar_px": V_BAR_PX}
     return {"centres": candidate_centres(n_rows), "half": CANDIDATE_PITCH * 0.2, "logit": (LOGIT_LEFT, LOGIT_RIGHT),
             "label_right": CANDIDATE_LABEL_RIGHT, "bar_left": BAR_LEFT, "bar_px": BAR_PX}
@@ -74,9 +77,14 @@ def candidate_data(logits: np.ndarray, probabilities: np.ndarray, sampled_id: in
     scale = float(probability.max()) if probability.size and probability.max() > 0 else 1.0
     rows = len(ids) + (1 if others else 0)
     place = output_place(vertical, rows)
-    y, half = place["centres"], place["half"]
-    bar_left, bar_px = place["bar_left"], place["bar_px"]
     sampled = np.array([sampled_id is not None and i == int(sampled_id) for i in ids] + [False] * (rows - len(ids)))
+    if vertical:  # the rows a phone has room for, one after the other; the others are not drawn (NaN)
+        drawn = np.array([k < PHONE_TOP or sampled[k] or k >= len(ids) for k in range(rows)])
+        y = np.where(drawn, V_TOP + (np.cumsum(drawn) - 0.5) * V_PITCH, np.nan)
+    else:
+        y = place["centres"]
+    half = place["half"]
+    bar_left, bar_px = place["bar_left"], place["bar_px"]
     tokens = [str(display_token(i)) for i in ids] + ([words("picture.output.others", n=f"{others:,}")] if others else [])
     p = np.concatenate([probability, [rest] if others else []])
     cut = (p == 0)
@@ -96,6 +104,9 @@ def candidate_data(logits: np.ndarray, probabilities: np.ndarray, sampled_id: in
         "logit_left": np.full(rows, place["logit"][0]), "logit_right": np.full(rows, place["logit"][1]),
         "label_x": np.full(rows, place["label_right"]),
     }
+    if vertical:
+        for key in ("bar_left", "bar_right", "text_x", "logit_left", "logit_right", "label_x"):
+            data[key] = np.where(drawn, data[key], np.nan)
     return pad(data, N_ROWS)
 
 

@@ -80,9 +80,9 @@ class ResidualStage:
     def draw_under(self, canvas) -> None:
         """The arcs and the vertical lines, under the strips and ribbons."""
         arc = dict(x0="x0", y0="y0", x1="x1", y1="y1", cx0="cx0", cy0="cy0", cx1="cx1", cy1="cy1")
-        canvas.add(self.arc_source, Bezier, dict(**arc, line_color=ARC_COLOUR, line_width=5, line_alpha=0.45))
+        canvas.add(self.arc_source, Bezier, dict(**arc, line_color=ARC_COLOUR, line_width=8, line_alpha=0.35))
         canvas.add(self.bus_source, Segment, dict(x0="x0", y0="y0", x1="x1", y1="y1", line_color=ARC_COLOUR,
-                                                  line_width=2.5, line_alpha=0.45))
+                                                  line_width=3, line_alpha=0.5))
         canvas.add(self.arc_source, Text, dict(x="label_x", y="label_y", text="label", text_align="center",
                                                text_baseline="middle", size=LABEL_PX, text_color=ARC_COLOUR,
                                                text_font_style="italic", background_fill_color="#ffffff",

@@ -159,9 +159,10 @@ def qkv_ribbon_data(trace: Trace, rows: Rows, layer: int, head: int, aligned: st
     z_left, z_right = COLUMNS["z"]
     straight, around = ("q", "k") if aligned == "query" else ("k", "q")
     sub = {"q": 0, "k": 1, "v": 2}
-    width = {around: widths(norms[around], min(cell * 0.4, 4.5)),
+    lanes = channel / max(n, 1)  # each ribbon round the matrix has its own lane: no wider than it
+    width = {around: widths(norms[around], min(cell * 0.4, lanes * 0.7, 4.5)),
              straight: widths(norms[straight], min(rows.height * 0.5, 12.0)),
-             "v": widths(norms["v"], min((z_right - z_left) / max(n, 1) * 0.9, 3.5))}
+             "v": widths(norms["v"], min((z_right - z_left) / max(n, 1) * 0.9, lanes * 0.4, 3.5))}
     entry_y = rows.kt_bottom if aligned == "query" else rows.bottom
     depth0 = rows.kt_bottom + 4.0
     span = max(rows.value_lane - 8.0 - depth0, 4.0)
