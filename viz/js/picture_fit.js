@@ -1,6 +1,6 @@
 /* global plot, box, texts, sizes, min_px, margin, max_scale, Bokeh */
 // Fits the picture (viz/picture/fit.py) into the room it has: the width of its box (``box``) and the window's
-// height below the picture's top, less ``margin``; its shape kept (the design's size is its ranges' extent).
+// height below the picture's top in the page, less ``margin``; its shape kept (the design's size is its ranges' extent).
 // Every text of the picture (``texts``, their sizes at scale 1 in ``sizes``) scales with it, never below ``min_px``.
 // Run once when the page is ready: from then on it follows the window, the box, and a turned picture by itself.
 const key = '__te_picture_fit_' + plot.id;
@@ -11,8 +11,10 @@ function fit() {
   if (view == null || !view.el.isConnected) return;
   const el = view.el, width = el.clientWidth;
   if (!(width > 0)) return;
-  const top = el.getBoundingClientRect().top;
-  const room = Math.max(window.innerHeight - top - margin, 120);
+  // The picture's top in the page (not in the window: a scrolled page keeps its picture as it was). Far down a
+  // page, it still takes at least 60% of the window's height.
+  const top = el.getBoundingClientRect().top + window.scrollY;
+  const room = Math.max(window.innerHeight - top - margin, 0.6 * window.innerHeight);
   const design_width = Math.abs(plot.x_range.end - plot.x_range.start);
   const design_height = Math.abs(plot.y_range.start - plot.y_range.end);
   const scale = Math.min(width / design_width, room / design_height, max_scale);
