@@ -40,7 +40,7 @@ class Canvas:
         self.orientation = check_orientation(orientation)
         self.plot = Plot(name=name, width=WIDTH, height=HEIGHT, x_range=Range1d(0, WIDTH),
                          y_range=Range1d(HEIGHT, 0), toolbar_location=None, min_border=0, outline_line_color=None,
-                         title=None, background_fill_color=None, border_fill_color=None)
+                         title=None, background_fill_color=None, border_fill_color=None, sizing_mode="fixed")
         self._glyphs: list[tuple[object, dict, dict]] = []  # (glyph, spec, what changes when vertical)
         self.texts: list[tuple[Text, float]] = []  # (text glyph, its size in px at scale 1)
         self._fit_ranges()

@@ -14,7 +14,7 @@ from .ribbons import QKV_COLOURS
 LABEL_COLOUR, MUTED_COLOUR, TITLE_COLOUR = "#222222", "#6b6b6b", "#7a7f87"
 CAPTION_X, CAPTION_Y = COLUMNS["tokens"][0] + 2.0, HEIGHT - 96.0
 CAPTION_CHARACTERS = 30  # a caption line, in Latin characters (a Chinese one counts two)
-LEGEND_X = COLUMNS["_widen"][1]
+LEGEND_X = COLUMNS["mlp_pre"][0] + 24.0
 LEGEND_LINES_Y = tuple(HEIGHT - 94.0 + 16.0 * k for k in range(6))
 
 

@@ -184,7 +184,7 @@ def card_geometry(n_head: int) -> tuple[np.ndarray, float, float]:
     """Lefts of the head cards (one per head, left to right, under the matrix), their top and side."""
     pitch = min(CARD_PX + 4.0, (MATRIX_PX + 40.0) / max(n_head, 1))
     side = min(CARD_PX, pitch - 2.0)
-    left = COLUMNS["matrix"][0] + 160.0
+    left = COLUMNS["matrix"][0] + 180.0
     return left + np.arange(n_head) * pitch, HEAD_PICKER_Y + 10.0 - side / 2, float(side)
 
 
