@@ -101,6 +101,7 @@ def candidate_data(logits: np.ndarray, probabilities: np.ndarray, sampled_id: in
         "colour": [SAMPLED_COLOUR if s else (OTHERS_COLOUR if i >= len(ids) else (CUT_COLOUR if c else BAR_COLOUR))
                    for i, (s, c) in enumerate(zip(sampled, cut))],
         "text_colour": [TEXT_COLOUR if i < len(ids) else MUTED_TEXT for i in range(rows)],
+        "logit_line": ["#8a8a8a" if i < len(ids) else "rgba(0, 0, 0, 0)" for i in range(rows)],  # "others": none
         "logit_left": np.full(rows, place["logit"][0]), "logit_right": np.full(rows, place["logit"][1]),
         "label_x": np.full(rows, place["label_right"]),
     }
@@ -172,7 +173,7 @@ class OutputStage:
         box = dict(top="top", bottom="bottom")
         logit_box, bar_box = dict(left="logit_left", right="logit_right", **box), dict(left="bar_left",
                                                                                       right="bar_right", **box)
-        logit = canvas.add(self.source, Quad, dict(**logit_box, line_color="#8a8a8a",
+        logit = canvas.add(self.source, Quad, dict(**logit_box, line_color="logit_line",
                                                    fill_color={"field": "logit", "transform": self.logit_mapper}),
                            vertical=logit_box)
         bars = canvas.add(self.source, Quad, dict(**bar_box, fill_color="colour", line_color=None), vertical=bar_box)
