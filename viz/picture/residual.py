@@ -86,7 +86,8 @@ class ResidualStage:
         canvas.add(self.arc_source, Text, dict(x="label_x", y="label_y", text="label", text_align="center",
                                                text_baseline="middle", size=LABEL_PX, text_color=ARC_COLOUR,
                                                text_font_style="italic", background_fill_color="#ffffff",
-                                               padding=2))
+                                               padding=2, text_alpha=1.0, background_fill_alpha=1.0),
+                   vertical=dict(text_alpha=0.0, background_fill_alpha=0.0))  # turned: no room in the margin
 
     def draw(self, canvas, kit) -> None:
         circle = dict(x="x", y="y", radius="radius", fill_color="white", line_color=ARC_COLOUR, line_width=1.5,
