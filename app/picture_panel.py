@@ -3,7 +3,7 @@
 
     tap the attention matrix        → the head's math, animated (q·kᵀ, ÷√dₕ, mask, softmax, × V), in its place
     tap Q/K/V, the MLP, the logits  → the real vector × the real weights, animated, under the picture
-    tap a head card                 → that head is drawn
+    tap a head card (or ‹ › by "Head") → that head is drawn; ‹ › by "Block": the block before / after
     tap the blocks (or "Whole model") → the picture zooms out to the whole model, every block in a row;
                                       tap one there and the picture zooms into it (or pick it with "Block drawn")
     tap another stage               → its detail section opens below
@@ -36,6 +36,8 @@ from .summaries import ScreenReaderText, picture_text
 from .zoom import RangeZoom
 
 POPOVER_KINDS = {"qkv": "qkv", "mlp": "mlp_up", "output": "output"}
+PICKER_STEPS = {"block_prev": ("layer", -1), "block_next": ("layer", 1), "head_prev": ("head", -1),
+                "head_next": ("head", 1)}
 
 
 class PicturePanel:
@@ -51,7 +53,8 @@ class PicturePanel:
         self.words = words = translator(state.lang)
         self.view = PictureView(s.trace, s.layer, s.head, s.probabilities, s.sampled_id, runtime.display,
                                 n_layer=config.n_layer, selected_position=self._position(),
-                                ablated_heads=s.ablated_heads, lang=s.lang)
+                                ablated_heads=s.ablated_heads, lang=s.lang,
+                                token_bytes=runtime.model.tokenizer.token_bytes)
         self._shows = (s.trace, s.layer, s.head)
         # The temperature slider (the page puts it in its header): a Bokeh slider, kept in step with the state both
         # ways, whose moves re-sample the bars at once.
@@ -95,10 +98,12 @@ class PicturePanel:
                               min_height=610)
         self.popover_area = pn.Column(visible=False, sizing_mode="stretch_width", css_classes=["te-popover"],
                                       stylesheets=[static_text("appear.css")])
-        self.pickers = [self.block_slider, self.head_slider, self.zoom_out_button]  # with the page's other controls
+        # with the page's other controls (the block and head are also picked on the picture itself)
+        self.pickers = [self.block_slider, self.head_slider, self.zoom_out_button]
         # Without a mouse: a keyboard cursor over the picture, and what it shows in words (a screen reader's).
         self.keyboard = PictureKeyboard(self.view, s.lang)
         self.keyboard.attach(pn.state.curdoc)
+        self.view.attach_fit(pn.state.curdoc)  # the picture fits the window, and follows it
         self.summary = ScreenReaderText(picture_text(s, runtime), css_classes=["te-picture-summary"])
         self.layout = pn.Column(self.summary, self.area, self.popover_area, sizing_mode="stretch_width",
                                 name="picture", css_classes=["te-picture"])
@@ -163,7 +168,17 @@ class PicturePanel:
         source = self.view.stage_source
         stage = source.data["stage"][new[0]]
         source.selected.indices = []  # so that tapping the same stage again is heard
-        if stage == "attention":
+        s = self.state
+        if stage in PICKER_STEPS:  # the pickers drawn on the picture: ‹ › for the block and the head
+            what, step = PICKER_STEPS[stage]
+            if what == "layer":
+                s.layer = min(max(s.layer + step, 0), self.runtime.config.n_layer - 1)
+            else:
+                s.head = min(max(s.head + step, 0), self.runtime.config.n_head - 1)
+        elif stage in ("tokens_earlier", "tokens_later"):  # a long prompt's token rows scroll
+            with pn.io.unlocked():
+                self.view.scroll_tokens(-1 if stage == "tokens_earlier" else 1)
+        elif stage == "attention":
             self.show_derivation()
         elif stage in POPOVER_KINDS:
             self.show_popover(POPOVER_KINDS[stage])

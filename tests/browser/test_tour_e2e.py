@@ -124,9 +124,18 @@ def test_screenshots_of_three_steps(open_page, expected, lang, width, height):
             page.wait_for_function("(n) => new URLSearchParams(location.search).get('tour') === String(n)",
                                    arg=current + 1)
         wait_for_step(page, step, lang, expected)
-        if width < 600 and TOUR_STEPS[step - 1].stage == "attention":  # the lit stage scrolled into the box
-            wait_js(page, """() => { const box = Bokeh.index.find_one_by_id(window.__te_find('picture-layout').id).el;
-                                     return box.scrollLeft > 100; }""")
+        if width < 600 and TOUR_STEPS[step - 1].stage == "attention":  # the lit stage is in view (the picture
+            # fits the phone's width; the page scrolls down to the stage when it is below the window)
+            wait_js(page, """() => { const f = window.__te_find('picture-figure');
+                const view = f === null ? null : Bokeh.index.find_one_by_id(f.id);
+                const d = window.__te_data('picture-spotlight-source', ['left', 'right', 'top', 'bottom']);
+                if (view == null || d === null || window.__te_array(d.left).length === 0) return false;
+                const canvas = view.canvas_view.el.getBoundingClientRect();
+                const x = [...window.__te_array(d.left), ...window.__te_array(d.right)]
+                  .map((v) => canvas.left + view.frame.x_scale.compute(v));
+                const y = window.__te_array(d.top).map((v) => canvas.top + view.frame.y_scale.compute(v));
+                return Math.min(...x) >= 0 && Math.max(...x) <= window.innerWidth
+                  && Math.min(...y) >= 0 && Math.min(...y) < window.innerHeight; }""")
         screenshot(page, f"step{step:02d}_{lang}_{width}.png")
     scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
     assert scroll_width <= width + 1, f"the page is {scroll_width} px wide on a {width} px screen"

@@ -40,11 +40,12 @@ test('leaving the picture puts the rest back, unless a token is pinned by a tap'
 
 test("the caption says the hovered stage's description, else the hint", () => {
   const stages = source({ description: ['LayerNorm 1', 'Q, K, V'] });
-  const caption = source({ text: ['hint'] });
-  const update = customJS({ stages, caption, hint: 'hint' }, 'picture_stage_caption');
+  const caption = source({ text: ['hint'], shown: ['hint'] });
+  const update = customJS({ stages, caption, hint: 'hint', width: 4 }, 'picture_stage_caption', 'picture_wrap');
   stages.inspected.indices = [1];
   update();
   assert.equal(caption.data.text[0], 'Q, K, V');
+  assert.equal(caption.data.shown[0], 'Q,\nK, V', 'drawn in lines of at most 4 characters');
   stages.inspected.indices = [];
   update();
   assert.equal(caption.data.text[0], 'hint');

@@ -171,9 +171,10 @@ def test_the_english_views_say_what_they_said_before(en_views):
         "Hover (or tap) a token to follow it through the block · hover any cell for its exact value · "
         "tap a stage to open it")
     assert picture.group_source.data["text"][0] == "Embedding"
-    assert picture.group_source.data["text"][1] == "Attention · block 1 (of 0–1) · head 2 (of 0–3)"
-    assert picture.group_source.data["dims"][1] == "q k v z: all 16 dims of head 2 · others: dims 0–15 of 64"
-    assert "weights: query row × key column" in picture.label_source.data["text"]
+    assert picture.group_source.data["text"][1] == "Multi-head self attention"
+    assert picture.group_source.data["dims"][1] == "4 heads × 16 dims"
+    assert picture.pickers.text_source.data["text"] == ["Block 1 (0–1)", "Head 2 (0–3)"]
+    assert "Attention: row = query, column = key" in picture.flow_label_source.data["text"]
     description = dict(reversed(list(zip(picture.stage_source.data["stage"], picture.stage_source.data["description"]))))
     assert description["ln1"] == "LayerNorm 1 of block 1: blocks.1.ln1.hook_out"
     assert description["blocks"] == ("the other 1 blocks: 1 before this one, 0 after "
@@ -205,7 +206,7 @@ def test_the_chinese_views_show_the_catalogues_texts(zh_views, zh_trace):
     assert picture.group_source.data["text"][0] == ZH("picture.group.embedding")
     description = dict(zip(picture.stage_source.data["stage"], picture.stage_source.data["description"]))
     assert description["attention"] == ZH("picture.stage.attention", head=2)
-    assert ZH("picture.label.weights") in picture.label_source.data["text"]
+    assert ZH("picture.label.weights") in picture.flow_label_source.data["text"]
     strip_hover = picture.ln1.strip.hover.tooltips
     assert (ZH("picture.tooltip.dimension"), ZH("picture.tooltip.dimension_of", total=64)) in strip_hover
     assert zh_views["overview"].figure.title.text == ZH("overview.title")

@@ -63,7 +63,7 @@ def scripts(tiny_model, trace, lens_for, display) -> list:
     attentions = [trace[f"blocks.{layer}.attn.hook_pattern"] for layer in range(trace.config.n_layer)]
     states = [trace[f"blocks.{layer}.hook_resid_post"] for layer in range(trace.config.n_layer)]
     views = {
-        "picture": (picture.layout, PictureKeyboard(picture).callback),
+        "picture": (picture.layout, PictureKeyboard(picture).callback, picture.fit_script()),
         "derivation": (AttentionDerivationView(trace, 1, 0).layout,),
         "overview": (OverviewView(trace, probabilities, sampled, display).figure,),
         "head": (AttentionHeadView(trace, 1, 0).layout,),

@@ -6,15 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from bokeh.document import Document
-from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Markup, TapTool
+from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Markup, Plot, TapTool
 
 from transformer_explainer.gpt2_core import Trace, sampling
-from transformer_explainer.viz.picture import DIMS, HEIGHT, MAX_TOKENS, MLP_DIMS, N_TOP, SLIDER_ROOM, TOTAL_WIDTH, PictureView
-from transformer_explainer.viz.picture.layout import MAIN_WIDTH
+from transformer_explainer.viz.picture import DIMS, HEIGHT, MAX_TOKENS, MLP_DIMS, N_TOP, WIDTH, PictureView
+from transformer_explainer.viz.picture.layout import BAR_PX
 from transformer_explainer.viz.standalone import standalone_html
 
 STAGES = ("embedding", "ln1", "qkv", "attention", "attention_output", "residual_mid", "ln2", "mlp", "residual_post",
           "blocks", "ln_final", "output")
+PICKERS = ("block_prev", "block_next", "head_prev", "head_next", "tokens_earlier", "tokens_later")
 
 
 def next_token(trace: Trace, temperature: float = 0.8):
@@ -176,7 +177,7 @@ def test_update_probabilities_changes_the_bars_and_no_other_source(view, trace):
     assert_shows(view, trace, 1, 2, hotter, int(np.argsort(-hotter)[-1]))
     bars = view.probability_source.data
     assert bars["is_sampled"][N_TOP], "a sampled token outside the top 10 gets its own row, after them"
-    assert np.nanmax(np.asarray(bars["bar_right"]) - np.asarray(bars["bar_left"])) == pytest.approx(70.0), \
+    assert np.nanmax(np.asarray(bars["bar_right"]) - np.asarray(bars["bar_left"])) == pytest.approx(BAR_PX), \
         "bars are scaled to the most likely shown token, so a flat distribution is still visible"
 
 
@@ -234,23 +235,22 @@ def test_out_of_range_blocks_and_heads_are_refused(trace, display):
 
 # -- what the app finds -------------------------------------------------------------------------------------------
 
-def test_the_app_finds_the_figures_and_sources_by_name(view):
+def test_the_app_finds_the_figure_and_sources_by_name(view):
     named = {model.name: model for model in view.layout.references() if model.name}
-    for name, model in (("picture-figure", view.figure), ("picture-output-figure", view.output_figure),
-                        ("picture-slider-slot", view.slider_slot), ("picture-stage-source", view.stage_source),
+    for name, model in (("picture-figure", view.figure), ("picture-stage-source", view.stage_source),
                         ("picture-head-source", view.head_source), ("picture-token-source", view.token_source),
                         ("picture-probability-source", view.probability_source),
                         ("picture-highlight-source", view.highlight_source),
-                        ("picture-attention-source", view.attention_source), ("picture-layout", view.layout)):
+                        ("picture-attention-source", view.attention_source),
+                        ("picture-qkv-ribbon-source", view.qkv_ribbon_source), ("picture-layout", view.layout)):
         assert named[name] is model, name
     for key, source in view.strip_sources.items():
         assert named[f"picture-{key}-source"] is source
-    assert view.slider_slot.height == SLIDER_ROOM
 
 
 def test_stages_heads_and_tokens_are_tappable_and_the_stage_source_names_each_stage(view):
     stages = [s for s in view.stage_source.data["stage"] if s]
-    assert set(stages) == set(STAGES)
+    assert set(stages) - set(PICKERS) == set(STAGES)
     taps = list(view.layout.select({"type": TapTool}))
     tapped = {renderer.data_source.name for tap in taps for renderer in tap.renderers}
     assert tapped == {"picture-stage-source", "picture-head-source", "picture-token-source"}
@@ -258,17 +258,24 @@ def test_stages_heads_and_tokens_are_tappable_and_the_stage_source_names_each_st
     assert layers["attention"] == 1 and layers["mlp"] == 1 and layers["embedding"] == -1
 
 
-def test_the_picture_fits_the_first_screen(view):
-    assert TOTAL_WIDTH <= 1400 and HEIGHT <= 600
-    assert view.figure.width + view.output_figure.width == TOTAL_WIDTH
-    assert view.output_figure.height + SLIDER_ROOM == view.figure.height == HEIGHT
-    assert view.output_figure.x_range.start == MAIN_WIDTH, "the output figure continues the main one's coordinates"
+def test_the_picture_is_one_plot_of_the_design_size_everything_drawn_on_it(view):
+    plots = list(view.layout.select({"type": Plot}))
+    assert plots == [view.figure], "the probabilities are in the same plot as the rest"
+    assert (view.figure.width, view.figure.height) == (WIDTH, HEIGHT) and WIDTH / HEIGHT < 2.0
+    assert (view.figure.x_range.start, view.figure.x_range.end) == (0, WIDTH)
+    assert (view.figure.y_range.start, view.figure.y_range.end) == (HEIGHT, 0), "y runs down, in design pixels"
+    for renderer in view.figure.renderers:  # every glyph inside the design
+        data = renderer.data_source.data
+        for field, limit in (("right", WIDTH), ("bottom", HEIGHT), ("bar_right", WIDTH)):
+            if field in data and len(data[field]):
+                values = np.asarray(data[field], dtype=float)
+                assert np.nanmax(values, initial=0) <= limit, (renderer.data_source.name, field)
 
 
 # -- hovers ---------------------------------------------------------------------------------------------------------
 
 def tooltips_of(view, source) -> list[tuple[str, str]]:
-    tools = [tool for tool in [*view.figure.tools, *view.output_figure.tools] if isinstance(tool, HoverTool)
+    tools = [tool for tool in view.figure.tools if isinstance(tool, HoverTool)
              and tool.tooltips and any(renderer.data_source is source for renderer in tool.renderers)]
     assert len(tools) == 1, source.name
     return tools[0].tooltips

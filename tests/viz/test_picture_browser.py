@@ -160,7 +160,7 @@ def test_hovering_a_token_lights_its_path_through_every_stage_and_leaving_puts_i
     wait_until_lit(page, picture, 5)
     assert highlighted(page, picture) == (5, rows.positions[5])
     assert_lit(page, picture, 5)
-    move_to(page, picture.figure, 20.0, 580.0)  # nothing there
+    move_to(page, picture.figure, 20.0, 552.0)  # nothing there
     wait_until_lit(page, picture, -1)
     assert highlighted(page, picture) == (-1, -1)
     assert_at_rest(page, picture)
@@ -171,13 +171,13 @@ def test_tapping_a_token_pins_its_path_until_a_tap_elsewhere(page, picture, trac
     rows = Rows.for_prompt(trace.n_tokens)
     click(page, picture.figure, centre("tokens"), float(rows.y(3)))
     wait_until_selected(page, picture.token_source, [3])
-    move_to(page, picture.figure, 20.0, 580.0)
+    move_to(page, picture.figure, 20.0, 552.0)
     wait_until_lit(page, picture, 3)
     assert highlighted(page, picture) == (3, rows.positions[3]), "the tapped token stays lit (phones have no hover)"
     assert_lit(page, picture, 3)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "picture_desktop_token_lit.png"))
-    click(page, picture.figure, 20.0, 580.0)
+    click(page, picture.figure, 20.0, 552.0)
     wait_until_lit(page, picture, -1)
     assert highlighted(page, picture) == (-1, -1)
     assert_at_rest(page, picture)
@@ -254,6 +254,46 @@ def test_a_screenshot_of_a_prompt_longer_than_the_picture_shows(browser, longer_
     try:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "picture_desktop_long_prompt.png"))
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_the_keyboard_reaches_the_pickers_and_enter_taps_them(browser, trace, display, tmp_path):
+    """The pickers drawn on the picture are parts of the keyboard cursor's ring: Enter on one selects it, as a tap."""
+    from bokeh.document import Document
+    from bokeh.embed import file_html
+
+    from transformer_explainer.viz.picture.keyboard import PictureKeyboard
+    from transformer_explainer.viz.standalone import SelfContainedResources
+
+    probabilities = sampling.probabilities(trace.logits, 0.8)
+    view = PictureView(trace, 0, 1, probabilities, None, display, n_layer=trace.config.n_layer)
+    document = Document()
+    document.add_root(view.layout)
+    PictureKeyboard(view).attach(document)
+    path = tmp_path / "keyboard.html"
+    path.write_text(file_html(document, SelfContainedResources(mode="inline"), title="picture"), encoding="utf-8")
+    page, errors = open_page(browser, path)
+    try:
+        page.wait_for_function(f"""() => {{ const v = Bokeh.index.find_one_by_id('{view.figure.id}');
+                                           return v != null && v.canvas_view.el.getAttribute('tabindex') === '0'; }}""")
+        page.evaluate(f"() => Bokeh.index.find_one_by_id('{view.figure.id}').canvas_view.el.focus()")
+        seen = []
+        cursor = document.get_model_by_name("picture-keyboard-source")
+        for _ in range(30):
+            item = page.evaluate("(id) => Bokeh.documents[0].get_model_by_id(id).data.item[0]", cursor.id)
+            seen.append(item)
+            if item == "head_next":
+                break
+            page.keyboard.press("ArrowRight")
+            page.wait_for_timeout(60)
+        assert "block_next" in seen and seen[-1] == "head_next", seen
+        assert "block_prev" not in seen, "block 0 has no block before: no button in the ring"
+        page.keyboard.press("Enter")
+        stages = list(view.stage_source.data["stage"])
+        wait_until_selected(page, view.stage_source, [stages.index("head_next")])
+        assert page.evaluate(SELECTED_JS, view.stage_source.id) == [stages.index("head_next")]
         assert errors == []
     finally:
         page.close()

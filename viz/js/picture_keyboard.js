@@ -1,6 +1,6 @@
-/* global plot, stages, heads, tokens, cells, probabilities, cursor, output_cursor, texts, live_id, exact_number, fill_template, Bokeh */
+/* global plot, stages, heads, tokens, cells, probabilities, cursor, texts, live_id, exact_number, fill_template, Bokeh */
 // The picture without a mouse (viz/picture/keyboard.py): a keyboard cursor over the picture's parts, drawn as an
-// outline (``cursor``, ``output_cursor``) and read aloud in the polite live region ``live_id``. ``texts``: every word
+// outline (``cursor``) and read aloud in the polite live region ``live_id``. ``texts``: every word
 // it shows or says, in the page's language (its ``{fields}`` filled here, token strings as text, never HTML).
 // Run when the document is ready: from then on, twice a second, the picture's canvas (a new one each time the
 // picture is shown again, after the derivation) gets its attributes and its key listener, once each.
@@ -29,7 +29,8 @@ function live_region() {
   return el;
 }
 
-// The parts, left to right: the tokens, each stage (one per name: the widest box), the head cards.
+// The parts along the flow: the tokens, each stage and picker button (one per name: the widest box), the head
+// cards; the output last.
 function ring() {
   const items = [], seen = {};
   const n = token_count();
@@ -71,58 +72,59 @@ function candidates() {
   return out;
 }
 
-// Where the cursor is: [figure ('main' or 'output'), box, text].
+// Where the cursor is: [box, text].
 function describe(items) {
   const item = items[state.item];
   const n = token_count();
   const numbered = (text) => fill_template(words.item, {index: state.item + 1, count: items.length, text: text});
   if (state.mode === 'ring') {
-    if (item.kind === 'tokens') return ['main', union(tokens, n, 3), numbered(fill_template(words.tokens, {n: n}))];
-    if (item.kind === 'heads') return ['main', union(heads, col(heads, 'head').length, 3),
+    if (item.kind === 'tokens') return [union(tokens, n, 3), numbered(fill_template(words.tokens, {n: n}))];
+    if (item.kind === 'heads') return [union(heads, col(heads, 'head').length, 3),
                                        numbered(fill_template(words.heads, {n: col(heads, 'head').length}))];
     const i = item.index, description = String(col(stages, 'description')[i]);
     const hint = item.stage === 'attention' ? words.matrix : item.stage === 'output' ? words.output : '';
     const text = hint ? description.replace(/[.\s]*$/, '.') + ' ' + hint : description;
-    return [item.stage === 'output' ? 'output' : 'main', box(stages, i, 0), numbered(text)];
+    return [box(stages, i, 0), numbered(text)];
   }
   if (state.mode === 'tokens') {
     const i = state.index;
-    return ['main', box(tokens, i, 2), fill_template(words.token, {token: col(tokens, 'hover_label')[i]})];
+    return [box(tokens, i, 2), fill_template(words.token, {token: col(tokens, 'hover_label')[i]})];
   }
   if (state.mode === 'heads') {
     const i = state.index;
-    return ['main', box(heads, i, 2), fill_template(words.head, {head: col(heads, 'head')[i],
+    return [box(heads, i, 2), fill_template(words.head, {head: col(heads, 'head')[i],
                                                           description: col(heads, 'description')[i]})];
   }
   if (state.mode === 'cells') {
     const k = state.row * n + state.col;
     const label = (slot) => col(tokens, 'hover_label')[slot];
-    return ['main', box(cells, k, 1), fill_template(words.cell, {query: label(state.row), key: label(state.col),
+    return [box(cells, k, 1), fill_template(words.cell, {query: label(state.row), key: label(state.col),
       raw: exact(col(cells, 'raw')[k]), score: exact(col(cells, 'score')[k]), weight: exact(col(cells, 'weight')[k])})];
   }
   const rows = candidates(), i = rows[state.index];
   const output = items[state.item].index;
-  const b = [col(stages, 'left')[output], col(stages, 'right')[output], col(probabilities, 'top')[i] - 3,
-             col(probabilities, 'bottom')[i] + 3];
+  // (turned, a phone: the candidates' rows go down the picture's flow, and their boxes are drawn as they are)
+  const turned = plot.x_range.end < plot.y_range.start;
+  const row = [col(probabilities, 'top')[i] - 3, col(probabilities, 'bottom')[i] + 3];
+  const b = turned ? [...row, col(stages, 'top')[output], col(stages, 'bottom')[output]]
+    : [col(stages, 'left')[output], col(stages, 'right')[output], ...row];
   const id = col(probabilities, 'token_id')[i];
   const values = {token: col(probabilities, 'token')[i], percent: col(probabilities, 'percent')[i],
                   probability: exact(col(probabilities, 'probability')[i]), logit: exact(col(probabilities, 'logit')[i])};
-  return ['output', b, fill_template(id >= 0 ? words.candidate : words.others, values)];
+  return [b, fill_template(id >= 0 ? words.candidate : words.others, values)];
 }
 
 function show(extra) {
   const items = ring();
   if (items.length === 0) return;
   state.item = Math.max(0, Math.min(state.item, items.length - 1));
-  const [where, b, text] = describe(items);
+  const [b, text] = describe(items);
   const said = extra ? text + ' ' + extra : text;
-  const empty = {left: [NaN], right: [NaN], top: [NaN], bottom: [NaN]};
   const drawn = {left: [b[0]], right: [b[1]], top: [b[2]], bottom: [b[3]]};
-  cursor.data = Object.assign({}, where === 'main' ? drawn : empty,
+  cursor.data = Object.assign({}, drawn,
                               {mode: [state.mode], item: [items[state.item].stage || items[state.item].kind],
                                index: [state.mode === 'cells' ? state.row * token_count() + state.col : state.index],
                                text: [said]});
-  output_cursor.data = where === 'output' ? drawn : empty;
   const region = live_region();
   region.textContent = '';  // the same text again is still read
   setTimeout(() => { region.textContent = said; }, 30);
@@ -131,7 +133,6 @@ function show(extra) {
 function hide() {
   const empty = {left: [NaN], right: [NaN], top: [NaN], bottom: [NaN]};
   cursor.data = Object.assign({}, empty, {mode: [state.mode], item: [''], index: [-1], text: ['']});
-  output_cursor.data = empty;
 }
 
 function tap(source, index) {

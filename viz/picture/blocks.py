@@ -12,7 +12,7 @@ from bokeh.models import ColumnDataSource, Quad, Text
 
 from ..common import TEXT_COLOUR, set_if_changed
 from ..i18n import Translator, plural, translator
-from .layout import BEFORE_STACK, COLUMNS, ROWS_TOP, Rows, centre
+from .layout import BEFORE_STACK, COLUMNS, LABEL_PX, ROWS_TOP, Rows, centre
 
 CARD_FILLS = ("#e4e1f0", "#ecebf5", "#f5f4fa")  # back to front
 CARD_LINE = "#8f88b5"
@@ -32,7 +32,7 @@ def stack_boxes(left: float, right: float, top: float, bottom: float, step: floa
 def blocks_data(rows: Rows, layer: int, n_layer: int, words: Translator | None = None) -> tuple[dict, dict]:
     words = words or translator()
     before, after = block_counts(layer, n_layer)
-    top, bottom = ROWS_TOP - 2.0, max(rows.bottom, ROWS_TOP + 120.0) + 2.0
+    top, bottom = ROWS_TOP - 2.0, max(rows.bottom, ROWS_TOP + 300.0) + 2.0
     boxes, texts = [], []
     left, right = COLUMNS["blocks"]
     if after > 0:
@@ -79,11 +79,10 @@ class BlocksStage:
         set_if_changed(self.card_source, cards)
         set_if_changed(self.label_source, labels)
 
-    def draw(self, plot) -> None:
-        plot.add_glyph(self.card_source, Quad(left="left", right="right", top="top", bottom="bottom", fill_color="fill",
-                                              line_color=CARD_LINE, fill_alpha=0.92))
-        plot.add_glyph(self.label_source, Text(x="x", y="y", text="text", angle=np.pi / 2, text_align="center",
-                                               text_baseline="middle", text_font_size="11px", text_color=TEXT_COLOUR,
-                                               text_font_style="bold"))
-
-
+    def draw(self, canvas) -> None:
+        canvas.add(self.card_source, Quad, dict(left="left", right="right", top="top", bottom="bottom",
+                                                fill_color="fill", line_color=CARD_LINE, fill_alpha=0.92))
+        canvas.add(self.label_source, Text, dict(x="x", y="y", text="text", angle=np.pi / 2, text_align="center",
+                                                 text_baseline="middle", size=LABEL_PX, text_color=TEXT_COLOUR,
+                                                 text_font_style="bold"),
+                   vertical=dict(angle=0.0))

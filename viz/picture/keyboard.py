@@ -4,15 +4,15 @@ The picture's canvas (picture-figure) takes the keyboard focus (Tab reaches it: 
 ``role="application"``, an ``aria-label`` that says which keys do what) and shows a visible focus outline
 (viz/js/picture_focus.css). Then:
 
-    ← →             the previous / next part, left to right: the tokens, each stage, the head cards, the output
+    ← →             the previous / next part, along the flow: the tokens, each stage and picker, the head cards,
+                    the output
     ↓ (or Enter on the tokens, the head cards)   inside the part: its tokens, its head cards, the attention matrix's
                     cells (↑ ↓ ← → move over queries and keys), the candidate next tokens
     Enter / Space   what a tap does there: the same ``selected.indices`` a tap sets (stage_source, head_source,
                     token_source), so the app's Python callbacks run unchanged
     Escape          back out to the parts; Home / End the first / last
 
-The cursor is drawn as an outline (``cursor_source``, picture-keyboard-source, in the main figure;
-``output_cursor_source``, picture-output-keyboard-source, in the output figure) and announced in a polite
+The cursor is drawn as an outline (``cursor_source``, picture-keyboard-source) and announced in a polite
 ``aria-live`` region (``#te-picture-live``) with the numbers the hover shows (a cell: the two tokens, q·k, the
 scaled score, the weight). ``picture-keyboard-source`` also holds the cursor's ``mode``, ``item``, ``index`` and
 ``text`` (what was announced), for tests.
@@ -58,7 +58,7 @@ def keyboard_words(words: Translator) -> dict[str, str]:
 
 
 class PictureKeyboard:
-    """The keyboard cursor of one ``PictureView``: its two cursor sources and glyphs, the focus outline, and
+    """The keyboard cursor of one ``PictureView``: its cursor source and glyphs, the focus outline, and
     ``callback``, the CustomJS to run when the document is ready (``document.js_on_event("document_ready", ...)``)."""
 
     def __init__(self, view, lang: str = "en"):
@@ -66,19 +66,14 @@ class PictureKeyboard:
         empty = {"left": [float("nan")], "right": [float("nan")], "top": [float("nan")], "bottom": [float("nan")]}
         self.cursor_source = ColumnDataSource({**empty, "mode": ["ring"], "item": [""], "index": [-1], "text": [""]},
                                               name="picture-keyboard-source")
-        self.output_cursor_source = ColumnDataSource(dict(empty), name="picture-output-keyboard-source")
-        for figure, source in ((view.figure, self.cursor_source), (view.output_figure, self.output_cursor_source)):
-            box = dict(left="left", right="right", top="top", bottom="bottom", fill_color=None)
-            halo = Quad(**box, line_color=CURSOR_HALO, line_width=5)
-            line = Quad(**box, line_color=CURSOR_COLOUR, line_width=2)
-            figure.add_glyph(source, halo, nonselection_glyph=halo)
-            figure.add_glyph(source, line, nonselection_glyph=line)
-            figure.stylesheets = [*figure.stylesheets, InlineStyleSheet(css=stylesheet("picture_focus"))]
+        box = dict(left="left", right="right", top="top", bottom="bottom", fill_color=None)
+        view.canvas.add(self.cursor_source, Quad, dict(**box, line_color=CURSOR_HALO, line_width=5))
+        view.canvas.add(self.cursor_source, Quad, dict(**box, line_color=CURSOR_COLOUR, line_width=2))
+        view.figure.stylesheets = [*view.figure.stylesheets, InlineStyleSheet(css=stylesheet("picture_focus"))]
         self.callback = CustomJS(args=dict(plot=view.figure, stages=view.stage_source, heads=view.head_source,
                                            tokens=view.token_source, cells=view.attention_source,
                                            probabilities=view.probability_source, cursor=self.cursor_source,
-                                           output_cursor=self.output_cursor_source, texts=keyboard_words(words),
-                                           live_id=LIVE_ID),
+                                           texts=keyboard_words(words), live_id=LIVE_ID),
                                  code=js_code("picture_keyboard", "exact_number", "fill_template"))
 
     def attach(self, document) -> None:

@@ -36,5 +36,5 @@ class LayerNormStage:
         values = trace[hook][list(rows.positions), :self.strip.n_dims]
         self.strip.fill(values, rows, *COLUMNS[self.which], rows.half())
 
-    def draw(self, plot, kit) -> None:
-        self.strip.draw(plot, kit)
+    def draw(self, canvas, kit) -> None:
+        self.strip.draw(canvas, kit)

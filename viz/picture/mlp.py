@@ -40,6 +40,6 @@ class MlpStage:
             half = rows.half(fraction) if fraction else rows.half()
             strip.fill(trace[name][positions, :strip.n_dims], rows, *COLUMNS[strip.key], half)
 
-    def draw(self, plot, kit) -> None:
+    def draw(self, canvas, kit) -> None:
         for strip in self.strips:
-            strip.draw(plot, kit)
+            strip.draw(canvas, kit)

@@ -33,7 +33,7 @@ def frame_data(rows: Rows) -> dict:
     n = rows.n
     tops = (centres - half).T.ravel()  # kind-major: all q tabs, then k, then v
     bottoms = (centres + half).T.ravel()
-    data = {"left": np.full(3 * n, left - 4.0), "right": np.full(3 * n, left - 1.0), "top": tops, "bottom": bottoms,
+    data = {"left": np.full(3 * n, left - 3.0), "right": np.full(3 * n, left - 0.5), "top": tops, "bottom": bottoms,
             "colour": [QKV_COLOURS[kind] for kind in KINDS for _ in range(n)], "slot": np.tile(rows.slots, 3),
             "alpha": np.ones(3 * n), "base_alpha": np.ones(3 * n)}
     return pad(data, 3 * MAX_TOKENS)
@@ -63,9 +63,9 @@ class QkvStage:
             strip.fill(values, rows, *COLUMNS["qkv"], half, centres=centres[:, k])
         set_if_changed(self.frame_source, frame_data(rows))
 
-    def draw(self, plot, kit) -> None:
-        frame = Quad(left="left", right="right", top="top", bottom="bottom", fill_color="colour", line_color=None,
+    def draw(self, canvas, kit) -> None:
+        frame = dict(left="left", right="right", top="top", bottom="bottom", fill_color="colour", line_color=None,
                      fill_alpha="alpha")
-        plot.add_glyph(self.frame_source, frame, nonselection_glyph=frame)
+        canvas.add(self.frame_source, Quad, frame)
         for strip in self.strips.values():
-            strip.draw(plot, kit)
+            strip.draw(canvas, kit)

@@ -15,7 +15,7 @@ import numpy as np
 from bokeh.models import ColumnDataSource, CustomJS, Quad
 
 from .. import js_code
-from .layout import COLUMNS, LABEL_Y, ROWS_TOP
+from .layout import COLUMNS, FRAME_TOP, ROWS_TOP
 from ..common import set_if_changed
 
 SPOTLIGHT_COLOUR = "#f0b400"  # the page's focus colour: the same amber says "here"
@@ -27,7 +27,7 @@ def tokens_box(stage_data: dict) -> tuple[float, float, float, float]:
     bottoms = [b for b, stage in zip(stage_data.get("bottom", ()), stage_data.get("stage", ())) if stage]
     bottom = float(np.nanmax(bottoms)) if bottoms else ROWS_TOP + 60.0
     left, right = COLUMNS["tokens"]
-    return left + 1.0, right + 3.0, LABEL_Y - 8.0, bottom
+    return left + 1.0, right + 3.0, FRAME_TOP, bottom
 
 
 def spotlight_data(stage_data: dict, stage: str | None) -> dict:
@@ -63,16 +63,12 @@ class Spotlight:
         if self.stage is not None:
             set_if_changed(self.source, spotlight_data(stage_data, self.stage))
 
-    def scroll_into_view(self, scroller) -> None:
-        """When a stage is lit, scroll ``scroller`` (the picture's box, which scrolls sideways on a narrow screen) so
-        that the stage is in view. The picture is drawn in pixels from its left edge, so x is a scroll offset."""
-        scroll = CustomJS(args=dict(scroller=scroller), code=js_code("picture_spotlight_scroll"))
+    def scroll_into_view(self, plot) -> None:
+        """When a stage is lit outside the window (a phone, a short window), scroll the page until it is in view."""
+        scroll = CustomJS(args=dict(plot=plot), code=js_code("picture_spotlight_scroll"))
         self.source.js_on_change("data", scroll)
 
-    def draw(self, *plots) -> None:
-        """Draw the boxes on each plot (the main figure and the output figure share one coordinate system)."""
-        glyph = Quad(left="left", right="right", top="top", bottom="bottom", fill_color=SPOTLIGHT_COLOUR,
+    def draw(self, canvas) -> None:
+        glyph = dict(left="left", right="right", top="top", bottom="bottom", fill_color=SPOTLIGHT_COLOUR,
                      fill_alpha=0.07, line_color=SPOTLIGHT_COLOUR, line_width=3)
-        for plot in plots:
-            plot.add_glyph(self.source, glyph, nonselection_glyph=glyph, level="overlay")
-
+        canvas.add(self.source, Quad, glyph, level="overlay")

@@ -1,4 +1,5 @@
-"""What most stages are made of: a vector per token drawn as a strip of coloured cells, one cell per dimension.
+"""What most stages are made of: a vector per token, a light box holding its first dimensions as faint coloured
+cells (one cell per dimension), shown in full when its token is hovered or tapped.
 
 A strip source has one row per cell, in the order (row, dimension): ``value`` is the exact number from the Trace,
 ``slot`` the picture row (``position`` the prompt position), ``dim`` the dimension, and ``left``/``right``/
@@ -18,7 +19,7 @@ from ..heatmap import colour_mapper
 from ..i18n import translator
 from .layout import Rows
 
-CELL_ALPHA = 1.0
+CELL_ALPHA = 0.2  # at rest a vector's values are faint (a light box); its token's hover shows them (0.85)
 PADDING_INT = -1
 
 
@@ -107,20 +108,22 @@ class Strip:
         self.mapper = signed_mapper()
         self.hover: HoverTool | None = None
         self.renderer = None
+        self.box: tuple | None = None  # (left, right, half height, row centres) of its last fill
 
     def fill(self, values: np.ndarray, rows: Rows, left: float, right: float, half: float,
              extra: dict[str, np.ndarray] | None = None, centres: np.ndarray | None = None) -> None:
         fit_signed(self.mapper, values)
+        self.box = (left, right, half, rows.centres if centres is None else np.asarray(centres, dtype=float))
         set_if_changed(self.source, strip_data(values, rows, left, right, half, self.n_rows, extra, centres))
 
-    def draw(self, plot, kit, extra_tooltips=()) -> None:
-        glyph = Quad(left="left", right="right", top="top", bottom="bottom", line_color=None,
+    def draw(self, canvas, kit, extra_tooltips=()) -> None:
+        glyph = dict(left="left", right="right", top="top", bottom="bottom", line_color=None,
                      fill_color={"field": "value", "transform": self.mapper}, fill_alpha="alpha")
-        self.renderer = plot.add_glyph(self.source, glyph, nonselection_glyph=glyph)
+        self.renderer = canvas.add(self.source, Quad, glyph)
         self.hover = HoverTool(renderers=[self.renderer], tooltips=self.tooltips(extra_tooltips),
                                formatters=kit.formatters)
         self._extra_tooltips = list(extra_tooltips)
-        plot.add_tools(self.hover)
+        canvas.plot.add_tools(self.hover)
 
     def tooltips(self, extra=()) -> list[tuple[str, str]]:
         words = self.words
@@ -137,3 +140,23 @@ class Strip:
             tooltips = self.tooltips(self._extra_tooltips)
             if self.hover.tooltips != tooltips:
                 self.hover.tooltips = tooltips
+
+
+VECTOR_FILL, VECTOR_LINE = "#eef2f7", "#b9c3cf"
+
+
+def vector_box_data(strips, n_rows: int) -> dict:
+    """One light box per token and vector (a strip's cells go inside it): each strip's last ``box``."""
+    left, right, top, bottom, slot = [], [], [], [], []
+    for strip in strips:
+        if strip.box is None:
+            continue
+        box_left, box_right, half, centres = strip.box
+        for k, y in enumerate(centres):
+            left.append(box_left - 0.5), right.append(box_right + 0.5)
+            top.append(y - half - 0.5), bottom.append(y + half + 0.5), slot.append(k)
+    n = len(slot)
+    data = {"left": np.array(left, dtype=float), "right": np.array(right, dtype=float),
+            "top": np.array(top, dtype=float), "bottom": np.array(bottom, dtype=float),
+            "slot": np.array(slot, dtype=int), "alpha": np.ones(n), "base_alpha": np.ones(n)}
+    return pad(data, n_rows)
