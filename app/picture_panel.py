@@ -33,8 +33,10 @@ from .runtime import ModelRuntime
 from .state import ExplainerState
 from .static_files import static_text
 from .summaries import ScreenReaderText, picture_text
+from .widgets import Viewport
 from .zoom import RangeZoom
 
+NARROW_WINDOW_PX = 700  # a window narrower than this shows the picture turned (its flow top to bottom)
 POPOVER_KINDS = {"qkv": "qkv", "mlp": "mlp_up", "output": "output"}
 PICKER_STEPS = {"block_prev": ("layer", -1), "block_next": ("layer", 1), "head_prev": ("head", -1),
                 "head_next": ("head", 1)}
@@ -83,6 +85,9 @@ class PicturePanel:
                                                 css_classes=["te-picture-zoom-in"])
         self.zoom_in_button.on_click(lambda event: self.zoom_in())
         self.model_hint = pn.pane.HTML(words("app.whole_model_hint"), styles={"color": "#444", "flex": "1 1 240px"})
+        # What the whole model does, in words (our own Markdown from the catalogue), under its picture.
+        self.model_text = pn.pane.Markdown(f"**{words('explain.overview.title')}** · {words('explain.overview.text')}",
+                                           sizing_mode="stretch_width", css_classes=["te-whole-model-text"])
 
         self.derivation: AttentionDerivationView | None = None
         self.popover: WeightPopoverView | None = None
@@ -104,9 +109,43 @@ class PicturePanel:
         self.keyboard = PictureKeyboard(self.view, s.lang)
         self.keyboard.attach(pn.state.curdoc)
         self.view.attach_fit(pn.state.curdoc)  # the picture fits the window, and follows it
+        # On a narrow window (a phone) the picture turns: the flow runs top to bottom.
+        self.viewport = Viewport()
+        self.viewport.param.watch(self._on_window_width, "window_width")
+        # The whole model is the picture's zoomed-out level: a link's expand=true (or view=overview) opens it, and
+        # the state says which level is shown.
+        self._following_level = False
+        s.param.watch(self._on_level_asked, ["expanded", "view"])
         self.summary = ScreenReaderText(picture_text(s, runtime), css_classes=["te-picture-summary"])
-        self.layout = pn.Column(self.summary, self.area, self.popover_area, sizing_mode="stretch_width",
+        self.layout = pn.Column(self.summary, self.viewport, self.area, self.popover_area, sizing_mode="stretch_width",
                                 name="picture", css_classes=["te-picture"])
+
+    def _on_level_asked(self, *events) -> None:
+        if self._following_level:
+            return
+        s = self.state
+        if s.view == "overview" and not s.expanded:
+            self._say_level(True)
+        if s.expanded and self.level != "model":
+            self.zoom_out()
+        elif not s.expanded and self.level == "model":
+            self.zoom_in()
+
+    def _say_level(self, zoomed_out: bool) -> None:
+        """The state (and the link) follow the level shown."""
+        self._following_level = True
+        try:
+            update = {"expanded": zoomed_out}
+            if not zoomed_out and self.state.view == "overview":
+                update["view"] = "picture"
+            self.state.param.update(update)
+        finally:
+            self._following_level = False
+
+    def _on_window_width(self, event) -> None:
+        if event.new > 0:
+            with pn.io.unlocked():
+                self.view.set_orientation("vertical" if event.new < NARROW_WINDOW_PX else "horizontal")
 
     def shows(self) -> tuple:
         """(trace, layer, head) the picture draws now."""
@@ -231,9 +270,10 @@ class PicturePanel:
             self.zoomer.play(view.figure.name, block, whole)  # before it is in the page: it arrives with it
             self.area.objects = [pn.Column(pn.FlexBox(self.zoom_in_button, self.model_hint, align_items="center",
                                                       sizing_mode="stretch_width"),
-                                           self.zoomer, self.model_pane, sizing_mode="stretch_width",
+                                           self.zoomer, self.model_pane, self.model_text, sizing_mode="stretch_width",
                                            css_classes=["te-picture-model"])]
             self.level = "model"
+        self._say_level(True)
 
     def zoom_in(self) -> None:
         """From the whole model into the block drawn: the camera moves in until that block fills the width, then
@@ -291,11 +331,14 @@ class PicturePanel:
                 derivation = self.derivation
                 after_this_change(lambda: derivation.play_from_step(step))  # (the model may be new in the page)
             self.level = "derivation"
+        self._say_level(False)
 
     def show_picture(self) -> None:
         with pn.io.unlocked():
-            self.area.objects = [pn.Column(self.picture_pane, sizing_mode="stretch_width", stylesheets=[static_text("appear.css")])]
+            self.area.objects = [pn.Column(self.picture_pane, sizing_mode="stretch_width",
+                                           stylesheets=[static_text("appear.css")])]
             self.level = "block"
+        self._say_level(False)
 
     def _popover_position(self, kind: str) -> int:
         """The selected token; for the logits the last one (the trace keeps only the last position's logits)."""

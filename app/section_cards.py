@@ -15,6 +15,7 @@ from bokeh.layouts import column as bokeh_column
 
 from .compat import answer_at_once
 from .sections import INPUTS, SECTIONS, Section, SectionContext, SectionInputs, keys
+from .state import PICTURE_VIEWS
 from .static_files import static_text
 from .widgets import text_box
 
@@ -119,7 +120,7 @@ class SectionCards(pn.viewable.Viewer):
         self.state, self.runtime = state, runtime
         sections = sorted(sections, key=lambda section: section.order)
         # A section added beside the built-in ones (a test's) is a view the link may name.
-        state.param.view.objects = ["picture", *keys(sections)]
+        state.param.view.objects = [*PICTURE_VIEWS, *keys(sections)]
         context = SectionContext(words=state.words, lang=state.lang, state=state, on_tap=on_tap)
         self.cards = {section.key: SectionCard(section, state, context,
                                                [controls(name, section.key) for name in section.controls])
@@ -164,7 +165,7 @@ class SectionCards(pn.viewable.Viewer):
             self._inputs = SectionInputs(
                 trace=s.trace, model=self.runtime.model, probabilities=s.probabilities, sampled_id=s.sampled_id,
                 sampling=s.sampling_settings(), layer=s.layer, head=s.head, position=s.selected_position,
-                ablated=frozenset(s.ablated_heads), expanded=s.expanded, lang=s.lang, lens=lambda: s.lens_logits,
+                ablated=frozenset(s.ablated_heads), lang=s.lang, lens=lambda: s.lens_logits,
                 compare_trace=s.compare_trace)
         return self._inputs
 

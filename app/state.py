@@ -30,7 +30,10 @@ from .examples import EXAMPLE_PROMPTS
 from .history import DrawnToken, History, drawn_token
 from .runtime import ModelRuntime
 
-VIEWS = ["picture", *sections.keys()]  # "picture": no section open, only the picture
+# "picture": no section open; "overview": the picture zoomed out to the whole model (as ``expanded``); then the
+# detail sections.
+PICTURE_VIEWS = ["picture", "overview"]
+VIEWS = [*PICTURE_VIEWS, *sections.keys()]
 ABLATION_PATTERN = re.compile(r"^\s*(\d+)\.(\d+)\s*$")
 MAX_PROMPT_CHARACTERS = 20_000  # far beyond any context; stops pathological pastes before tokenizing
 MAX_QUOTED_CHARACTERS = 60  # a message quotes at most this much of what was typed
@@ -99,7 +102,7 @@ class ExplainerState(param.Parameterized):
     head = Integer(default=0, bounds=(0, None))
     position = Integer(default=-1, doc="the token the per-token views show; -1 = the last")
     ablated = Text(default="", doc="silenced heads as 'layer.head' pairs, e.g. '0.3,5.1'")
-    expanded = param.Boolean(default=False, doc="show every block in the overview")
+    expanded = param.Boolean(default=False, doc="the picture zoomed out to the whole model, every block in a row")
     lang = param.Selector(default=DEFAULT_LANGUAGE, objects=list(LANGUAGES),
                           doc="the language of every word shown (viz/i18n.py): 'en' or 'zh'")
     tour = Integer(default=0, bounds=(0, None), doc="the guided tour's step, from 1; 0 = no tour (app/tour.py)")

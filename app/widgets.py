@@ -85,6 +85,17 @@ class PageLanguage(pn.reactive.ReactiveHTML):
     _scripts = {"render": static_text("page_language.js")}
 
 
+class Viewport(pn.reactive.ReactiveHTML):
+    """The width of the browser's window (0 until the page reports it). Draws nothing."""
+
+    window_width = param.Integer(default=0)
+    _template = '<div id="viewport" style="display: none"></div>'
+    _scripts = {"render": static_text("viewport.js")}
+
+    def __init__(self, **params):
+        super().__init__(height=0, width=0, margin=0, **params)
+
+
 def header_parts(state, runtime) -> tuple:
     """The page's language marker; the title for the header row; and the sentence about the model (its name and
     size), for the drawer."""

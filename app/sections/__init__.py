@@ -26,7 +26,7 @@ from transformer_explainer.gpt2_core import GPT2, Trace
 
 # What a section's views can depend on: the state's values (app/state.py) they are drawn from. "trace" is implied:
 # every section follows a new prompt.
-INPUTS = ("trace", "probabilities", "sampled_id", "layer", "head", "position", "expanded", "ablated", "compare_trace")
+INPUTS = ("trace", "probabilities", "sampled_id", "layer", "head", "position", "ablated", "compare_trace")
 # The standard controls a section can show (app/section_cards.py makes one widget of each per section).
 CONTROLS = ("layer", "head", "position")
 
@@ -64,7 +64,6 @@ class SectionInputs:
     head: int
     position: int  # an index into the trace (the selected token; the last when none was picked)
     ablated: frozenset = frozenset()
-    expanded: bool = False
     lang: str = "en"
     lens: Callable[[], np.ndarray] | None = None  # the logit lens [n_layer, V], computed when first asked
     compare_trace: Trace | None = None  # the second prompt's (the compare section), None when there is none

@@ -25,10 +25,9 @@ def open_all(app):
         section.open()
 
 
-def test_the_picture_and_the_overview_are_built_at_first_and_other_sections_when_opened(app):
+def test_the_picture_is_built_at_first_and_the_sections_when_opened(app):
     assert app.state.view == "picture" and app.picture.shows()[0] is app.state.trace
-    assert app.sections["overview"].built
-    assert not any(section.built for key, section in app.sections.items() if key != "overview")
+    assert not any(section.built for section in app.sections.values())
     app.sections["attention"].open()
     assert app.sections["attention"].built and app.state.view == "attention"
 
@@ -76,11 +75,20 @@ def test_tapping_a_head_opens_it_or_ablates_it(app):
     assert app.state.ablated == ""
 
 
-def test_tapping_a_stage_in_the_overview_opens_it(app):
-    source = app.views["overview"].stage_source
-    index = list(source.data["stage"]).index("output")
+def test_tapping_a_stage_of_the_picture_opens_its_section(app):
+    source = app.picture.view.stage_source
+    index = list(source.data["stage"]).index("ln_final")
     source.selected.indices = [index]
     assert app.state.view == "output" and app.sections["output"].is_open
+
+
+def test_a_links_view_overview_or_expand_opens_the_picture_zoomed_out_to_the_whole_model(app):
+    app.state.view = "overview"
+    assert app.picture.level == "model" and app.state.expanded
+    app.picture.show_picture()  # (the zoom back in, once the browser has played it)
+    assert app.state.view == "picture" and not app.state.expanded
+    app.state.expanded = True
+    assert app.picture.level == "model"
 
 
 def test_errors_show_as_escaped_text_and_clear_when_fixed(app):
@@ -119,8 +127,9 @@ def test_token_chips_escape_what_the_user_typed():
     assert "<img" not in chips and "&lt;img src=x onerror=alert(1)&gt;" in chips and "&amp;amp;" in chips
 
 
-def test_a_new_prompt_updates_the_overview_once_and_a_slider_move_only_moves_its_bars(app):
-    view = app.views["overview"]
+def test_a_new_prompt_updates_the_whole_model_once_and_a_slider_move_only_moves_its_bars(app):
+    app.picture.zoom_out()
+    view = app.picture.model_view
     calls = []
     real_update, real_bars = view.update, view.update_probabilities
     view.update = lambda *a, **k: (calls.append("update"), real_update(*a, **k))

@@ -42,13 +42,13 @@ DUMMY = Section(key="norms", order=35, view=LastTokenNorms, depends_on=("layer",
 
 def test_the_registry_lists_every_section_in_page_order_with_its_words_in_both_languages():
     keys = registry.keys()
-    assert keys == ["overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens", "compare"]
+    assert keys == ["embedding", "block", "attention", "heads", "mlp", "output", "lens", "compare"]
     assert [s.order for s in SECTIONS] == sorted(s.order for s in SECTIONS)
     for lang in ("en", "zh"):
         words = catalogue(lang)
         for section in SECTIONS:
             assert section.explanation.title_key in words and section.explanation.text_key in words
-    assert VIEWS == ["picture", *keys]
+    assert VIEWS == ["picture", "overview", *keys]  # overview: the picture zoomed out to the whole model
 
 
 def test_the_pictures_stage_map_is_read_from_the_sections():

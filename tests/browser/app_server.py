@@ -26,7 +26,7 @@ import numpy as np
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SECTIONS = ("overview", "embedding", "block", "attention", "heads", "mlp", "output", "lens", "compare")
+SECTIONS = ("embedding", "block", "attention", "heads", "mlp", "output", "lens", "compare")
 WAIT_MS = 15_000
 
 
@@ -190,7 +190,7 @@ DATA_TO_PAGE_JS = """async ([name, x, y]) => {
 
 # -- pages ----------------------------------------------------------------------------------------------------
 
-def open_app(browser, url: str, width: int = 1280, height: int = 900, wait_for: str = "overview-token-source",
+def open_app(browser, url: str, width: int = 1280, height: int = 900, wait_for: str = "picture-token-source",
              before_goto=None):
     """A fresh page on the app at ``url``, loaded up to the named Bokeh model; ``page.te_errors`` collects page
     errors, console errors and dialogs (an ``alert`` means script from the page's data ran)."""
@@ -212,7 +212,7 @@ def open_app(browser, url: str, width: int = 1280, height: int = 900, wait_for: 
 
 @contextmanager
 def opened_pages(browser, base_url: str, width: int = 1280, height: int = 900,
-                 wait_for: str = "overview-token-source"):
+                 wait_for: str = "picture-token-source"):
     """``opener(query="", width=..., height=..., wait_for=...)`` opens a fresh page on the app (``query``: a dict or
     a query string; the defaults are this call's); on leaving, every page closes and none may have had a page error,
     a console error or a dialog. The browser tests' ``open_page`` fixtures are this."""
@@ -257,6 +257,26 @@ def source_data(page, name: str, columns: list[str] | None = None) -> dict | Non
 def values(column) -> list:
     """A source's column as a list (a typed array arrives as ``{"values": [...]}``)."""
     return column["values"] if isinstance(column, dict) else column
+
+
+# The picture's token rows (its source keeps a constant number of rows: those drawn have a position >= 0).
+SHOWN_TOKENS_JS = """(key) => {
+  const d = window.__te_data('picture-token-source', [key, 'position']);
+  if (d === null) return null;
+  const position = window.__te_array(d.position);
+  return Array.from(window.__te_array(d[key])).filter((_, i) => position[i] >= 0);
+}"""
+
+
+def shown_tokens(page, key: str = "token_id") -> list:
+    """A column (``token_id``, ``token``, ``position``) of the token rows the picture draws, top to bottom."""
+    return page.evaluate(SHOWN_TOKENS_JS, key)
+
+
+def wait_for_tokens(page, expected: list, key: str = "token_id", timeout: int = WAIT_MS) -> None:
+    """Wait until the picture draws the token rows ``expected`` (the last rows of the prompt, as it shows them)."""
+    page.wait_for_function(f"([key, expected]) => JSON.stringify(({SHOWN_TOKENS_JS})(key)) === JSON.stringify(expected)",
+                           arg=[key, list(expected)], timeout=timeout)
 
 
 def column(page, name: str, key: str) -> list:
@@ -417,6 +437,15 @@ def hover(page, figure_name: str, x: float, y: float, rows: int = 1, timeout: in
     page.mouse.move(sx, sy)
     page.wait_for_function(f"() => ({TOOLTIP_TEXT_JS})().length >= {rows}", timeout=timeout)
     return page.evaluate(TOOLTIP_TEXT_JS)
+
+
+def hover_token(page, row: int, timeout: int = WAIT_MS) -> list[str]:
+    """Hover the ``row``-th token row the picture draws; its tooltip's lines (position, token, id, bytes)."""
+    data = source_data(page, "picture-token-source", ["left", "right", "y", "position"])
+    drawn = [i for i, p in enumerate(values(data["position"])) if p == p and p >= 0]
+    i = drawn[row]
+    x = (values(data["left"])[i] + values(data["right"])[i]) / 2
+    return hover(page, "picture-figure", x, values(data["y"])[i], rows=1, timeout=timeout)
 
 
 # Note where the next pointerdown on the named plot lands, in data coordinates.

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_server import (bokeh_widget_value, changes, chip_tokens, column, deep_query, drag_slider, find, hover, image,
-                        open_app, open_section, opened_pages, section_open, show_step, source_data, tap, type_prompt,
-                        wait_for_chips, wait_for_column, wait_js, watch)
+from app_server import (bokeh_widget_value, changes, chip_tokens, column, deep_query, drag_slider, find, hover,
+                        hover_token, image, open_app, open_section, opened_pages, section_open, show_step, shown_tokens,
+                        source_data, tap, type_prompt, values, wait_for_chips, wait_for_column, wait_for_tokens,
+                        wait_js, watch)
 
 from transformer_explainer.gpt2_core import sampling
 from transformer_explainer.gpt2_core.interventions import zero_ablate_heads
@@ -73,11 +74,6 @@ def output_rows(logits, temperature: float, top_k=None, top_p=None) -> tuple[lis
     return ids, probabilities[ids]
 
 
-def values(shown) -> list:
-    """A column read from the page as a list (numeric columns come as {shape, values})."""
-    return shown["values"] if isinstance(shown, dict) else shown
-
-
 def shown_output(page) -> tuple[list[int], np.ndarray]:
     data = source_data(page, "output-source", ["token_id", "probability"])
     return [int(i) for i in values(data["token_id"])], np.asarray(values(data["probability"]), dtype=np.float64)
@@ -120,19 +116,19 @@ def test_a_typed_prompt_shows_its_tokens_overview_and_exact_next_token_probabili
 
     ids = tiny_model.encode(prompt)
     tokens = tiny_model.tokenizer.display_tokens(ids)
-    assert 4 < len(ids) <= 16, "the overview shows up to 16 tokens; this prompt must fit"
+    assert 4 < len(ids) <= 16, "the picture draws up to 16 token rows; this prompt must fit"
     wait_for_chips(page, tokens)
     assert chip_tokens(page) == [(token, str(i)) for token, i in zip(tokens, ids)]
     assert text_of(page, ".te-token-count").startswith(f"{len(ids)} tokens of at most 128")
 
-    wait_for_column(page, "overview-token-source", "token_id", ids)
-    assert values(column(page, "overview-token-source", "token")) == tokens
-    assert values(column(page, "overview-token-source", "position")) == list(range(len(ids)))
+    wait_for_tokens(page, ids)
+    assert shown_tokens(page, "token") == tokens
+    assert shown_tokens(page, "position") == list(range(len(ids)))
 
     trace = app_trace(tiny_model, ids)
     expected = sampling.probabilities(trace.logits, DEFAULT_TEMPERATURE)
-    # The overview: the 5 most likely next tokens (+ the sampled one) and "others", with their probabilities.
-    overview = source_data(page, "overview-probability-source", ["token_id", "probability", "is_sampled"])
+    # The picture's bars: the most likely next tokens (+ the sampled one) and "others", with their probabilities.
+    overview = source_data(page, "picture-probability-source", ["token_id", "probability", "is_sampled"])
     shown_ids = [int(i) for i in values(overview["token_id"])]
     shown_p = np.asarray(values(overview["probability"]))
     sampled = sampled_token(expected, DEFAULT_TEMPERATURE)
@@ -220,9 +216,9 @@ def test_dragging_the_temperature_resamples_the_chart_without_a_forward_pass(pag
     trace = app_trace(tiny_model, prompt)
     wait_for_output(page, trace.logits, DEFAULT_TEMPERATURE)
     pattern_before = image(page, "pattern-source")
-    tokens_before = source_data(page, "overview-token-source")
-    trace_views = ("overview-token-source", "overview-ribbon-source", "pattern-source", "q-source", "z-source")
-    watch(page, *trace_views, "output-source", "overview-probability-source")
+    tokens_before = source_data(page, "picture-token-source")
+    trace_views = ("picture-token-source", "picture-ribbon-source", "pattern-source", "q-source", "z-source")
+    watch(page, *trace_views, "output-source", "picture-probability-source")
 
     drag_slider(page, ".te-temperature", 0.3)  # a real drag of the handle: 0.8 → about 3
     temperature = bokeh_widget_value(page, "te-temperature")
@@ -234,15 +230,15 @@ def test_dragging_the_temperature_resamples_the_chart_without_a_forward_pass(pag
     np.testing.assert_allclose(shown, plain[ids], rtol=1e-4)
     title = page.evaluate("() => window.__te_find('output-bars').title.text")
     assert f"temperature {temperature:g}," in title, title
-    overview = source_data(page, "overview-probability-source", ["token_id", "probability"])
+    overview = source_data(page, "picture-probability-source", ["token_id", "probability"])
     real = [(int(i), p) for i, p in zip(values(overview["token_id"]), values(overview["probability"])) if i >= 0]
     full = sampling.probabilities(trace.logits, temperature)
     assert [p for _, p in real] == [full[i] for i, _ in real]
-    assert changes(page, "output-source") > 0 and changes(page, "overview-probability-source") > 0
+    assert changes(page, "output-source") > 0 and changes(page, "picture-probability-source") > 0
     assert {name: changes(page, name) for name in trace_views} == dict.fromkeys(trace_views, 0), \
         "a temperature move re-sent views that only a new forward pass changes"
     np.testing.assert_array_equal(image(page, "pattern-source"), pattern_before)
-    assert source_data(page, "overview-token-source") == tokens_before
+    assert source_data(page, "picture-token-source") == tokens_before
     assert f"t={temperature:g}" in page.url
 
 
@@ -431,9 +427,9 @@ def assert_shown_as_text(page, tiny_model, text: str) -> None:
     wait_for_chips(page, tokens)
     assert "".join(token for token, _ in chip_tokens(page)) == text.replace(" ", "␣")
     assert textarea_value(page) == text
-    # The overview shows the last 16 tokens, after a "+N earlier" node (id -1) when there are more.
-    wait_for_column(page, "overview-token-source", "token_id", ([-1] if len(ids) > 16 else []) + ids[-16:])
-    assert values(column(page, "overview-token-source", "token"))[-16:] == tokens[-16:]
+    # The picture draws the last 16 tokens (and says how many earlier ones it leaves out).
+    wait_for_tokens(page, ids[-16:])
+    assert shown_tokens(page, "token") == tokens[-16:]
     assert page.evaluate(PWNED_JS), "the prompt's HTML ran"
     assert deep_query(page, 'img[src="x"]') == [], "an <img> from the prompt reached the page"
     scripts = [html for tag, _, html in deep_query(page, "script") if "__pwned" in html]
@@ -447,8 +443,8 @@ def test_html_typed_or_linked_as_a_prompt_is_shown_as_text_and_never_runs(open_p
     open_section(page, "embedding", "embedding-token-source")
     tokens = tiny_model.tokenizer.display_tokens(tiny_model.encode(PAYLOAD))
     wait_for_column(page, "embedding-token-source", "token", tokens)
-    shown = hover(page, "overview-figure", 1.1, 1.0, rows=3)  # the first token node after "+N earlier"
-    assert shown[1] == tokens[-16] and "<" in "".join(tokens), shown
+    shown = hover_token(page, 0)  # the first token row drawn
+    assert tokens[-16] in shown[0] and "<" in "".join(tokens), shown
     assert page.evaluate(PWNED_JS)
 
     linked = open_page({"prompt": PAYLOAD, "view": "embedding"}, wait_for="embedding-token-source")
@@ -461,13 +457,13 @@ def test_html_typed_or_linked_as_a_prompt_is_shown_as_text_and_never_runs(open_p
 
 def test_bad_input_shows_a_clear_message_and_keeps_the_previous_views(page, tiny_model):
     before_chips = chip_tokens(page)
-    before_tokens = source_data(page, "overview-token-source")
+    before_tokens = source_data(page, "picture-token-source")
     open_section(page, "output", "output-source")
     before_output = shown_output(page)
 
     type_prompt(page, "")
     expect(find(page, ".te-error pre")).to_have_text("the prompt is empty: type at least one character")
-    assert chip_tokens(page) == before_chips and source_data(page, "overview-token-source") == before_tokens
+    assert chip_tokens(page) == before_chips and source_data(page, "picture-token-source") == before_tokens
 
     too_long = "ab " * 60  # 180 tokens with this tokenizer: past the context of 128
     n = len(tiny_model.encode(too_long))
@@ -475,7 +471,7 @@ def test_bad_input_shows_a_clear_message_and_keeps_the_previous_views(page, tiny
     type_prompt(page, too_long)
     expect(find(page, ".te-error pre")).to_contain_text(f"the prompt is {n} tokens long; this model reads at most 128")
     expect(find(page, ".te-token-count pre")).to_have_text(f"{n} tokens of at most 128 — too long")
-    assert chip_tokens(page) == before_chips and source_data(page, "overview-token-source") == before_tokens
+    assert chip_tokens(page) == before_chips and source_data(page, "picture-token-source") == before_tokens
     assert shown_output(page)[0] == before_output[0]
     np.testing.assert_array_equal(shown_output(page)[1], before_output[1])
 
@@ -517,9 +513,9 @@ def test_screenshots_of_the_page_on_a_laptop_and_a_phone(open_page, width):
 # -- a BokehJS race, avoided -------------------------------------------------------------------------------------
 # BokehJS can paint a glyph between the steps of replacing its source's columns; when the number of rows changed,
 # that paint reads past a column's end ("Out of bounds", "Offset is outside the bounds of the DataView"). The
-# overview's sources keep a constant number of rows (viz/overview.py, ``padded``) so it cannot happen.
+# picture's sources keep a constant number of rows (``pad``) so it cannot happen.
 
-def test_the_page_logs_no_errors_while_the_overview_ribbons_change(browser, server):
+def test_the_page_logs_no_errors_while_the_ribbons_and_bars_change(browser, server):
     page = open_app(browser, server.url)
     try:
         type_prompt(page, "A short one")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_server import bokeh_widget_value, find, opened_pages, source_data, tap, values, wait_for_column, wait_js
+from app_server import (bokeh_widget_value, find, opened_pages, source_data, tap, values, wait_for_tokens,
+                        wait_js)
 
 from transformer_explainer.gpt2_core import sampling
 from transformer_explainer.gpt2_core.interventions import zero_ablate_heads
@@ -215,7 +216,7 @@ def test_next_token_at_temperature_0_appends_exactly_the_greedy_id_even_a_byte_l
         pytest.skip("none of the prompts has a greedy next token that re-tokenizes differently")
     page = open_page({"prompt": prompt, "t": 0})
     find(page, ".te-next button").click()
-    wait_for_column(page, "overview-token-source", "token_id", (ids + [greedy])[-16:], timeout=20_000)
+    wait_for_tokens(page, (ids + [greedy])[-16:], timeout=20_000)
     assert shown_ids(page) == (ids + [greedy])[-16:]
 
 

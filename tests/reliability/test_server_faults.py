@@ -40,7 +40,7 @@ def reload_and_wait(page) -> None:
     page.evaluate("() => { window.__te_before_reload = true; }")
     find(page, ".te-reload button").click()
     page.wait_for_function("() => window.__te_before_reload === undefined && window.__te_find "
-                           "&& window.__te_find('overview-token-source') !== null", timeout=60_000)
+                           "&& window.__te_find('picture-token-source') !== null", timeout=60_000)
 
 
 def test_a_server_stopped_mid_generation_leaves_pages_that_say_so_and_reload_the_link_once_it_is_back(

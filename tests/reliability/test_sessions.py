@@ -104,7 +104,7 @@ def test_when_its_page_closes_a_session_is_destroyed_and_its_app_and_state_are_f
     app, state = weakref.ref(opened[0]), weakref.ref(opened[0].state)
     assert isinstance(state(), ExplainerState) and sessions(server) == 1
     del opened
-    assert client.document.get_model_by_name("section-overview") is not None  # a real page, with its sections
+    assert client.document.get_model_by_name("section-embedding") is not None  # a real page, with its sections
 
     client.close()
     deadline = time.monotonic() + UNUSED_SESSION_LIFETIME_S * 2 / 3  # well before Bokeh would drop it anyway

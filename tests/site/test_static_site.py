@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_server import (bokeh_widget_value, find, open_section, section_open, source_data, tap,
-                        type_prompt, wait_for_chips, wait_for_column, wait_js)
+from app_server import (bokeh_widget_value, find, open_section, section_open, shown_tokens, source_data, tap,
+                        type_prompt, wait_for_chips, wait_for_column, wait_for_tokens, wait_js)
 from site_support import LIVE_TIMEOUT_MS, PYODIDE_DIR, SiteServer, build_site, wait_until_live
 
 from environment import REPO_ROOT
@@ -76,7 +76,7 @@ def app_trace(model, text_or_ids, ablated=()):
 
 
 def shown_token_ids(page) -> list[int]:
-    return [int(i) for i in values(source_data(page, "overview-token-source", ["token_id"])["token_id"])]
+    return [int(i) for i in shown_tokens(page)]
 
 
 # -- the folder -------------------------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ def test_the_precomputed_example_shows_at_once_labelled_then_the_live_app_replac
     expect(find(page, "#te-boot")).to_be_visible()
     prompt = site_config(site_dir)["precomputed"]["prompt"]
     expected = site_model.tokenizer.display_tokens(site_model.encode(prompt))
-    assert values(source_data(page, "overview-token-source", ["token"])["token"])[-len(expected):] == expected
+    assert shown_tokens(page, "token")[-len(expected):] == expected[-16:]
 
     wait_until_live(page)
     expect(find(page, "#te-precomputed-note")).to_be_hidden()
@@ -266,7 +266,7 @@ def test_generate_appends_exactly_the_tokens_the_model_chose(open_site, site_ser
     ids = site_model.encode(prompt)
     expected = ids + [step.token_id for step in site_model.generate(ids, count, temperature=0)]
     generate(page, count)
-    wait_for_column(page, "overview-token-source", "token_id", expected[-16:], timeout=60_000)
+    wait_for_tokens(page, expected[-16:], timeout=60_000)
     if runtime == "numpy":
         page.wait_for_timeout(500)
         assert page.evaluate("() => window.__te_site.fastLoading") is None
@@ -276,7 +276,7 @@ def test_generate_appends_exactly_the_tokens_the_model_chose(open_site, site_ser
     type_prompt(page, prompt)
     wait_for_chips(page, site_model.tokenizer.display_tokens(ids), timeout=30_000)
     generate(page, count)
-    wait_for_column(page, "overview-token-source", "token_id", expected[-16:], timeout=60_000)
+    wait_for_tokens(page, expected[-16:], timeout=60_000)
 
 
 def test_a_shared_link_restores_prompt_settings_view_and_ablation(open_site, site_server, site_model):
