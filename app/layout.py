@@ -99,7 +99,7 @@ class ExplainerApp:
         the drawer of every other control under it, the messages, then the picture and the sections."""
         c, picture = self.controls, self.picture
         language_marker, title, about = header_parts(self.state, self.runtime)
-        c.prompt_input.styles = {"flex": "1 1 260px"}
+        c.prompt_input.styles = {"flex": "1 1 180px"}
         items = [title, c.examples, c.prompt_input, c.run_button, c.generate_button, c.stop_button,
                  pn.pane.Bokeh(picture.temperature), c.language_switch,
                  c.menu_toggle]

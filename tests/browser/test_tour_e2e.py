@@ -69,7 +69,7 @@ def test_next_walks_every_step_to_the_end_back_returns_and_esc_closes(open_page,
     expect(find(page, ".te-tour-next button")).to_have_text(i18n.text(lang, "tour.next"))
     for step in range(1, N_STEPS + 1):
         wait_for_step(page, step, lang, expected)
-        assert f"tour={step}" in page.evaluate("() => location.search")
+        page.wait_for_function("(step) => new URLSearchParams(location.search).get('tour') === String(step)", arg=step)
         if step < N_STEPS:
             click(page, ".te-tour-next")
     expect(find(page, ".te-tour-next button")).to_be_disabled()

@@ -81,21 +81,23 @@ LINKS = {
                      f"Top-k is {'x' * 60!r}… (100,000 characters): {TOP_K_RULE}",
                      f"The seed is {'x' * 60!r}… (100,000 characters): {SEED_RULE}",
                      ("Some settings in the link were invalid and were ignored: expanded, head, lang, layer, "
-                      "position, temperature, top_p, tour, view")}),
+                      "made, position, step, temperature, top_p, tour, view")}),
     # A lone surrogate's UTF-8 bytes (no URL can carry one: they are read as three U+FFFD), NUL, CR LF, an RTL mark.
     "bytes": ({**{key: "%ED%A0%80" for key in EVERY}, "prompt": "%ED%A0%80a%00b%0D%0A%E2%80%AEc"},
               "\ufffd\ufffd\ufffda\x00b\r\n\u202ec",
               {f"Top-k is '\ufffd\ufffd\ufffd': {TOP_K_RULE}", f"The seed is '\ufffd\ufffd\ufffd': {SEED_RULE}",
                f"Ignored ablation entries '\ufffd\ufffd\ufffd': {ABLATION_RULE}",
-               ("Some settings in the link were invalid and were ignored: expanded, head, lang, layer, position, "
-                "temperature, top_p, tour, view")}),
+               ("Some settings in the link were invalid and were ignored: expanded, head, lang, layer, made, position, "
+                "step, temperature, top_p, tour, view")}),
 }
 
 
 @pytest.mark.parametrize("name", LINKS)
 def test_a_link_with_values_no_setting_takes_opens_names_each_problem_and_keeps_working(open_page, tiny_model, name):
     values, prompt, messages = LINKS[name]
-    page = open_page(link(values))  # a page that never loads, a dialog or a console error fails here
+    zoomed_out = values.get("expand") == "true"  # expand=true is a valid setting: the picture opens zoomed out
+    page = open_page(link(values), wait_for="zoom-overview-token-source" if zoomed_out else "picture-token-source")
+    # (a page that never loads, a dialog or a console error fails there)
     expect(find(page, ".te-error")).to_be_visible()
     assert error_lines(page) == messages
     textarea = find(page, ".te-prompt textarea").input_value()
