@@ -55,15 +55,17 @@ def attention(x, c_attn, c_proj, n_head, hook, past=None):  # [pos, d] -> [pos, 
     q, k, v = hook("hook_q", q), hook("hook_k", k), hook("hook_v", v)  # [pos, h, dh] each
     keys, values = (k, v) if past is None else past.extend(k, v)  # [ctx, h, dh] each
 
-    raw = hook("hook_attn_raw", q.transpose(1, 0, 2) @ keys.transpose(1, 2, 0))  # [h, pos, ctx]
+    q_per_head, keys_t = q.transpose(1, 0, 2), keys.transpose(1, 2, 0)  # [h, pos, dh], [h, dh, ctx]
+    raw = hook("hook_attn_raw", kernels.batched_matmul(q_per_head, keys_t))  # [h, pos, ctx]
     scaled = raw * np.float32(1.0 / np.sqrt(d // n_head))
     scores = hook("hook_attn_scores", np.where(causal_mask(pos, len(keys)), -np.inf, scaled).astype(np.float32))
     pattern = hook("hook_pattern", softmax(scores))  # [h, pos, ctx]
-    z = hook("hook_z", (pattern @ values.transpose(1, 0, 2)).transpose(1, 0, 2))  # [pos, h, dh]
+    z = hook("hook_z", kernels.batched_matmul(pattern, values.transpose(1, 0, 2)).transpose(1, 0, 2))  # [pos, h, dh]
 
     if hook.wants("hook_result"):  # each head's share of the output: c_proj applied head by head
         w_per_head = kernels.as_in_out(c_proj["w"]).reshape(n_head, d // n_head, d)  # [h, dh, d]
-        result = hook("hook_result", (z.transpose(1, 0, 2) @ w_per_head).transpose(1, 0, 2))  # [pos, h, d]
+        per_head = kernels.batched_matmul(z.transpose(1, 0, 2), w_per_head)  # [h, pos, d]
+        result = hook("hook_result", per_head.transpose(1, 0, 2))  # [pos, h, d]
         return result.sum(axis=1) + c_proj["b"]
     return linear(z.reshape(pos, d), **c_proj)
 
@@ -88,7 +90,8 @@ def gpt2(ids, params, config, hook: Hooks = NO_HOOKS, cache=None, all_logits=Tru
     """Run GPT-2 on ``ids``. With a KV cache, ``ids`` continue the cached tokens."""
     start = 0 if cache is None else cache.length
     positions = np.arange(start, start + len(ids))
-    x = hook("hook_embed", params["wte"][ids]) + hook("hook_pos_embed", params["wpe"][positions])  # [pos, d]
+    token_embed = hook("hook_embed", kernels.rows(params["wte"], ids))  # [pos, d]
+    x = token_embed + hook("hook_pos_embed", kernels.rows(params["wpe"], positions))  # [pos, d]
     for layer, block in enumerate(params["blocks"]):
         past = None if cache is None else cache.layer(layer)
         x = transformer_block(x, block, config.n_head, np.float32(config.layer_norm_epsilon),

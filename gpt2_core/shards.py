@@ -64,7 +64,7 @@ from .checkpoints import hf_config_dict, write_tokenizer_files
 from .config import GPT2Config
 from .errors import WeightsError
 from .gpt2 import GPT2
-from .kernels import OUT_IN, as_in_out, to_kernel_layout
+from .kernels import OUT_IN, as_in_out, kept_dtype, to_kernel_layout
 from .quantization import dequantize_rows, quantize_rows
 from .tokenizer import Tokenizer
 from .weights import is_linear_weight, iter_params, nest, param_shapes
@@ -513,8 +513,8 @@ def assemble_tensor(entry: dict, shards: dict[str, bytes], expected_shape: tuple
             raise WeightsError(f"tensor {entry['scale']!r} holds a scale that is not a positive number: the shards "
                                f"are corrupt")
         tensor = dequantize_rows(stored_array(entry, shards, QUANTIZED_DTYPE), scale)  # [rows, cols]
-    else:
-        tensor = stored_array(entry, shards, "float32")
+    else:  # float32, or float16 kept as stored where the kernel multiplies it so (kernels.kept_dtype)
+        tensor = stored_array(entry, shards, kept_dtype(name, entry["dtype"]))
     if not np.isfinite(tensor).all():
         raise WeightsError(f"tensor {name!r} holds NaN or infinite values: the shards are corrupt")
     return tensor
