@@ -155,6 +155,11 @@ def rows(table: np.ndarray, ids) -> np.ndarray:
     return table[ids].astype(np.float32, copy=False)
 
 
+def in_out_shape(w: np.ndarray) -> tuple[int, int]:
+    """A kernel-layout weight's shape as ``[in, out]``."""
+    return w.shape if kernel.layout == IN_OUT else w.shape[::-1]
+
+
 def as_in_out(w: np.ndarray) -> np.ndarray:
     """A kernel-layout weight as ``[in, out]`` float32, whatever the kernel (for views and head results)."""
     return (w if kernel.layout == IN_OUT else w.T).astype(np.float32, copy=False)

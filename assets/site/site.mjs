@@ -4,11 +4,9 @@
 //
 // Every message shown here is text (textContent), never HTML.
 
-import { pickLanguage, sayer } from './words.mjs';
+import { cannotRun, config, language, listen, startedAt, startWorkers, tooLittleMemory } from './boot.mjs';
+import { sayer } from './words.mjs';
 
-const config = JSON.parse(document.getElementById('te-site-config').textContent);
-// The page's language: the link's ?lang=, else the browser's (the app in the worker follows the same rule).
-const language = pickLanguage(config.words, window.location.search, navigator.languages ?? [navigator.language]);
 const say = sayer(config.words, language);
 const STEP_KEYS = { weights: 'site.step.weights', python: 'site.step.python', packages: 'site.step.packages',
   app: 'site.step.app' };
@@ -25,7 +23,7 @@ const boot = {
 };
 const sizeOf = (files) => files.reduce((sum, file) => sum + file.bytes, 0);
 const state = {
-  bytes: {}, steps: {}, precomputedViews: [], live: false, startedAt: performance.now(),
+  bytes: {}, steps: {}, marks: {}, precomputedViews: [], live: false, startedAt,
   totals: { weights: sizeOf(config.model.files), packages: sizeOf(config.wheels) }, // known before any byte comes
 };
 window.__te_site = state; // read by the tests and the benchmark: timings and what runs
@@ -37,21 +35,12 @@ function megabytes(bytes) {
 // -- what this browser can do -----------------------------------------------------------------------------
 
 function browserProblem() {
-  if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') {
-    return say('site.no_wasm');
-  }
-  if (typeof Worker !== 'function') {
-    return say('site.no_workers');
-  }
-  return null;
+  const problem = cannotRun();
+  return problem ? say(problem) : null;
 }
 
 function memoryProblem() {
-  const needed = config.memory_gb;
-  if (navigator.deviceMemory !== undefined && needed && navigator.deviceMemory < needed) {
-    return say('site.low_memory', { have: navigator.deviceMemory, need: needed });
-  }
-  return null;
+  return tooLittleMemory() ? say('site.low_memory', { have: navigator.deviceMemory, need: config.memory_gb }) : null;
 }
 
 // -- the progress panel -----------------------------------------------------------------------------------
@@ -171,6 +160,7 @@ async function goLive(worker, message) {
   boot.panel.hidden = true;
   document.body.dataset.live = 'true';
   state.liveAt = performance.now() - state.startedAt;
+  state.marks['page.live'] = performance.now();
 }
 
 // -- start --------------------------------------------------------------------------------------------------
@@ -220,15 +210,8 @@ function resetError() {
 }
 
 function startWorker() {
-  const worker = new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
-  const query = new URLSearchParams(window.location.search);
-  const workerConfig = { ...config, runtime: query.get('runtime'), provider: query.get('provider') };
-  const location = {};
-  for (const key of ['href', 'hostname', 'pathname', 'protocol', 'port', 'search', 'hash']) {
-    location[key] = window.location[key];
-  }
-  worker.onmessage = async (event) => {
-    const message = event.data;
+  const { worker, fetcher } = startWorkers();
+  listen(async (message) => {
     if (message.type === 'progress') {
       state.steps[message.step] = message.state;
       if (message.total !== undefined) {
@@ -237,6 +220,8 @@ function startWorker() {
       }
       if (message.fromCache !== undefined) state.fromCache = message.fromCache;
       showProgress();
+    } else if (message.type === 'mark') {
+      state.marks[message.name] ??= message.at - performance.timeOrigin;
     } else if (message.type === 'render') {
       await goLive(worker, message);
     } else if (message.type === 'patch') {
@@ -255,8 +240,10 @@ function startWorker() {
       state.fastError = message.error ?? null;
       document.body.dataset.fast = message.provider ?? 'none';
     }
-  };
-  worker.onerror = (event) => showError(say('site.worker_stopped', { detail: event.message ?? say('site.unknown_error') }), false);
+  });
+  const stopped = (event) => showError(say('site.worker_stopped', { detail: event.message ?? say('site.unknown_error') }), false);
+  worker.onerror = stopped;
+  fetcher.onerror = stopped;
   boot.retry.addEventListener('click', () => {
     resetError();
     worker.postMessage({ type: 'retry' });
@@ -267,7 +254,6 @@ function startWorker() {
     state.benchmarks.set(id, resolve);
     worker.postMessage({ type: 'benchmark', id, request });
   });
-  worker.postMessage({ type: 'start', config: workerConfig, location, language });
 }
 
 start();
