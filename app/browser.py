@@ -61,16 +61,16 @@ async def start(files, options_json: str, load_fast_generator=None, mark=lambda 
 
     from .layout import build_app
 
-    mark("app.layout_imported")
+    mark("boot.layout_imported")
     options = json.loads(options_json)
     runtime = runtime_from_files(files, options.get("notice", ""), options.get("manifest_sha256"))
-    mark("app.model")
+    mark("boot.model_loaded")
     runtime.load_fast_generator = load_fast_generator
     _app["runtime"] = runtime
     build_app(runtime, browser_language=options.get("language")).servable(title="Transformer Explainer")
-    mark("app.built")
+    mark("boot.app_built")
     document = await write_doc()
-    mark("app.written")
+    mark("boot.document_written")
     return document
 
 

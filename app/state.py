@@ -26,6 +26,7 @@ from transformer_explainer.gpt2_core import GPT2CoreError, sampling
 from transformer_explainer.viz.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, plural, translator
 
 from .examples import EXAMPLE_PROMPTS
+from .progress import read_in_steps, reads_in_steps
 from .runtime import ModelRuntime
 
 VIEWS = ["picture", "overview", "embedding", "block", "attention", "mlp", "output", "lens", "heads"]
@@ -218,10 +219,16 @@ class ExplainerState(param.Parameterized):
             return
         try:
             ids = self.prompt_ids()
+            if reads_in_steps(len(ids)):  # a long prompt in the browser: block by block, Stop heard (progress.py)
+                read_in_steps(self, self.runtime.trace_in_steps(ids, self.ablated_heads), self._show)
+                return
             trace = self.runtime.trace(ids, self.ablated_heads)
         except GPT2CoreError as error:
             self.report("prompt", self._prompt_problem(error))
             return
+        self._show(trace)
+
+    def _show(self, trace) -> None:
         invalid = self._invalid_ablations()
         for source in ("prompt", "link", "action"):  # what a link or an earlier click got wrong is past
             self._problems.pop(source, None)

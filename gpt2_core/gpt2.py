@@ -18,7 +18,7 @@ from .errors import PromptError
 from .hooks import Hooks, HookFunction, check_hook_names, hook_names
 from .kv_cache import KVCache
 from .lens import logit_lens
-from .model import gpt2
+from .model import gpt2, gpt2_in_steps
 from .tokenizer import Tokenizer
 from .trace import Trace
 from .weights import check_params
@@ -65,15 +65,28 @@ class GPT2:
         """One pass that keeps every hook point's value. ``all_logits`` keeps every position's logits
         (else the last), ``head_results`` adds each head's output (``attn.hook_result``); ``hooks``
         intervene as in ``run_with_hooks`` and the trace shows the changed values."""
+        *_, trace = self.trace_in_steps(ids, all_logits=all_logits, head_results=head_results, hooks=hooks)
+        return trace
+
+    def trace_in_steps(self, ids, *, all_logits: bool = False, head_results: bool = False,
+                       hooks: dict[str, HookFunction] | None = None) -> Iterator[int | Trace]:
+        """``run_with_trace`` one block at a time, for a long prompt: yields how many blocks are done after each
+        one (a caller may show it, let other work run in between, or stop iterating: nothing is kept), then
+        the ``Trace``. Its input is checked before the first block."""
         ids = self.check_ids(ids)
         hooks = hooks or {}
         check_hook_names(hooks, self.config.n_layer)
+        return self._trace_steps(ids, all_logits, head_results, hooks)
+
+    def _trace_steps(self, ids, all_logits, head_results, hooks) -> Iterator[int | Trace]:
         record: dict[str, np.ndarray] = {}
         optional = {f"blocks.{layer}.attn.hook_result" for layer in range(self.config.n_layer)} if head_results else set()
-        gpt2(np.asarray(ids), self.params, self.config, Hooks(hooks, record=record, optional=optional),
-             all_logits=all_logits)
+        for blocks_done in gpt2_in_steps(np.asarray(ids), self.params, self.config,
+                                         Hooks(hooks, record=record, optional=optional), all_logits=all_logits):
+            if isinstance(blocks_done, int):
+                yield blocks_done
         tokens = self.tokenizer.display_tokens(ids) if self.tokenizer else None
-        return Trace(record, ids, tokens, self.config, self.name, all_logits)
+        yield Trace(record, ids, tokens, self.config, self.name, all_logits)
 
     def logit_lens(self, trace: Trace, position: int = -1) -> np.ndarray:  # -> [n_layer, V]
         """Each block's prediction for the token after ``position``: its residual stream through ln_f and

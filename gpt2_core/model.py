@@ -88,6 +88,13 @@ def transformer_block(x, block, n_head, eps, hook, past=None):  # [pos, d] -> [p
 
 def gpt2(ids, params, config, hook: Hooks = NO_HOOKS, cache=None, all_logits=True):  # [pos] -> [pos or 1, V]
     """Run GPT-2 on ``ids``. With a KV cache, ``ids`` continue the cached tokens."""
+    *_, logits = gpt2_in_steps(ids, params, config, hook, cache, all_logits)
+    return logits
+
+
+def gpt2_in_steps(ids, params, config, hook: Hooks = NO_HOOKS, cache=None, all_logits=True):
+    """``gpt2`` one block at a time: yields how many blocks are done after each one (so that a caller can say
+    so, let other work run, or stop), then the logits [pos or 1, V]."""
     start = 0 if cache is None else cache.length
     positions = np.arange(start, start + len(ids))
     token_embed = hook("hook_embed", kernels.rows(params["wte"], ids))  # [pos, d]
@@ -96,9 +103,10 @@ def gpt2(ids, params, config, hook: Hooks = NO_HOOKS, cache=None, all_logits=Tru
         past = None if cache is None else cache.layer(layer)
         x = transformer_block(x, block, config.n_head, np.float32(config.layer_norm_epsilon),
                               hook.at(f"blocks.{layer}"), past)
+        yield layer + 1
     if cache is not None:
         cache.advance(len(ids))
     x = layer_norm(x, **params["ln_f"], eps=np.float32(config.layer_norm_epsilon), hook=hook.at("ln_final"))
     if not all_logits:
         x = x[-1:]  # the next-token prediction needs only the last position: 1/pos of the unembedding cost
-    return hook("unembed.hook_logits", kernels.matmul(x, params["lm_head"]))  # [pos or 1, V]
+    yield hook("unembed.hook_logits", kernels.matmul(x, params["lm_head"]))  # [pos or 1, V]

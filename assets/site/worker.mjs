@@ -149,9 +149,9 @@ async function startApp(weightsArriving) {
   progress('app', 'running');
   // Python imports the app and Panel while the weights may still be arriving; only the model needs them
   const browser = pyodide.pyimport('transformer_explainer.app.browser');
-  mark('app.imported');
+  mark('boot.app_imported');
   browser.prepare_panel(JSON.stringify(location));
-  mark('app.panel');
+  mark('boot.panel_imported');
   const weights = await weightsArriving;
   const options = JSON.stringify({ notice: config.model.notice ?? '', manifest_sha256: config.model.manifest_sha256,
     language });
