@@ -61,7 +61,10 @@ ORT_FILES = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-th
              "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm"]
 NODE_MODULES = ASSETS / "node_modules"
 KERNELS_FILE = "kernels/matmul.wasm"  # the SIMD matrix kernels (assets/kernels), as the site serves them
-OUR_SCRIPTS = ["boot.mjs", "site.mjs", "worker.mjs", "fetcher.mjs", "downloads.mjs", "words.mjs", "site.css"]
+OUR_SCRIPTS = ["boot.mjs", "site.mjs", "worker.mjs", "fetcher.mjs", "downloads.mjs", "words.mjs", "site.css", "sw.js"]
+# What the download worker keeps itself (checked, in Cache Storage), what the service worker does not keep, and what
+# only Generate loads (onnxruntime-web: the service worker keeps it once it was used).
+NOT_FOR_OFFLINE = ("model/", "wheels/", "kernels/", "ort/", "sw.js", "offline.json")
 # Hosts named inside the third-party files the site copies, each reviewed: none is fetched by this site. A library
 # upgrade that names a new host fails the build (check_site) until someone reads why and adds it here.
 REVIEWED_THIRD_PARTY_HOSTS = {
@@ -135,8 +138,8 @@ def write_model(site: Site, model, dtype: str) -> None:
     from transformer_explainer.viz.i18n import in_every_language, joined
 
     notice = in_every_language("notice.demo") if model.name == "demo" else {}
-    if dtype == "int8":
-        notice = joined(notice, quantization_notice(model, folder))
+    if dtype in ("int8", "float16"):  # what the stored weights change, said on the page (float32 is exact)
+        notice = joined(notice, storage_notice(model, folder, dtype))
     site.config["model"] = {
         "name": display_name(model.name), "folder": "model", "files": files, "graph": graph.name, "dtype": dtype,
         "manifest_sha256": manifest_sha256((folder / "manifest.json").read_bytes()),
@@ -147,20 +150,23 @@ def write_model(site: Site, model, dtype: str) -> None:
     log(f"2. model files: {len(files)} ({sum(f['bytes'] for f in files) / 1e6:.1f} MB, weights {dtype})")
 
 
-def quantization_notice(model, folder: Path) -> dict[str, str]:
-    """What int8 storage costs, measured here on the example prompts against the float32 model: printed by the
-    build and said on the page."""
+def storage_notice(model, folder: Path, dtype: str) -> dict[str, str]:
+    """What float16 or int8 storage costs, measured here on the example prompts against the float32 model: printed
+    by the build and said on the page, in the same numbers."""
     from transformer_explainer.app.examples import EXAMPLE_PROMPTS
     from transformer_explainer.gpt2_core import load_model_from_shards
     from transformer_explainer.gpt2_core.quantization import quantization_cost
-
-    cost = quantization_cost(model, load_model_from_shards(folder), EXAMPLE_PROMPTS)
-    log(f"   int8 against float32 on the {len(EXAMPLE_PROMPTS)} example prompts ({cost['positions']} positions): "
-        f"top-1 agreement {cost['top1_agreement']:.1%}, largest logit error {cost['max_logit_error']:.3f}, "
-        f"largest probability error {cost['max_probability_error']:.4f}")
     from transformer_explainer.viz.i18n import in_every_language
 
-    return in_every_language("notice.quantized", agreement=cost["top1_agreement"], error=cost["max_logit_error"])
+    cost = quantization_cost(model, load_model_from_shards(folder), EXAMPLE_PROMPTS)
+    numbers = {"agreement": cost["top1_agreement"], "logit_error": cost["max_logit_error"],
+               "probability_error": cost["max_probability_error"]}
+    log(f"   {dtype} against float32 on the {len(EXAMPLE_PROMPTS)} example prompts ({cost['positions']} positions): "
+        f"top-1 agreement {numbers['agreement']:.1%}, largest logit error {numbers['logit_error']:.4f}, "
+        f"largest probability error {numbers['probability_error']:.2g}")
+    if dtype == "int8":
+        return in_every_language("notice.quantized", agreement=numbers["agreement"], error=numbers["logit_error"])
+    return in_every_language("notice.float16", **numbers)
 
 
 # -- 3. gather the wheels ----------------------------------------------------------------------------------
@@ -416,6 +422,10 @@ def relocated_panel_urls(text: str, cdn_dist: str, version: str) -> str:
 def write_page(site: Site) -> None:
     from transformer_explainer.viz.i18n import LANGUAGES, catalogue, text
 
+    offline = offline_files(site)
+    site.path("offline.json").write_text(json.dumps({"files": offline}), encoding="utf-8")
+    site.config["offline"] = {"worker": "sw.js", "build": build_id(site, offline)}
+
     # The page's own words (before Python runs) in every language: site.mjs shows the one the page speaks.
     words = {lang: {key: value for key, value in catalogue(lang).items() if key.startswith("site.")}
              for lang in LANGUAGES}
@@ -434,6 +444,23 @@ def write_page(site: Site) -> None:
         progress_label=html_text(text("en", "site.progress_label")))
     site.path("index.html").write_text(page, encoding="utf-8")
     log("7. page: index.html")
+
+
+def offline_files(site: Site) -> list[str]:
+    """Every file the page needs to start, for the service worker (sw.js) to keep: the page itself ("./"), its
+    scripts and styles, Pyodide, BokehJS and Panel's files, the precomputed example."""
+    files = sorted(path.relative_to(site.out).as_posix() for path in site.out.rglob("*") if path.is_file())
+    return ["./"] + [path for path in files if path != "index.html" and not path.startswith(NOT_FOR_OFFLINE)]
+
+
+def build_id(site: Site, offline: list[str]) -> str:
+    """The build's id: a digest of every file's bytes (but the page, which names it) and of the listing."""
+    digest = hashlib.sha256("\n".join(offline).encode())
+    for path in sorted(site.out.rglob("*")):
+        if path.is_file() and path.name not in ("index.html", "offline.json"):
+            digest.update(path.relative_to(site.out).as_posix().encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
 
 
 def html_text(text: str) -> str:

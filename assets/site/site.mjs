@@ -161,6 +161,26 @@ async function goLive(worker, message) {
   document.body.dataset.live = 'true';
   state.liveAt = performance.now() - state.startedAt;
   state.marks['page.live'] = performance.now();
+  keepForOffline();
+}
+
+// After the app is up (so that it does not slow the start): the service worker (sw.js) that lets the next visit
+// open with no network. state.offlineReady says when this build's files are kept.
+async function keepForOffline() {
+  if (!config.offline || !('serviceWorker' in navigator)) return;
+  try {
+    const registration = await navigator.serviceWorker.register(`${config.offline.worker}?build=${config.offline.build}`);
+    const worker = registration.installing ?? registration.waiting ?? registration.active;
+    if (worker.state !== 'activated') {
+      await new Promise((resolve, reject) => worker.addEventListener('statechange', () => {
+        if (worker.state === 'activated') resolve();
+        if (worker.state === 'redundant') reject(new Error('the service worker was replaced or failed to install'));
+      }));
+    }
+    state.offlineReady = true;
+  } catch (error) {
+    console.warn(`this page will need the network next time: ${error.message ?? error}`); // private mode, ...
+  }
 }
 
 // -- start --------------------------------------------------------------------------------------------------
