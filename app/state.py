@@ -244,6 +244,14 @@ class ExplainerState(param.Parameterized):
             self.traced_prompt = self.prompt
             self.probabilities, self.sampled_id = probabilities, sampled
 
+    def run(self, text: str) -> None:
+        """Run: trace ``text``; again if it is the prompt already but not what the views show (a long prompt was
+        stopped, or failed)."""
+        if text == self.prompt and not self.shows_prompt:
+            self.retrace()
+        else:
+            self.prompt = text
+
     def prompt_ids(self) -> list[int]:
         """The prompt's token ids: the model's own where it extended this very text, else the tokenizer's."""
         if self._model_ids is not None and self._model_ids[0] == self.prompt:

@@ -54,7 +54,7 @@ async function networkFirst(request, url) {
     }
     return response;
   } catch (error) {
-    const kept = await cache.match(key);
+    const kept = (await cache.match(key)) ?? (await cache.match(key, { ignoreSearch: true })); // (Panel's ?v=)
     if (kept) return kept;
     throw error;
   }
