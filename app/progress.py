@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from transformer_explainer.gpt2_core import GPT2CoreError
+
 LONG_PROMPT_TOKENS = 128  # from here a pass in Pyodide takes about a second or more (GPT-2 small)
 
 
@@ -41,6 +43,14 @@ async def _read(state, steps, show) -> None:
                 steps.close()
                 state.status = state.words("state.reading_stopped")
                 return
+    except MemoryError:  # the browser gives a page's WebAssembly memory a limit (2 GB or so)
+        state.status = ""
+        state.report("prompt", state.words("state.prompt_out_of_memory"))
+        return
+    except GPT2CoreError as error:
+        state.status = ""
+        state.report("prompt", str(error))
+        return
     finally:
         state.generating = False
     state.status = ""

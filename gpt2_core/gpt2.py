@@ -18,7 +18,7 @@ from .errors import PromptError
 from .hooks import Hooks, HookFunction, check_hook_names, hook_names
 from .kv_cache import KVCache
 from .lens import logit_lens
-from .model import gpt2, gpt2_in_steps
+from .model import attention_pattern, gpt2, gpt2_in_steps
 from .tokenizer import Tokenizer
 from .trace import Trace
 from .weights import check_params
@@ -80,6 +80,8 @@ class GPT2:
 
     def _trace_steps(self, ids, all_logits, head_results, hooks) -> Iterator[int | Trace]:
         record: dict[str, np.ndarray] = {}
+        if len(ids) >= RECOMPUTED_PATTERNS_TOKENS and not any(is_attention_matrix(name) for name in hooks):
+            record = AttentionRecomputed(self.config.n_layer)
         optional = {f"blocks.{layer}.attn.hook_result" for layer in range(self.config.n_layer)} if head_results else set()
         for blocks_done in gpt2_in_steps(np.asarray(ids), self.params, self.config,
                                          Hooks(hooks, record=record, optional=optional), all_logits=all_logits):
@@ -134,6 +136,41 @@ def check_token_ids(ids, config: GPT2Config, tokenizer: Tokenizer | None) -> lis
     if outside is not None:
         raise PromptError(f"token id {outside} is outside the vocabulary (0..{config.n_vocab - 1})")
     return [int(i) for i in ids]
+
+
+RECOMPUTED_PATTERNS_TOKENS = 256
+ATTENTION_MATRICES = ("hook_attn_raw", "hook_attn_scores", "hook_pattern")
+
+
+def is_attention_matrix(name: str) -> bool:
+    return name.rsplit(".", 1)[-1] in ATTENTION_MATRICES
+
+
+class AttentionRecomputed(dict):
+    """A trace's values for a long prompt: the three attention matrices of a block ([h, pos, ctx] each: GPT-2 small
+    at 1,000 tokens, 1.6 GB for all blocks) are not kept from the pass but worked out again, by the same code from
+    the block's recorded queries and keys, when first read (the same numbers; a view shows a block or two)."""
+
+    def __init__(self, n_layer: int):
+        super().__init__()
+        self.matrices = {f"blocks.{layer}.attn.{point}" for layer in range(n_layer) for point in ATTENTION_MATRICES}
+
+    def __setitem__(self, name, value):  # what the pass records, but these matrices
+        if name not in self.matrices:
+            super().__setitem__(name, value)
+
+    def __contains__(self, name) -> bool:
+        return name in self.matrices or super().__contains__(name)
+
+    def __missing__(self, name):
+        if name not in self.matrices:
+            raise KeyError(name)
+        block = name.rsplit(".", 1)[0]  # blocks.L.attn
+        kept: dict[str, np.ndarray] = {}
+        attention_pattern(self[f"{block}.hook_q"], self[f"{block}.hook_k"], Hooks(record=kept).at(block))
+        for point, value in kept.items():
+            dict.__setitem__(self, point, value)
+        return dict.__getitem__(self, name)
 
 
 class NumpySession:

@@ -48,18 +48,21 @@ def causal_mask(n_queries, n_keys):  # -> [pos, ctx] bool, True where a query ma
     return np.arange(n_keys)[None, :] > query_positions
 
 
+def attention_pattern(q, keys, hook):  # [pos, h, dh], [ctx, h, dh] -> [h, pos, ctx]: how much each query looks at each key
+    q_per_head, keys_t = q.transpose(1, 0, 2), keys.transpose(1, 2, 0)  # [h, pos, dh], [h, dh, ctx]
+    raw = hook("hook_attn_raw", kernels.batched_matmul(q_per_head, keys_t))  # [h, pos, ctx]
+    scaled = raw * np.float32(1.0 / np.sqrt(q.shape[-1]))
+    scores = hook("hook_attn_scores", np.where(causal_mask(len(q), len(keys)), -np.inf, scaled).astype(np.float32))
+    return hook("hook_pattern", softmax(scores))
+
+
 def attention(x, c_attn, c_proj, n_head, hook, past=None):  # [pos, d] -> [pos, d]
     pos, d = x.shape
     qkv = linear(x, **c_attn)  # [pos, 3d]
     q, k, v = (qkv[:, i * d:(i + 1) * d].reshape(pos, n_head, d // n_head) for i in range(3))
     q, k, v = hook("hook_q", q), hook("hook_k", k), hook("hook_v", v)  # [pos, h, dh] each
     keys, values = (k, v) if past is None else past.extend(k, v)  # [ctx, h, dh] each
-
-    q_per_head, keys_t = q.transpose(1, 0, 2), keys.transpose(1, 2, 0)  # [h, pos, dh], [h, dh, ctx]
-    raw = hook("hook_attn_raw", kernels.batched_matmul(q_per_head, keys_t))  # [h, pos, ctx]
-    scaled = raw * np.float32(1.0 / np.sqrt(d // n_head))
-    scores = hook("hook_attn_scores", np.where(causal_mask(pos, len(keys)), -np.inf, scaled).astype(np.float32))
-    pattern = hook("hook_pattern", softmax(scores))  # [h, pos, ctx]
+    pattern = attention_pattern(q, keys, hook)  # [h, pos, ctx]
     z = hook("hook_z", kernels.batched_matmul(pattern, values.transpose(1, 0, 2)).transpose(1, 0, 2))  # [pos, h, dh]
 
     if hook.wants("hook_result"):  # each head's share of the output: c_proj applied head by head

@@ -15,6 +15,8 @@ let groups = {};
 let cacheName = null;
 let say = sayer({}, 'en');
 let port = null;
+let lastSaid = 0; // when the page was last told how many bytes came
+const PROGRESS_EVERY_MS = 100;
 const handedOn = new Set(); // names of the files the Python worker has
 const running = new Set(); // steps being fetched now
 const finished = new Set();
@@ -37,6 +39,9 @@ async function fetchGroup(step) {
       say,
       onBytes: (delta) => {
         done += delta;
+        const now = performance.now();
+        if (now - lastSaid < PROGRESS_EVERY_MS) return; // (a message per chunk would keep the page busy)
+        lastSaid = now;
         self.postMessage({ type: 'progress', step, state: 'running', done, total });
       },
       onFile: (entry, bytes) => {

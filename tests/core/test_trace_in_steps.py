@@ -30,3 +30,23 @@ def test_a_caller_may_stop_after_any_block(tiny_model):
 def test_bad_input_is_refused_before_the_first_block(tiny_model):
     with pytest.raises(PromptError, match="empty"):
         tiny_model.trace_in_steps([])
+
+
+def test_a_long_prompt_keeps_no_attention_matrices_but_reads_the_same_ones(tiny_model, monkeypatch):
+    """From RECOMPUTED_PATTERNS_TOKENS tokens a trace does not keep the [h, pos, ctx] matrices of every block: read,
+    they are worked out again from the block's queries and keys, equal to the ones the pass used."""
+    from transformer_explainer.gpt2_core import gpt2
+
+    ids = tiny_model.encode("a b c d e f g h i j k l m n o p")
+    whole = tiny_model.run_with_trace(ids)
+    monkeypatch.setattr(gpt2, "RECOMPUTED_PATTERNS_TOKENS", len(ids))
+    long = tiny_model.run_with_trace(ids)
+    kept = set(long.names)
+    assert not {name for name in kept if name.endswith(("hook_attn_raw", "hook_attn_scores", "hook_pattern"))}
+    assert kept == {name for name in whole.names if not name.endswith(("raw", "scores", "pattern"))}
+    for layer in range(tiny_model.config.n_layer):
+        for point in ("hook_attn_raw", "hook_attn_scores", "hook_pattern"):
+            name = f"blocks.{layer}.attn.{point}"
+            assert name in long
+            np.testing.assert_array_equal(long[name], whole[name], err_msg=name)
+    np.testing.assert_array_equal(long.logits, whole.logits)
