@@ -491,6 +491,9 @@ def read_shard(read: Reader, shard: dict, verify_sha256: bool = True) -> bytes:
 def stored_array(entry: dict, shards: dict[str, bytes], dtype: str) -> np.ndarray:
     """A stored tensor from its pieces (laid out as ``check_manifest`` makes sure), in ``dtype``."""
     shape = tuple(entry["shape"])
+    pieces = entry["pieces"]
+    if len(pieces) == 1 and dtype == entry["dtype"] == "float16":  # kept as stored (kernels.kept_dtype): no copy
+        return np.frombuffer(shards[pieces[0]["file"]], dtype, int(np.prod(shape)), pieces[0]["offset"]).reshape(shape)
     tensor = np.empty(shape, dtype=dtype)
     row = 0
     for piece in entry["pieces"]:

@@ -4,7 +4,8 @@
 // transferred, not copied.
 //
 // Messages in (from the page, boot.mjs):  start {groups: {step: [entry]}, cacheName, words, language} + a port
-// Messages in (on the port, from worker.mjs): fetch {step} (again, after a failure: the files not yet handed on)
+// Messages in (on the port, from worker.mjs): fetch {step} (again after a failure: the files not yet handed on;
+//                                            with again: true, all of them once more)
 // Messages out to the page:   progress {step, state, done, total, fromCache}, mark {name, at}
 // Messages out on the port:   file {step, name, bytes}, done {step}, failed {step, message}
 
@@ -72,7 +73,13 @@ self.onmessage = (event) => {
   say = sayer(message.words ?? {}, message.language ?? 'en');
   port = event.ports[0];
   port.onmessage = (portEvent) => {
-    if (portEvent.data.type === 'fetch') fetchGroup(portEvent.data.step);
+    const { type, step, again } = portEvent.data;
+    if (type !== 'fetch') return;
+    if (again) { // every file of the step once more (from the cache): the worker let go of its copies
+      finished.delete(step);
+      for (const entry of groups[step]) handedOn.delete(entry.name);
+    }
+    fetchGroup(step);
   };
   for (const step of Object.keys(groups)) fetchGroup(step); // the wheels first: Python needs them first
 };

@@ -88,6 +88,18 @@ function received(step) {
   return entry.promise;
 }
 
+/** The files of a step handed over once more (the download worker reads them from its cache, checked again):
+ *  onnxruntime-web needs the weights when the first Generate asks for it, long after Python read its copy. */
+function receivedAgain(step) {
+  delete groups[step];
+  downloads.postMessage({ type: 'fetch', step, again: true });
+  return group(step).promise;
+}
+
+function forget(files) {
+  for (const file of files) arrived.delete(file.name);
+}
+
 async function fetchWeights() {
   const files = await received('weights');
   const total = config.model.files.reduce((sum, file) => sum + file.bytes, 0);
@@ -155,8 +167,9 @@ async function startApp(weightsArriving) {
   const weights = await weightsArriving;
   const options = JSON.stringify({ notice: config.model.notice ?? '', manifest_sha256: config.model.manifest_sha256,
     language });
-  const loadFastPath = config.model.graph && config.runtime !== 'numpy' ? () => startFastPath(weights) : null;
+  const loadFastPath = config.model.graph && config.runtime !== 'numpy' ? () => startFastPath() : null;
   const result = await browser.start(weights, options, loadFastPath, mark);
+  forget(config.model.files); // Python holds the model now: the JavaScript copy goes (250 MB for GPT-2 small)
   const [docsJson, renderItems, rootIds] = result.toJs();
   result.destroy();
   post({ type: 'render', docs_json: docsJson, render_items: renderItems, root_ids: rootIds });
@@ -166,9 +179,10 @@ async function startApp(weightsArriving) {
 
 // -- 5. the fast path -------------------------------------------------------------------------------------
 
-async function startFastPath(weights) {
+async function startFastPath() {
   post({ type: 'fast', loading: true });
   try {
+    const weights = await receivedAgain('weights');
     const bridge = await import(siteUrl(config.ort.bridge));
     const manifest = JSON.parse(new TextDecoder().decode(weights.get('manifest.json')));
     const session = await bridge.createSession({
@@ -178,6 +192,7 @@ async function startFastPath(weights) {
       files: { manifest, files: weights },
       graph: weights.get(config.model.graph),
     });
+    forget(config.model.files); // onnxruntime-web holds its own copy now
     const provider = done.app.attach_fast_generator(session);
     post({ type: 'fast', provider });
   } catch (error) {
