@@ -61,7 +61,8 @@ ORT_FILES = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-th
              "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm"]
 NODE_MODULES = ASSETS / "node_modules"
 KERNELS_FILE = "kernels/matmul.wasm"  # the SIMD matrix kernels (assets/kernels), as the site serves them
-OUR_SCRIPTS = ["boot.mjs", "site.mjs", "worker.mjs", "fetcher.mjs", "downloads.mjs", "words.mjs", "site.css", "sw.js"]
+OUR_SCRIPTS = ["boot.mjs", "site.mjs", "worker.mjs", "fetcher.mjs", "downloads.mjs", "unzip.mjs", "words.mjs",
+               "site.css", "sw.js"]
 # What the download worker keeps itself (checked, in Cache Storage), what the service worker does not keep, and what
 # only Generate loads (onnxruntime-web: the service worker keeps it once it was used).
 NOT_FOR_OFFLINE = ("model/", "wheels/", "kernels/", "ort/", "sw.js", "offline.json")

@@ -7,9 +7,11 @@
 // Messages in (on the port, from worker.mjs): fetch {step} (again after a failure: the files not yet handed on;
 //                                            with again: true, all of them once more)
 // Messages out to the page:   progress {step, state, done, total, fromCache}, mark {name, at}
-// Messages out on the port:   file {step, name, bytes}, done {step}, failed {step, message}
+// Messages out on the port:   file {step, name, bytes}, unpacked {step, name, files: [{path, data}]} (a wheel's
+//                             files), done {step}, failed {step, message}
 
 import { fetchAll, forgetOtherBuilds } from './downloads.mjs';
+import { unzip } from './unzip.mjs';
 import { sayer } from './words.mjs';
 
 let groups = {};
@@ -34,6 +36,7 @@ async function fetchGroup(step) {
   let done = entries.filter((entry) => handedOn.has(entry.name)).reduce((sum, entry) => sum + entry.bytes, 0);
   self.postMessage({ type: 'progress', step, state: 'running', done, total });
   mark(`${step}.fetching`);
+  const unpacking = []; // the wheels being unpacked
   try {
     const files = await fetchAll(entries.filter((entry) => !handedOn.has(entry.name)), {
       cacheName,
@@ -46,11 +49,19 @@ async function fetchGroup(step) {
         self.postMessage({ type: 'progress', step, state: 'running', done, total });
       },
       onFile: (entry, bytes) => {
+        if (entry.name.endsWith('.whl')) { // unpacked here, on this thread: Python's thread only writes the files
+          unpacking.push(unzip(bytes).then((files) => {
+            handedOn.add(entry.name);
+            port.postMessage({ type: 'unpacked', step, name: entry.name, files }, files.map((file) => file.data.buffer));
+          }));
+          return;
+        }
         handedOn.add(entry.name);
         const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
         port.postMessage({ type: 'file', step, name: entry.name, bytes: whole }, [whole.buffer]);
       },
     });
+    await Promise.all(unpacking);
     finished.add(step);
     mark(`${step}.fetched`);
     const fromCache = step === 'weights' ? { fromCache: files.stats.fromCache } : {}; // (a second visit reads none)
@@ -81,5 +92,7 @@ self.onmessage = (event) => {
     }
     fetchGroup(step);
   };
-  for (const step of Object.keys(groups)) fetchGroup(step); // the wheels first: Python needs them first
+  (async () => { // the wheels first, alone (Python needs them first), then the weights
+    for (const step of Object.keys(groups)) await fetchGroup(step);
+  })();
 };

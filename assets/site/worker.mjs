@@ -65,6 +65,8 @@ function listenToDownloads(port) {
     const message = event.data;
     if (message.type === 'file') {
       arrived.set(message.name, message.bytes);
+    } else if (message.type === 'unpacked') {
+      arrived.set(message.name, message.files); // a wheel's files: [{path, data}]
     } else if (message.type === 'done') {
       group(message.step).resolve(arrived);
     } else if (message.type === 'failed') {
@@ -137,11 +139,15 @@ async function installPackages() {
     { messageCallback: () => {}, errorCallback: (m) => console.warn(m) }).then(() => mark('packages.pyodide'));
   loading.catch(() => {}); // (a failure is reported where it is awaited)
   const files = await received('packages');
-  // Our wheels are pure Python: Pyodide's own installer unpacks them into site-packages from the checked bytes.
+  // Our wheels are pure Python, unpacked by the download worker: their files go into site-packages as they are.
   const sitePackages = pyodide.runPython('import site; site.getsitepackages()[0]');
   for (const wheel of config.wheels) {
-    pyodide.unpackArchive(files.get(wheel.name), 'wheel', { extractDir: sitePackages });
-    files.delete(wheel.name); // unpacked: the bytes are not needed any more
+    for (const { path, data } of files.get(wheel.name)) {
+      const target = `${sitePackages}/${path}`;
+      pyodide.FS.mkdirTree(target.slice(0, target.lastIndexOf('/')));
+      pyodide.FS.writeFile(target, data, { canOwn: true });
+    }
+    files.delete(wheel.name);
   }
   pyodide.FS.mkdirTree(KERNELS_PATH.slice(0, KERNELS_PATH.lastIndexOf('/')));
   pyodide.FS.writeFile(KERNELS_PATH, files.get(config.kernels.name));
