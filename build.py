@@ -10,13 +10,20 @@ The build is a short list of steps, each a function from inputs to files that ch
 
     1. load the model            a Hub id (with its cache) or a local checkpoint directory
     2. write the model           weight shards (float16; or int8, or float32) + manifest + tokenizer, and the
-                                 ONNX graph reading them
-    3. gather the wheels         ours, and Panel, Bokeh and their pure-Python dependencies at this Python's versions
-    4. place Pyodide             copy what the site needs from a Pyodide folder, or point at Pyodide's CDN
-    5. copy the browser code     BokehJS and Panel's JS/CSS from the installed packages, onnxruntime-web, our JS
+                                 ONNX graph reading them; for float16 and int8, what the storage costs against
+                                 float32 on the example prompts (printed, and said on the page)
+    3. gather the wheels         ours, and Panel, Bokeh and their pure-Python dependencies at this Python's
+                                 versions, compiled to bytecode by Pyodide's own CPython (Node, assets/bytecode)
+    4. place Pyodide             copy what the site needs from a Pyodide folder, or point at Pyodide's CDN; its
+                                 standard library compiled to bytecode either way
+    5. copy the browser code     BokehJS and Panel's JS/CSS from the installed packages, onnxruntime-web, our JS,
+                                 the WebAssembly SIMD matrix kernels (assets/kernels, assembled with wabt)
     6. precompute the example    the app's first screen for the first example prompt, shown while Python loads
-    7. write the page            index.html with the site's configuration (every file's size and sha256)
+    7. write the page            index.html with the site's configuration (every file's size and sha256), and
+                                 offline.json: what the service worker (sw.js) keeps for a visit with no network
     8. check the site            every file the page names is there; no host but Pyodide's base is referenced
+
+Needs Node.js and `npm ci --prefix assets` (onnxruntime-web; wabt and Pyodide for steps 3-5).
 """
 
 from __future__ import annotations

@@ -248,7 +248,8 @@ class ExplainerState(param.Parameterized):
         """Run: trace ``text``; again if it is the prompt already but not what the views show (a long prompt was
         stopped, or failed)."""
         if text == self.prompt and not self.shows_prompt:
-            self.retrace()
+            if not self.generating:  # (a long prompt being read already: leaving the box ran it)
+                self.retrace()
         else:
             self.prompt = text
 

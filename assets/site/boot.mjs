@@ -14,6 +14,10 @@ export const config = JSON.parse(document.getElementById('te-site-config').textC
 export const language = pickLanguage(config.words, window.location.search,
   navigator.languages ?? [navigator.language]);
 export const startedAt = performance.now();
+// The precomputed example's page (site.mjs draws it), asked for before the workers' many requests
+export const precomputedResponse = config.precomputed
+  ? fetch(config.precomputed.docs[language] ?? config.precomputed.docs.en).catch(() => ({ ok: false }))
+  : Promise.resolve({ ok: false });
 const CACHE_NAME = 'transformer-explainer-files';
 
 export function cannotRun() {

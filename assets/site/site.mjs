@@ -4,7 +4,8 @@
 //
 // Every message shown here is text (textContent), never HTML.
 
-import { cannotRun, config, language, listen, startedAt, startWorkers, tooLittleMemory } from './boot.mjs';
+import { cannotRun, config, language, listen, precomputedResponse, startedAt, startWorkers, tooLittleMemory }
+  from './boot.mjs';
 import { sayer } from './words.mjs';
 
 const say = sayer(config.words, language);
@@ -92,7 +93,7 @@ async function embed(docsJson, renderItems, rootIds, container) {
 
 async function showPrecomputed() {
   try {
-    const response = await fetch(config.precomputed.docs[language] ?? config.precomputed.docs.en);
+    const response = await precomputedResponse;
     if (!response.ok) return;
     const { docs_json, render_items, root_ids } = await response.json();
     if (state.live) return;
@@ -101,6 +102,7 @@ async function showPrecomputed() {
     state.precomputedDocument = state.precomputedViews[0]?.model.document ?? null;
     $('#te-precomputed-note').hidden = state.live;
     state.precomputedAt = performance.now() - state.startedAt;
+    state.marks['page.precomputed'] = performance.now();
   } catch (error) {
     console.warn(`the precomputed example could not be shown: ${error.message}`);
   }

@@ -4,7 +4,8 @@
 //   1. weights   the model's shards, manifest and tokenizer, fetched by the download worker (fetcher.mjs: checked,
 //                kept in Cache Storage) on its own thread while Pyodide boots here, and handed over a port
 //   2. python    Pyodide itself (from the site's own copy, or its CDN: only the base URL differs)
-//   3. packages  numpy and regex from Pyodide's lock; Panel, Bokeh and our wheel (from the download worker)
+//   3. packages  numpy and regex from Pyodide's lock; Panel, Bokeh and our wheel (unpacked by the download worker,
+//                written here into site-packages) and the SIMD matrix kernels (gpt2_core/kernels.py loads them)
 //   4. app       app/browser.py builds the app on the model and hands its Bokeh document to the page
 //   5. fast      onnxruntime-web on the same shards, loaded in the background when the student first asks for
 //                Generate (that first generation runs on the NumPy model); later ones run on it
