@@ -53,7 +53,7 @@ def runtime_from_files(files, notice: str | dict = "", expected_manifest_sha256:
     return ModelRuntime(model, None, notice)
 
 
-async def start(files, options_json: str, load_fast_generator=None) -> tuple[str, str, str]:
+async def start(files, options_json: str, load_fast_generator=None, mark=lambda name: None) -> tuple[str, str, str]:
     """Build the app on the fetched model and return its document as Panel's ``write_doc`` does
     (docs_json, render_items, root_ids), for the page to draw. ``load_fast_generator``: a JS function the first
     Generate calls to load onnxruntime-web (see ``ModelRuntime.load_fast_generator``)."""
@@ -61,12 +61,17 @@ async def start(files, options_json: str, load_fast_generator=None) -> tuple[str
 
     from .page import build_app
 
+    mark("boot.layout_imported")
     options = json.loads(options_json)
     runtime = runtime_from_files(files, options.get("notice", ""), options.get("manifest_sha256"))
+    mark("boot.model_loaded")
     runtime.load_fast_generator = load_fast_generator
     _app["runtime"] = runtime
     build_app(runtime, browser_language=options.get("language")).servable(title="Transformer Explainer")
-    return await write_doc()
+    mark("boot.app_built")
+    document = await write_doc()
+    mark("boot.document_written")
+    return document
 
 
 def link_document(send_patch) -> None:

@@ -36,7 +36,7 @@ class Controls:
         # from a link, an example or a generation is copied into it, or Run would empty the box.
         self.prompt_input.value_input = self.prompt_input.value
         self.prompt_input.param.watch(lambda event: setattr(self.prompt_input, "value_input", event.new), "value")
-        self.run_button.on_click(lambda event: setattr(state, "prompt", self.prompt_input.value_input or ""))
+        self.run_button.on_click(lambda event: state.run(self.prompt_input.value_input or ""))
         self.token_count = TextBox(sizing_mode="stretch_width", css_classes=["te-token-count"])
         self.prompt_input.param.watch(self._count_tokens, "value_input")
         self.prompt_input.jscallback(value_input=static_text("run_on_ctrl_enter.js"))

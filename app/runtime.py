@@ -26,6 +26,8 @@ from transformer_explainer.viz.i18n import in_every_language
 
 log = logging.getLogger(__name__)
 
+HEAD_RESULTS_TOKENS = 256
+
 
 @dataclass
 class ModelRuntime:
@@ -58,7 +60,14 @@ class ModelRuntime:
 
     def trace(self, ids, ablated: Iterable[tuple[int, int]] = ()) -> Trace:
         """Every hook point for ``ids`` (with each head's own output), with the given heads silenced."""
-        return self.model.run_with_trace(ids, head_results=True, hooks=zero_ablate_heads(
+        *_, trace = self.trace_in_steps(ids, ablated)
+        return trace
+
+    def trace_in_steps(self, ids, ablated: Iterable[tuple[int, int]] = ()):
+        """``trace`` one block at a time (``GPT2.trace_in_steps``). Each head's own output only up to
+        HEAD_RESULTS_TOKENS tokens: beyond, it would hold n_layer x tokens x n_embd x n_head floats (GPT-2 small,
+        1,000 tokens: 442 MB) for a view that shows one layer."""
+        return self.model.trace_in_steps(ids, head_results=len(ids) <= HEAD_RESULTS_TOKENS, hooks=zero_ablate_heads(
             ablated, n_layer=self.config.n_layer, n_head=self.config.n_head))
 
     def logit_lens(self, trace: Trace) -> np.ndarray:

@@ -28,6 +28,7 @@ from transformer_explainer.viz.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translat
 from . import sections
 from .examples import EXAMPLE_PROMPTS
 from .history import DrawnToken, History, drawn_token
+from .progress import read_in_steps, reads_in_steps
 from .runtime import ModelRuntime
 
 # "picture": no section open; "overview": the picture zoomed out to the whole model (as ``expanded``); then the
@@ -256,10 +257,18 @@ class ExplainerState(param.Parameterized):
             return
         try:
             ids = self.prompt_ids()
+            if reads_in_steps(len(ids)):  # a long prompt in the browser: block by block, Stop heard (progress.py)
+                read_in_steps(self, self.runtime.trace_in_steps(ids, self.ablated_heads),
+                              lambda trace: self._show(trace, from_link))
+                return
             trace = self.runtime.trace(ids, self.ablated_heads)
         except GPT2CoreError as error:
             self.report("prompt", self._prompt_problem(error))
             return
+        self._show(trace, from_link)
+
+    def _show(self, trace, from_link: bool = False) -> None:
+        """The views show ``trace``, the prompt's pass, and the history follows it."""
         invalid = self._invalid_ablations()
         for source in ("prompt", "link", "action"):  # what a link or an earlier click got wrong is past
             self._problems.pop(source, None)
@@ -322,6 +331,15 @@ class ExplainerState(param.Parameterized):
         """Show the prompt as it is (step 0) before the model continues it."""
         if self.step:
             self.step = 0
+
+    def run(self, text: str) -> None:
+        """Run: trace ``text``; again if it is the prompt already but not what the views show (a long prompt was
+        stopped, or failed)."""
+        if text == self.prompt and not self.shows_prompt:
+            if not self.generating:  # (a long prompt being read already: leaving the box ran it)
+                self.retrace()
+        else:
+            self.prompt = text
 
     def prompt_ids(self) -> list[int]:
         """The prompt's token ids: the model's own where it extended this very text, else the tokenizer's."""

@@ -4,8 +4,8 @@
 // runs it in the test suite.
 //
 // Two kinds of file:
-// - assets/**/*.mjs: the static site's ES modules (the page, its Web Worker, the onnxruntime-web bridge), and the
-//   node tests of the views' scripts (tests/js/*.mjs);
+// - assets/**/*.mjs: the static site's ES modules (the page, its Web Workers, the onnxruntime-web bridge), the
+//   build's node scripts (assets/kernels, assets/bytecode), and the node tests of the views' scripts (tests/js/*.mjs);
 // - viz/js/*.js and app/static/*.js: the bodies of Bokeh "JS functions" (CustomJS, CustomJSHover), which Bokeh
 //   wraps in `new Function(...args, code)`: scripts that may `return`, their arguments named in a `/* global */`
 //   comment on the first line. viz/js/*.functions.js hold functions that such bodies share (viz/js/README.md): they
@@ -23,6 +23,11 @@ export default [
       sourceType: 'module',
       globals: { ...globals.browser, ...globals.worker },
     },
+  },
+  {
+    // the build's own scripts, run by node (build.py): the SIMD kernels, the bytecode compiler
+    files: ['assets/kernels/*.mjs', 'assets/bytecode/*.mjs'],
+    languageOptions: { globals: globals.node },
   },
   {
     files: ['tests/js/*.mjs'],

@@ -18,7 +18,7 @@ from .errors import PromptError
 from .hooks import Hooks, HookFunction, check_hook_names, hook_names
 from .kv_cache import KVCache
 from .lens import logit_lens
-from .model import gpt2
+from .model import attention_pattern, gpt2, gpt2_in_steps
 from .tokenizer import Tokenizer
 from .trace import Trace
 from .weights import check_params
@@ -65,15 +65,30 @@ class GPT2:
         """One pass that keeps every hook point's value. ``all_logits`` keeps every position's logits
         (else the last), ``head_results`` adds each head's output (``attn.hook_result``); ``hooks``
         intervene as in ``run_with_hooks`` and the trace shows the changed values."""
+        *_, trace = self.trace_in_steps(ids, all_logits=all_logits, head_results=head_results, hooks=hooks)
+        return trace
+
+    def trace_in_steps(self, ids, *, all_logits: bool = False, head_results: bool = False,
+                       hooks: dict[str, HookFunction] | None = None) -> Iterator[int | Trace]:
+        """``run_with_trace`` one block at a time, for a long prompt: yields how many blocks are done after each
+        one (a caller may show it, let other work run in between, or stop iterating: nothing is kept), then
+        the ``Trace``. Its input is checked before the first block."""
         ids = self.check_ids(ids)
         hooks = hooks or {}
         check_hook_names(hooks, self.config.n_layer)
+        return self._trace_steps(ids, all_logits, head_results, hooks)
+
+    def _trace_steps(self, ids, all_logits, head_results, hooks) -> Iterator[int | Trace]:
         record: dict[str, np.ndarray] = {}
+        if len(ids) >= RECOMPUTED_PATTERNS_TOKENS and not any(is_attention_matrix(name) for name in hooks):
+            record = AttentionRecomputed(self.config.n_layer)
         optional = {f"blocks.{layer}.attn.hook_result" for layer in range(self.config.n_layer)} if head_results else set()
-        gpt2(np.asarray(ids), self.params, self.config, Hooks(hooks, record=record, optional=optional),
-             all_logits=all_logits)
+        for blocks_done in gpt2_in_steps(np.asarray(ids), self.params, self.config,
+                                         Hooks(hooks, record=record, optional=optional), all_logits=all_logits):
+            if isinstance(blocks_done, int):
+                yield blocks_done
         tokens = self.tokenizer.display_tokens(ids) if self.tokenizer else None
-        return Trace(record, ids, tokens, self.config, self.name, all_logits)
+        yield Trace(record, ids, tokens, self.config, self.name, all_logits)
 
     def logit_lens(self, trace: Trace, position: int = -1) -> np.ndarray:  # -> [n_layer, V]
         """Each block's prediction for the token after ``position``: its residual stream through ln_f and
@@ -121,6 +136,41 @@ def check_token_ids(ids, config: GPT2Config, tokenizer: Tokenizer | None) -> lis
     if outside is not None:
         raise PromptError(f"token id {outside} is outside the vocabulary (0..{config.n_vocab - 1})")
     return [int(i) for i in ids]
+
+
+RECOMPUTED_PATTERNS_TOKENS = 256
+ATTENTION_MATRICES = ("hook_attn_raw", "hook_attn_scores", "hook_pattern")
+
+
+def is_attention_matrix(name: str) -> bool:
+    return name.rsplit(".", 1)[-1] in ATTENTION_MATRICES
+
+
+class AttentionRecomputed(dict):
+    """A trace's values for a long prompt: the three attention matrices of a block ([h, pos, ctx] each: GPT-2 small
+    at 1,000 tokens, 1.6 GB for all blocks) are not kept from the pass but worked out again, by the same code from
+    the block's recorded queries and keys, when first read (the same numbers; a view shows a block or two)."""
+
+    def __init__(self, n_layer: int):
+        super().__init__()
+        self.matrices = {f"blocks.{layer}.attn.{point}" for layer in range(n_layer) for point in ATTENTION_MATRICES}
+
+    def __setitem__(self, name, value):  # what the pass records, but these matrices
+        if name not in self.matrices:
+            super().__setitem__(name, value)
+
+    def __contains__(self, name) -> bool:
+        return name in self.matrices or super().__contains__(name)
+
+    def __missing__(self, name):
+        if name not in self.matrices:
+            raise KeyError(name)
+        block = name.rsplit(".", 1)[0]  # blocks.L.attn
+        kept: dict[str, np.ndarray] = {}
+        attention_pattern(self[f"{block}.hook_q"], self[f"{block}.hook_k"], Hooks(record=kept).at(block))
+        for point, value in kept.items():
+            dict.__setitem__(self, point, value)
+        return dict.__getitem__(self, name)
 
 
 class NumpySession:

@@ -48,22 +48,27 @@ def causal_mask(n_queries, n_keys):  # -> [pos, ctx] bool, True where a query ma
     return np.arange(n_keys)[None, :] > query_positions
 
 
+def attention_pattern(q, keys, hook):  # [pos, h, dh], [ctx, h, dh] -> [h, pos, ctx]: how much each query looks at each key
+    q_per_head, keys_t = q.transpose(1, 0, 2), keys.transpose(1, 2, 0)  # [h, pos, dh], [h, dh, ctx]
+    raw = hook("hook_attn_raw", kernels.batched_matmul(q_per_head, keys_t))  # [h, pos, ctx]
+    scaled = raw * np.float32(1.0 / np.sqrt(q.shape[-1]))
+    scores = hook("hook_attn_scores", np.where(causal_mask(len(q), len(keys)), -np.inf, scaled).astype(np.float32))
+    return hook("hook_pattern", softmax(scores))
+
+
 def attention(x, c_attn, c_proj, n_head, hook, past=None):  # [pos, d] -> [pos, d]
     pos, d = x.shape
     qkv = linear(x, **c_attn)  # [pos, 3d]
     q, k, v = (qkv[:, i * d:(i + 1) * d].reshape(pos, n_head, d // n_head) for i in range(3))
     q, k, v = hook("hook_q", q), hook("hook_k", k), hook("hook_v", v)  # [pos, h, dh] each
     keys, values = (k, v) if past is None else past.extend(k, v)  # [ctx, h, dh] each
-
-    raw = hook("hook_attn_raw", q.transpose(1, 0, 2) @ keys.transpose(1, 2, 0))  # [h, pos, ctx]
-    scaled = raw * np.float32(1.0 / np.sqrt(d // n_head))
-    scores = hook("hook_attn_scores", np.where(causal_mask(pos, len(keys)), -np.inf, scaled).astype(np.float32))
-    pattern = hook("hook_pattern", softmax(scores))  # [h, pos, ctx]
-    z = hook("hook_z", (pattern @ values.transpose(1, 0, 2)).transpose(1, 0, 2))  # [pos, h, dh]
+    pattern = attention_pattern(q, keys, hook)  # [h, pos, ctx]
+    z = hook("hook_z", kernels.batched_matmul(pattern, values.transpose(1, 0, 2)).transpose(1, 0, 2))  # [pos, h, dh]
 
     if hook.wants("hook_result"):  # each head's share of the output: c_proj applied head by head
         w_per_head = kernels.as_in_out(c_proj["w"]).reshape(n_head, d // n_head, d)  # [h, dh, d]
-        result = hook("hook_result", (z.transpose(1, 0, 2) @ w_per_head).transpose(1, 0, 2))  # [pos, h, d]
+        per_head = kernels.batched_matmul(z.transpose(1, 0, 2), w_per_head)  # [h, pos, d]
+        result = hook("hook_result", per_head.transpose(1, 0, 2))  # [pos, h, d]
         return result.sum(axis=1) + c_proj["b"]
     return linear(z.reshape(pos, d), **c_proj)
 
@@ -86,16 +91,25 @@ def transformer_block(x, block, n_head, eps, hook, past=None):  # [pos, d] -> [p
 
 def gpt2(ids, params, config, hook: Hooks = NO_HOOKS, cache=None, all_logits=True):  # [pos] -> [pos or 1, V]
     """Run GPT-2 on ``ids``. With a KV cache, ``ids`` continue the cached tokens."""
+    *_, logits = gpt2_in_steps(ids, params, config, hook, cache, all_logits)
+    return logits
+
+
+def gpt2_in_steps(ids, params, config, hook: Hooks = NO_HOOKS, cache=None, all_logits=True):
+    """``gpt2`` one block at a time: yields how many blocks are done after each one (so that a caller can say
+    so, let other work run, or stop), then the logits [pos or 1, V]."""
     start = 0 if cache is None else cache.length
     positions = np.arange(start, start + len(ids))
-    x = hook("hook_embed", params["wte"][ids]) + hook("hook_pos_embed", params["wpe"][positions])  # [pos, d]
+    token_embed = hook("hook_embed", kernels.rows(params["wte"], ids))  # [pos, d]
+    x = token_embed + hook("hook_pos_embed", kernels.rows(params["wpe"], positions))  # [pos, d]
     for layer, block in enumerate(params["blocks"]):
         past = None if cache is None else cache.layer(layer)
         x = transformer_block(x, block, config.n_head, np.float32(config.layer_norm_epsilon),
                               hook.at(f"blocks.{layer}"), past)
+        yield layer + 1
     if cache is not None:
         cache.advance(len(ids))
     x = layer_norm(x, **params["ln_f"], eps=np.float32(config.layer_norm_epsilon), hook=hook.at("ln_final"))
     if not all_logits:
         x = x[-1:]  # the next-token prediction needs only the last position: 1/pos of the unembedding cost
-    return hook("unembed.hook_logits", kernels.matmul(x, params["lm_head"]))  # [pos or 1, V]
+    yield hook("unembed.hook_logits", kernels.matmul(x, params["lm_head"]))  # [pos or 1, V]

@@ -64,7 +64,7 @@ from .checkpoints import hf_config_dict, write_tokenizer_files
 from .config import GPT2Config
 from .errors import WeightsError
 from .gpt2 import GPT2
-from .kernels import OUT_IN, as_in_out, to_kernel_layout
+from .kernels import OUT_IN, as_in_out, kept_dtype, to_kernel_layout
 from .quantization import dequantize_rows, quantize_rows
 from .tokenizer import MERGES_FILE, VOCAB_FILE, Tokenizer, tokenizer_from_file_contents
 from .weights import is_linear_weight, iter_params, nest, param_shapes
@@ -491,6 +491,9 @@ def read_shard(read: Reader, shard: dict, verify_sha256: bool = True) -> bytes:
 def stored_array(entry: dict, shards: dict[str, bytes], dtype: str) -> np.ndarray:
     """A stored tensor from its pieces (laid out as ``check_manifest`` makes sure), in ``dtype``."""
     shape = tuple(entry["shape"])
+    pieces = entry["pieces"]
+    if len(pieces) == 1 and dtype == entry["dtype"] == "float16":  # kept as stored (kernels.kept_dtype): no copy
+        return np.frombuffer(shards[pieces[0]["file"]], dtype, int(np.prod(shape)), pieces[0]["offset"]).reshape(shape)
     tensor = np.empty(shape, dtype=dtype)
     row = 0
     for piece in entry["pieces"]:
@@ -513,8 +516,8 @@ def assemble_tensor(entry: dict, shards: dict[str, bytes], expected_shape: tuple
             raise WeightsError(f"tensor {entry['scale']!r} holds a scale that is not a positive number: the shards "
                                f"are corrupt")
         tensor = dequantize_rows(stored_array(entry, shards, QUANTIZED_DTYPE), scale)  # [rows, cols]
-    else:
-        tensor = stored_array(entry, shards, "float32")
+    else:  # float32, or float16 kept as stored where the kernel multiplies it so (kernels.kept_dtype)
+        tensor = stored_array(entry, shards, kept_dtype(name, entry["dtype"]))
     if not np.isfinite(tensor).all():
         raise WeightsError(f"tensor {name!r} holds NaN or infinite values: the shards are corrupt")
     return tensor

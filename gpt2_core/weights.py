@@ -14,7 +14,7 @@ import numpy as np
 
 from .config import GPT2Config
 from .errors import WeightsError
-from .kernels import IN_OUT, OUT_IN, as_in_out, to_kernel_layout
+from .kernels import IN_OUT, OUT_IN, in_out_shape, kept_dtype, to_kernel_layout
 
 # Buffers some checkpoints carry that are not parameters (the causal mask of old exports).
 IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")
@@ -141,8 +141,8 @@ def check_params(params: dict, config: GPT2Config) -> None:
     for name, shape in param_shapes(config).items():
         if name not in actual:
             raise WeightsError(f"parameter {name!r} is missing (expected shape {shape})")
-        seen = as_in_out(actual[name]).shape if is_linear_weight(name) else actual[name].shape
+        seen = in_out_shape(actual[name]) if is_linear_weight(name) else actual[name].shape
         if seen != shape:
             raise WeightsError(f"parameter {name!r} has shape {seen} (as [in, out]), expected {shape}")
-        if actual[name].dtype != np.float32:
+        if actual[name].dtype != np.float32 and actual[name].dtype.name != kept_dtype(name, actual[name].dtype.name):
             raise WeightsError(f"parameter {name!r} has dtype {actual[name].dtype}, expected float32")

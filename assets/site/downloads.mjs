@@ -118,10 +118,11 @@ async function cachedOrDownloaded(entry, cache, onBytes, stats, say) {
 /**
  * Every entry's verified bytes, fetched (or read from Cache Storage) in parallel.
  * onBytes(delta) is called as bytes arrive; the sum of deltas is the bytes done.
+ * onFile(entry, bytes), when given, receives each file as soon as it is verified, instead of the returned Map.
  * say(key, values) words a failure in the page's language (words.mjs sayer: the "site.download.*" keys).
  * Returns a Map name -> Uint8Array, with `stats` = { downloaded, fromCache } in bytes.
  */
-export async function fetchAll(entries, { onBytes = () => {}, cacheName = null, say } = {}) {
+export async function fetchAll(entries, { onBytes = () => {}, onFile = null, cacheName = null, say } = {}) {
   const cache = await openCache(cacheName);
   const stats = { downloaded: 0, fromCache: 0 };
   const files = new Map();
@@ -131,7 +132,9 @@ export async function fetchAll(entries, { onBytes = () => {}, cacheName = null, 
     while (next < entries.length && failed === null) {
       const entry = entries[next++];
       try {
-        files.set(entry.name, await cachedOrDownloaded(entry, cache, onBytes, stats, say));
+        const bytes = await cachedOrDownloaded(entry, cache, onBytes, stats, say);
+        if (onFile) onFile(entry, bytes); // handed on at once (and not kept here)
+        else files.set(entry.name, bytes);
       } catch (error) {
         failed ??= error;
       }

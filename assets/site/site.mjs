@@ -5,11 +5,10 @@
 // Every message shown here is text (textContent), never HTML.
 
 /* global Bokeh */ // BokehJS, loaded by the page before this module
-import { pickLanguage, sayer } from './words.mjs';
+import { cannotRun, config, language, listen, precomputedResponse, startedAt, startWorkers, tooLittleMemory }
+  from './boot.mjs';
+import { sayer } from './words.mjs';
 
-const config = JSON.parse(document.getElementById('te-site-config').textContent);
-// The page's language: the link's ?lang=, else the browser's (the app in the worker follows the same rule).
-const language = pickLanguage(config.words, window.location.search, navigator.languages ?? [navigator.language]);
 const say = sayer(config.words, language);
 const STEP_KEYS = { weights: 'site.step.weights', python: 'site.step.python', packages: 'site.step.packages',
   app: 'site.step.app' };
@@ -26,7 +25,7 @@ const boot = {
 };
 const sizeOf = (files) => files.reduce((sum, file) => sum + file.bytes, 0);
 const state = {
-  bytes: {}, steps: {}, precomputedViews: [], live: false, startedAt: performance.now(),
+  bytes: {}, steps: {}, marks: {}, precomputedViews: [], live: false, startedAt,
   totals: { weights: sizeOf(config.model.files), packages: sizeOf(config.wheels) }, // known before any byte comes
 };
 window.__te_site = state; // read by the tests and the benchmark: timings and what runs
@@ -38,21 +37,12 @@ function megabytes(bytes) {
 // -- what this browser can do -----------------------------------------------------------------------------
 
 function browserProblem() {
-  if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiate !== 'function') {
-    return say('site.no_wasm');
-  }
-  if (typeof Worker !== 'function') {
-    return say('site.no_workers');
-  }
-  return null;
+  const problem = cannotRun();
+  return problem ? say(problem) : null;
 }
 
 function memoryProblem() {
-  const needed = config.memory_gb;
-  if (navigator.deviceMemory !== undefined && needed && navigator.deviceMemory < needed) {
-    return say('site.low_memory', { have: navigator.deviceMemory, need: needed });
-  }
-  return null;
+  return tooLittleMemory() ? say('site.low_memory', { have: navigator.deviceMemory, need: config.memory_gb }) : null;
 }
 
 // -- the progress panel -----------------------------------------------------------------------------------
@@ -104,7 +94,7 @@ async function embed(docsJson, renderItems, rootIds, container) {
 
 async function showPrecomputed() {
   try {
-    const response = await fetch(config.precomputed.docs[language] ?? config.precomputed.docs.en);
+    const response = await precomputedResponse;
     if (!response.ok) return;
     const { docs_json, render_items, root_ids } = await response.json();
     if (state.live) return;
@@ -113,6 +103,7 @@ async function showPrecomputed() {
     state.precomputedDocument = state.precomputedViews[0]?.model.document ?? null;
     $('#te-precomputed-note').hidden = state.live;
     state.precomputedAt = performance.now() - state.startedAt;
+    state.marks['page.precomputed'] = performance.now();
   } catch (error) {
     console.warn(`the precomputed example could not be shown: ${error.message}`);
   }
@@ -172,6 +163,27 @@ async function goLive(worker, message) {
   boot.panel.hidden = true;
   document.body.dataset.live = 'true';
   state.liveAt = performance.now() - state.startedAt;
+  state.marks['page.live'] = performance.now();
+  keepForOffline();
+}
+
+// After the app is up (so that it does not slow the start): the service worker (sw.js) that lets the next visit
+// open with no network. state.offlineReady says when this build's files are kept.
+async function keepForOffline() {
+  if (!config.offline || !('serviceWorker' in navigator)) return;
+  try {
+    const registration = await navigator.serviceWorker.register(`${config.offline.worker}?build=${config.offline.build}`);
+    const worker = registration.installing ?? registration.waiting ?? registration.active;
+    if (worker.state !== 'activated') {
+      await new Promise((resolve, reject) => worker.addEventListener('statechange', () => {
+        if (worker.state === 'activated') resolve();
+        if (worker.state === 'redundant') reject(new Error('the service worker was replaced or failed to install'));
+      }));
+    }
+    state.offlineReady = true;
+  } catch (error) {
+    console.warn(`this page will need the network next time: ${error.message ?? error}`); // private mode, ...
+  }
 }
 
 // -- start --------------------------------------------------------------------------------------------------
@@ -221,15 +233,8 @@ function resetError() {
 }
 
 function startWorker() {
-  const worker = new Worker(new URL('./worker.mjs', import.meta.url), { type: 'module' });
-  const query = new URLSearchParams(window.location.search);
-  const workerConfig = { ...config, runtime: query.get('runtime'), provider: query.get('provider') };
-  const location = {};
-  for (const key of ['href', 'hostname', 'pathname', 'protocol', 'port', 'search', 'hash']) {
-    location[key] = window.location[key];
-  }
-  worker.onmessage = async (event) => {
-    const message = event.data;
+  const { worker, fetcher } = startWorkers();
+  listen(async (message) => {
     if (message.type === 'progress') {
       state.steps[message.step] = message.state;
       if (message.total !== undefined) {
@@ -238,6 +243,8 @@ function startWorker() {
       }
       if (message.fromCache !== undefined) state.fromCache = message.fromCache;
       showProgress();
+    } else if (message.type === 'mark') {
+      state.marks[message.name] ??= message.at - performance.timeOrigin;
     } else if (message.type === 'render') {
       await goLive(worker, message);
     } else if (message.type === 'patch') {
@@ -256,8 +263,10 @@ function startWorker() {
       state.fastError = message.error ?? null;
       document.body.dataset.fast = message.provider ?? 'none';
     }
-  };
-  worker.onerror = (event) => showError(say('site.worker_stopped', { detail: event.message ?? say('site.unknown_error') }), false);
+  });
+  const stopped = (event) => showError(say('site.worker_stopped', { detail: event.message ?? say('site.unknown_error') }), false);
+  worker.onerror = stopped;
+  fetcher.onerror = stopped;
   boot.retry.addEventListener('click', () => {
     resetError();
     worker.postMessage({ type: 'retry' });
@@ -268,7 +277,6 @@ function startWorker() {
     state.benchmarks.set(id, resolve);
     worker.postMessage({ type: 'benchmark', id, request });
   });
-  worker.postMessage({ type: 'start', config: workerConfig, location, language });
 }
 
 start();

@@ -1,25 +1,26 @@
 // The static site's Web Worker: Python (Pyodide) runs the explainer app here, off the page's thread.
 //
 // Steps, each reported to the page as it goes (site.mjs draws the progress):
-//   1. weights   the model's shards, manifest and tokenizer: checked (size, sha256), kept in Cache Storage;
-//                downloaded while Pyodide boots
+//   1. weights   the model's shards, manifest and tokenizer, fetched by the download worker (fetcher.mjs: checked,
+//                kept in Cache Storage) on its own thread while Pyodide boots here, and handed over a port
 //   2. python    Pyodide itself (from the site's own copy, or its CDN: only the base URL differs)
-//   3. packages  numpy and regex from Pyodide's lock; Panel, Bokeh and our wheel from the site (checked, cached)
+//   3. packages  numpy and regex from Pyodide's lock; Panel, Bokeh and our wheel (unpacked by the download worker,
+//                written here into site-packages) and the SIMD matrix kernels (gpt2_core/kernels.py loads them)
 //   4. app       app/browser.py builds the app on the model and hands its Bokeh document to the page
 //   5. fast      onnxruntime-web on the same shards, loaded in the background when the student first asks for
 //                Generate (that first generation runs on the NumPy model); later ones run on it
 // A failed step reports a clear message; "retry" from the page runs the failed steps again (done ones stay done).
 //
-// Messages in:  start {config, location, language}, retry, patch {patch}, rendered, benchmark {id, request}
-// Messages out: progress {step, state, done, total, detail}, render {docs_json, render_items, root_ids},
-//               patch {patch, buffers}, idle, error {step, message, retry}, fast {provider} | fast {error},
-//               benchmark {id, result}
+// Messages in:  start {config, location, language} + the port to the download worker, retry, patch {patch},
+//               rendered, benchmark {id, request}
+// Messages out: progress {step, state, done, total, detail}, mark {name, at}, render {docs_json, render_items,
+//               root_ids}, patch {patch, buffers}, idle, error {step, message, retry}, fast {provider} |
+//               fast {error}, benchmark {id, result}
 
-import { fetchAll, forgetOtherBuilds } from './downloads.mjs';
 import { sayer } from './words.mjs';
 
-const CACHE_NAME = 'transformer-explainer-files';
 const siteUrl = (path) => new URL(path, new URL('./', self.location.href)).href;
+const KERNELS_PATH = '/home/pyodide/kernels/matmul.wasm'; // in Pyodide's file system
 
 let config = null;
 let location = null;
@@ -34,29 +35,78 @@ function post(message) {
 
 function progress(step, state, extra = {}) {
   post({ type: 'progress', step, state, ...extra });
+  mark(`${step}.${state}`);
 }
 
-// -- 1. weights ------------------------------------------------------------------------------------------
+// When each step of the boot happened, on the page's clock (ms since the page started loading): read by
+// scripts/bench_site.py, which prints each step's own time.
+function mark(name) {
+  post({ type: 'mark', name, at: performance.timeOrigin + performance.now() });
+}
 
-function modelEntries() {
-  const model = config.model;
-  return model.files.map((file) => ({ ...file, url: siteUrl(`${model.folder}/${file.name}`) }));
+// -- 1. the files the download worker hands over -----------------------------------------------------------
+
+let downloads = null; // the port to fetcher.mjs
+const arrived = new Map(); // file name -> Uint8Array (verified)
+const groups = {}; // step ('weights' | 'packages') -> { promise, resolve, reject, failed, seen }
+
+function group(step) {
+  if (!groups[step]) {
+    const entry = {};
+    entry.promise = new Promise((resolve, reject) => Object.assign(entry, { resolve, reject }));
+    entry.promise.catch(() => {}); // reported by whoever awaits it (run), not as an unhandled rejection
+    groups[step] = entry;
+  }
+  return groups[step];
+}
+
+function listenToDownloads(port) {
+  downloads = port;
+  port.onmessage = (event) => {
+    const message = event.data;
+    if (message.type === 'file') {
+      arrived.set(message.name, message.bytes);
+    } else if (message.type === 'unpacked') {
+      arrived.set(message.name, message.files); // a wheel's files: [{path, data}]
+    } else if (message.type === 'done') {
+      group(message.step).resolve(arrived);
+    } else if (message.type === 'failed') {
+      const entry = group(message.step);
+      entry.failed = true;
+      entry.reject(new Error(message.message));
+    }
+  };
+}
+
+/** The files of a step once they all arrived: a Map name -> Uint8Array (with the other steps' files). A failure
+ *  is reported to the first caller after it; the next one (a retry) asks the download worker again. */
+function received(step) {
+  let entry = group(step);
+  if (entry.failed && entry.seen) {
+    delete groups[step];
+    entry = group(step);
+    downloads.postMessage({ type: 'fetch', step });
+  }
+  entry.seen = true;
+  return entry.promise;
+}
+
+/** The files of a step handed over once more (the download worker reads them from its cache, checked again):
+ *  onnxruntime-web needs the weights when the first Generate asks for it, long after Python read its copy. */
+function receivedAgain(step) {
+  delete groups[step];
+  downloads.postMessage({ type: 'fetch', step, again: true });
+  return group(step).promise;
+}
+
+function forget(files) {
+  for (const file of files) arrived.delete(file.name);
 }
 
 async function fetchWeights() {
-  const entries = modelEntries();
-  const total = entries.reduce((sum, entry) => sum + entry.bytes, 0);
-  let received = 0;
-  progress('weights', 'running', { done: 0, total });
-  const files = await fetchAll(entries, {
-    cacheName: CACHE_NAME,
-    say,
-    onBytes: (delta) => {
-      received += delta;
-      progress('weights', 'running', { done: received, total });
-    },
-  });
-  progress('weights', 'done', { done: total, total, fromCache: files.stats.fromCache });
+  const files = await received('weights');
+  const total = config.model.files.reduce((sum, file) => sum + file.bytes, 0);
+  progress('weights', 'done', { done: total, total });
   return files;
 }
 
@@ -66,10 +116,14 @@ async function bootPython() {
   progress('python', 'running');
   const base = new URL(config.pyodide.base, self.location.href).href;
   const { loadPyodide } = await import(`${base}pyodide.mjs`);
+  mark('python.imported');
   const py = await loadPyodide({
     indexURL: base,
+    // The standard library compiled to bytecode by the build, where the site has its own copy (see build.py).
+    ...(config.pyodide.stdlib ? { stdLibURL: siteUrl(config.pyodide.stdlib) } : {}),
     // Panel resolves its CSS from PANEL_CDN_ROOT when it is imported: the site's own copy, not Panel's CDN.
-    env: { HOME: '/home/pyodide', PANEL_CDN_ROOT: siteUrl(config.panel_cdn_root) },
+    // gpt2_core's matrix products use the SIMD kernels at TE_WASM_KERNELS (written there with the packages).
+    env: { HOME: '/home/pyodide', PANEL_CDN_ROOT: siteUrl(config.panel_cdn_root), TE_WASM_KERNELS: KERNELS_PATH },
     stdout: (line) => console.log(line),
     stderr: (line) => console.warn(line),
   });
@@ -80,27 +134,28 @@ async function bootPython() {
 // -- 3. packages ------------------------------------------------------------------------------------------
 
 async function installPackages() {
-  const wheels = config.wheels.map((file) => ({ ...file, url: siteUrl(`${config.wheel_folder}/${file.name}`) }));
-  const total = wheels.reduce((sum, wheel) => sum + wheel.bytes, 0);
-  let received = 0;
-  progress('packages', 'running', { done: 0, total });
-  const [files] = await Promise.all([
-    fetchAll(wheels, {
-      cacheName: CACHE_NAME,
-      say,
-      onBytes: (delta) => {
-        received += delta;
-        progress('packages', 'running', { done: received, total });
-      },
-    }),
-    pyodide.loadPackage(config.pyodide.packages, { messageCallback: () => {}, errorCallback: (m) => console.warn(m) }),
-  ]);
-  // Our wheels are pure Python: Pyodide's own installer unpacks them into site-packages from the checked bytes.
+  progress('packages', 'running');
+  // numpy and the rest of Pyodide's packages load (fetched, compiled) while our wheels are unpacked here
+  const loading = pyodide.loadPackage(config.pyodide.packages,
+    { messageCallback: () => {}, errorCallback: (m) => console.warn(m) }).then(() => mark('packages.pyodide'));
+  loading.catch(() => {}); // (a failure is reported where it is awaited)
+  const files = await received('packages');
+  // Our wheels are pure Python, unpacked by the download worker: their files go into site-packages as they are.
   const sitePackages = pyodide.runPython('import site; site.getsitepackages()[0]');
-  for (const wheel of wheels) {
-    pyodide.unpackArchive(files.get(wheel.name), 'wheel', { extractDir: sitePackages });
+  for (const wheel of config.wheels) {
+    for (const { path, data } of files.get(wheel.name)) {
+      const target = `${sitePackages}/${path}`;
+      pyodide.FS.mkdirTree(target.slice(0, target.lastIndexOf('/')));
+      pyodide.FS.writeFile(target, data, { canOwn: true });
+    }
+    files.delete(wheel.name);
   }
-  progress('packages', 'done', { done: total, total });
+  pyodide.FS.mkdirTree(KERNELS_PATH.slice(0, KERNELS_PATH.lastIndexOf('/')));
+  pyodide.FS.writeFile(KERNELS_PATH, files.get(config.kernels.name));
+  files.delete(config.kernels.name);
+  mark('packages.wheels');
+  await loading;
+  progress('packages', 'done');
 }
 
 // -- 4. app -----------------------------------------------------------------------------------------------
@@ -109,14 +164,19 @@ function sendPatch(patch, buffers) {
   post({ type: 'patch', patch, buffers });
 }
 
-async function startApp(weights) {
+async function startApp(weightsArriving) {
   progress('app', 'running');
+  // Python imports the app and Panel while the weights may still be arriving; only the model needs them
   const browser = pyodide.pyimport('transformer_explainer.app.browser');
+  mark('boot.app_imported');
   browser.prepare_panel(JSON.stringify(location));
+  mark('boot.panel_imported');
+  const weights = await weightsArriving;
   const options = JSON.stringify({ notice: config.model.notice ?? '', manifest_sha256: config.model.manifest_sha256,
     language });
-  const loadFastPath = config.model.graph && config.runtime !== 'numpy' ? () => startFastPath(weights) : null;
-  const result = await browser.start(weights, options, loadFastPath);
+  const loadFastPath = config.model.graph && config.runtime !== 'numpy' ? () => startFastPath() : null;
+  const result = await browser.start(weights, options, loadFastPath, mark);
+  forget(config.model.files); // Python holds the model now: the JavaScript copy goes (250 MB for GPT-2 small)
   const [docsJson, renderItems, rootIds] = result.toJs();
   result.destroy();
   post({ type: 'render', docs_json: docsJson, render_items: renderItems, root_ids: rootIds });
@@ -126,9 +186,10 @@ async function startApp(weights) {
 
 // -- 5. the fast path -------------------------------------------------------------------------------------
 
-async function startFastPath(weights) {
+async function startFastPath() {
   post({ type: 'fast', loading: true });
   try {
+    const weights = await receivedAgain('weights');
     const bridge = await import(siteUrl(config.ort.bridge));
     const manifest = JSON.parse(new TextDecoder().decode(weights.get('manifest.json')));
     const session = await bridge.createSession({
@@ -138,12 +199,33 @@ async function startFastPath(weights) {
       files: { manifest, files: weights },
       graph: weights.get(config.model.graph),
     });
+    forget(config.model.files); // onnxruntime-web holds its own copy now
     const provider = done.app.attach_fast_generator(session);
     post({ type: 'fast', provider });
   } catch (error) {
     // The NumPy model still generates (with its KV cache): say so once, do not fail the page.
     console.warn(`onnxruntime-web is not available, generating with the NumPy model: ${error.message ?? error}`);
     post({ type: 'fast', error: String(error.message ?? error) });
+  }
+}
+
+// -- 6. BokehJS for the report download ---------------------------------------------------------------------
+
+// The HTML report (the page's download) inlines BokehJS from Python's copy of Bokeh, which the site's wheel leaves
+// out: the page's own files go there once the app is live (from the browser's cache; about 2 MB).
+async function keepBokehForReports() {
+  try {
+    const folder = pyodide.runPython(
+      'import bokeh, pathlib; str(pathlib.Path(bokeh.__file__).parent / "server" / "static" / "js")');
+    pyodide.FS.mkdirTree(folder);
+    for (const path of config.bokeh_js ?? []) {
+      const response = await fetch(siteUrl(path));
+      if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+      pyodide.FS.writeFile(`${folder}/${path.slice(path.lastIndexOf('/') + 1)}`,
+        new Uint8Array(await response.arrayBuffer()));
+    }
+  } catch (error) {
+    console.warn(`the report download will not work: ${error.message ?? error}`);
   }
 }
 
@@ -168,14 +250,14 @@ function pythonMessage(error) {
 }
 
 async function run() {
-  const weights = step('weights', fetchWeights); // the network works while Pyodide boots
+  mark('worker.run');
+  const weights = step('weights', fetchWeights); // the download worker fetches them while Pyodide boots here
   weights.catch(() => {}); // a failure is reported below, once, not as an unhandled rejection meanwhile
   try {
     pyodide = await step('python', bootPython);
     await step('packages', installPackages);
-    const files = await weights;
-    await step('app', () => startApp(files));
-    forgetOtherBuilds(CACHE_NAME, [...modelEntries(), ...config.wheels.map((w) => ({ ...w, url: siteUrl(`${config.wheel_folder}/${w.name}`) }))]);
+    await step('app', () => startApp(weights));
+    step('bokeh_js', keepBokehForReports);
   } catch (error) {
     const failure = await weights.then(() => error, (weightError) => weightError);
     const stepName = failure.step ?? error.step;
@@ -194,6 +276,7 @@ self.onmessage = async (event) => {
     location = message.location;
     language = message.language ?? 'en';
     say = sayer(config.words ?? {}, language);
+    listenToDownloads(event.ports[0]);
     run();
   } else if (message.type === 'retry') {
     run();

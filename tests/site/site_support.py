@@ -11,6 +11,7 @@ from pathlib import Path
 from environment import REPO_ROOT, SHARED_DIR
 
 PYODIDE_DIR = SHARED_DIR / "pyodide"
+BUILD_OUTPUT = "build-output.txt"  # what ``python build.py`` printed, beside the site it built
 LIVE_TIMEOUT_MS = 120_000
 
 

@@ -421,11 +421,12 @@ def test_an_int8_site_says_it_is_quantized_and_shows_its_own_numbers(open_site, 
         server.stop()
 
 
-def test_our_wheel_holds_every_python_package_of_the_checkout(site_dir):
+def test_our_wheel_holds_every_python_package_of_the_checkout_with_its_bytecode(site_dir):
     import zipfile
 
     wheel = next((site_dir / "wheels").glob("transformer_explainer-*.whl"))
-    inside = {Path(name).parent.as_posix() for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".py")}
+    names = zipfile.ZipFile(wheel).namelist()
+    inside = {Path(name).parent.as_posix() for name in names if name.endswith(".py")}
     # each folder of the checkout as the wheel installs it: app/, viz/ and gpt2_core/ under transformer_explainer/
     packages = {("" if folder.parts[0] == "transformer_explainer" else "transformer_explainer/") + folder.as_posix()
                 for folder in (path.parent.relative_to(REPO_ROOT) for path in REPO_ROOT.glob("*/**/__init__.py"))
@@ -433,6 +434,25 @@ def test_our_wheel_holds_every_python_package_of_the_checkout(site_dir):
     assert packages and packages <= inside, f"missing from the site's wheel: {sorted(packages - inside)}"
     strays = {name for name in inside if not name.startswith("transformer_explainer")}
     assert not strays, f"the wheel holds folders outside the package: {sorted(strays)}"
+    # the source stays (the app shows gpt2_core's code), its bytecode beside it for Pyodide's CPython 3.12
+    for name in names:
+        if name.endswith(".py"):
+            folder, module = name.rsplit("/", 1)
+            assert f"{folder}/__pycache__/{module[:-3]}.cpython-312.pyc" in names, name
+
+
+def test_the_other_wheels_and_the_standard_library_are_bytecode_for_python_3_12(site_dir):
+    import zipfile
+
+    archives = [path for path in (site_dir / "wheels").glob("*.whl") if not path.name.startswith("transformer")]
+    archives.append(site_dir / "pyodide" / "python_stdlib.zip")
+    magic_312 = (3531).to_bytes(2, "little") + b"\r\n"  # CPython 3.12's bytecode magic number
+    for archive in archives:
+        names = zipfile.ZipFile(archive).namelist()
+        assert not [name for name in names if name.endswith(".py")], archive.name
+        compiled = [name for name in names if name.endswith(".pyc")]
+        assert compiled, archive.name
+        assert zipfile.ZipFile(archive).read(compiled[0])[:4] == magic_312
 
 
 def test_a_chinese_link_speaks_chinese_while_loading_and_live(open_site, site_server, site_model, site_dir):
