@@ -75,14 +75,8 @@ class ImageTextAttentionView:
                       self.cross.layout]
         self.texts = []
         for i, text in enumerate(capture.texts):
-            if decoder:
-                parts.append(heading(words("image.heading.decoder")))
-                prefix = f"{name}decoder-"
-            else:
-                prompt = capture.similarity.texts[i] if capture.similarity is not None else " ".join(text.tokens)
-                parts.append(heading(f"{html.escape(words('image.heading.text_tower', number=i + 1))}: "
-                                     f"<code>{html.escape(prompt)}</code>"))
-                prefix = f"{name}text{i}-"
+            title, prefix = text_title(capture, i, words, name)
+            parts.append(title)
             explorer = AttentionExplorer(text.attentions, text.tokens, name=prefix)
             self.texts.append(explorer)
             parts.append(explorer.layout)
@@ -97,6 +91,16 @@ class ImageTextAttentionView:
     def select(self, layer: int | None = None, head: int | None = None, query: int | None = None,
                rollout: bool | None = None) -> None:
         self.image.select(layer, head, query, rollout)
+
+
+def text_title(capture: ImageTextCapture, i: int, words, name: str) -> tuple:
+    """The heading of the ``i``-th text's views (the decoder's, or a text tower's with its prompt) and the prefix of
+    their Bokeh names."""
+    if capture.cross_attentions:
+        return heading(words("image.heading.decoder")), f"{name}decoder-"
+    prompt = capture.similarity.texts[i] if capture.similarity is not None else " ".join(capture.texts[i].tokens)
+    return (heading(f"{html.escape(words('image.heading.text_tower', number=i + 1))}: "
+                    f"<code>{html.escape(prompt)}</code>"), f"{name}text{i}-")
 
 
 class ImageTextHiddenStatesView:
@@ -120,14 +124,8 @@ class ImageTextHiddenStatesView:
         for i, text in enumerate(capture.texts):
             if not text.hidden_states:
                 continue
-            if decoder:
-                parts.append(heading(words("image.heading.decoder")))
-                prefix = f"{name}decoder-"
-            else:
-                prompt = capture.similarity.texts[i] if capture.similarity is not None else " ".join(text.tokens)
-                parts.append(heading(f"{html.escape(words('image.heading.text_tower', number=i + 1))}: "
-                                     f"<code>{html.escape(prompt)}</code>"))
-                prefix = f"{name}text{i}-"
+            title, prefix = text_title(capture, i, words, name)
+            parts.append(title)
             view = HiddenStatesView(text.hidden_states, text.tokens, labels=text.hidden_state_labels, name=prefix)
             self.texts.append(view)
             parts.append(view.layout)

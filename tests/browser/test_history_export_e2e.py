@@ -107,3 +107,24 @@ def test_the_picture_the_trace_and_the_report_download(open_page, tiny_model, tm
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for path in saved.values():
         (ARTIFACTS / path.name).write_bytes(path.read_bytes())
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("width, height", [(1440, 900), (390, 844)], ids=["laptop", "phone"])
+def test_screenshots_of_the_history_and_the_downloads(open_page, lang, width, height):
+    page = open_page({"prompt": PROMPT, "t": TEMPERATURE, "lang": lang}, width=width, height=height)
+    find(page, ".te-generate-count input").fill("3")
+    find(page, ".te-generate-count input").press("Enter")
+    find(page, ".te-generate button").click()
+    buttons = page.locator(".te-history-steps button")
+    expect(buttons).to_have_count(4, timeout=30_000)
+    buttons.nth(2).click()
+    page.wait_for_function("() => new URL(location.href).searchParams.get('step') === '2'", timeout=15_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    find(page, ".te-history-steps").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / f"history_{lang}_{width}.png"))
+    find(page, ".te-export-report").scroll_into_view_if_needed()  # (find opens the drawer that holds them)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"downloads_{lang}_{width}.png"))
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width + 1

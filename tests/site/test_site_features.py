@@ -5,6 +5,7 @@ in the browser (the picture as PNG and SVG, the step's trace as .npz, the HTML r
 
 from __future__ import annotations
 
+import re
 import struct
 from urllib.parse import urlencode
 
@@ -71,7 +72,8 @@ def test_a_step_of_the_history_and_its_downloads_in_the_site(open_site, site_ser
     for name in ("blocks.0.attn.hook_pattern", "blocks.1.hook_resid_post", "unembed.hook_logits"):
         np.testing.assert_allclose(trace[name], reference[name], atol=1e-4, rtol=1e-4)
     report = saved["report.html"].read_text(encoding="utf-8")
-    assert "Transformer Explainer" in report and "src=\"http" not in report
+    assert "Transformer Explainer" in report
+    assert not re.search(r"<script[^>]*\ssrc=|<link[^>]*\shref=", report), "the report loads a file from elsewhere"
     assert "Bokeh" in report and len(report) > 500_000, "the report must carry BokehJS inline to open offline"
     png = saved["picture.png"].read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24])[0] > 300
@@ -101,3 +103,28 @@ def test_a_compare_link_and_the_heads_filter_in_the_site(open_site, site_server,
     rows = {layer * n_head + head for layer, head in expected}
     wait_for_column(page, "head-grid-source", "highlight_alpha",
                     [1.0 if i in rows else 0.0 for i in range(n_layer * n_head)], timeout=30_000)
+
+
+def test_the_first_screen_of_the_site_at_every_laptop_size_and_on_a_phone(open_site, site_server):
+    """Issue 18 on the static site: one page, resized through the sizes (the picture refits at each); the prompt,
+    Generate, the temperature and the whole picture inside the window, no sideways scroll, a one-row header on a
+    laptop and the picture turned on a phone."""
+    from test_first_screen import LAPTOPS, PHONES, assert_inside, first_screen
+
+    page = open_site(site_server.url, "?prompt=Data+visualization+empowers+users+to", width=1280, height=720)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for width, height in LAPTOPS + PHONES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(1500)  # the page reports its width; a phone's picture turns
+        if width < 700:
+            wait_js(page, "() => { const f = window.__te_find('picture-figure'); "
+                          "const v = f && Bokeh.index.find_one_by_id(f.id); if (!v) return false; "
+                          "const b = v.canvas_view.el.getBoundingClientRect(); return b.height > b.width; }",
+                    timeout=30_000)
+        shown = first_screen(page)
+        assert_inside(shown, ["prompt", "generate", "temperature", "picture"])
+        assert shown["scroll_width"] <= shown["client_width"], f"the page scrolls sideways at {width}×{height}"
+        if width >= 1280:
+            top, bottom = shown["boxes"]["header"][1], shown["boxes"]["header"][3]
+            assert bottom - top <= 64, f"the header is {bottom - top:.0f} px tall at {width}×{height}"
+        page.screenshot(path=str(ARTIFACTS / f"first_screen_{width}x{height}.png"))
