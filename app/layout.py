@@ -116,9 +116,10 @@ class ExplainerApp:
             css_classes=["te-menu"], stylesheets=[static_text("menu.css")])
         c.menu_toggle.jslink(drawer, value="visible")  # at once in the page
         c.menu_toggle.param.watch(lambda event: setattr(drawer, "visible", event.new), "value")  # and for Python
+        # (width 100%: in the page's flex column, auto margins alone would shrink it to its content's width)
         page = pn.Column(language_marker, c.offline_box, header, drawer, c.notice_box, c.error_box, c.status_box,
                          picture.layout, self.history.layout, self.sections, sizing_mode="stretch_width", max_width=1920,
-                         styles={"margin": "0 auto"})
+                         styles={"margin": "0 auto", "width": "100%"})
         self.sections.refresh_all()
         attach_tour(self, page)
         return page

@@ -199,7 +199,7 @@ def measure_slider(page, temperature: float) -> float:
     return page.evaluate("""async (t) => {
       let source = null, slider = null;
       for (const m of Bokeh.documents[0]._all_models.values()) {
-        if (m.name === 'overview-probability-source') source = m;
+        if (m.name === 'picture-probability-source') source = m;
         if ((m.css_classes || []).includes('te-temperature')) slider = m;
       }
       const done = new Promise((resolve) => source.properties.data.change.connect(() =>

@@ -84,7 +84,7 @@ def test_a_thousand_token_prompt_says_which_block_runs_can_be_stopped_and_then_c
 
     find(page, ".te-run button").click()  # again, to the end this time
     expect(status).to_have_text(progress, timeout=60_000)
-    page.wait_for_function("(last) => { const d = window.__te_data('overview-token-source', ['token_id']); "
+    page.wait_for_function("(last) => { const d = window.__te_data('picture-token-source', ['token_id']); "
                            "return d !== null && window.__te_array(d.token_id).includes(last); }",
                            arg=ids[-1], timeout=120_000)
     expect(status).to_have_text("")
@@ -93,4 +93,4 @@ def test_a_thousand_token_prompt_says_which_block_runs_can_be_stopped_and_then_c
 
 
 def shown_token_ids(page) -> list[int]:
-    return [int(i) for i in values(source_data(page, "overview-token-source", ["token_id"])["token_id"])]
+    return [int(i) for i in values(source_data(page, "picture-token-source", ["token_id"])["token_id"])]
