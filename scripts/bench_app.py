@@ -5,13 +5,13 @@ headless Chromium, times measured in the page (performance.now()).
     pointerdown on "Run" (the new prompt already typed) and stops at the first frame painted after the last
     Bokeh data source this prompt changes received its new data (two requestAnimationFrame callbacks after it).
     "Every visible view": every ColumnDataSource in the page is watched (closed sections have none). Complete
-    once the overview's token row shows the new prompt's ids (and, when open, the attention pattern is
-    [16 × 16]) and no source changed for 0.5 s. Three cases: the overview alone; a realistic set, overview +
-    attention (one head, its concat/c_proj views) + output, after another 16-token prompt (views keep their
-    sizes); the same set after a 2-token prompt (every [tokens × ...] view also changes size).
-    The picture (the first screen, issue 7): goal ≤ 0.5 s for a 16-token prompt after another one, with the
-    overview below it closed and open (as a page opens); and ≤ 1 s when the length crosses 16 tokens (from a
-    2-token prompt to 16, and from 16 to 24: the picture draws at most 16 rows, the newest).
+    once the picture's token rows show the new prompt's ids (and, when open, the attention pattern is
+    [16 × 16]) and no source changed for 0.5 s. Two cases: a realistic set, the picture + attention (one head,
+    its concat/c_proj views) + output, after another 16-token prompt (views keep their sizes); the same set
+    after a 2-token prompt (every [tokens × ...] view also changes size).
+    The picture alone (the first screen as a page opens): goal ≤ 0.5 s for a 16-token prompt after another
+    one; and ≤ 1 s when the length crosses 16 tokens (from a 2-token prompt to 16, and from 16 to 24: the
+    picture draws at most 16 rows, the newest).
 (b) temperature slider → bars updated, goal ≤ 100 ms: a click on the temperature slider's track (the handle
     jumps there and Panel sends the value), from its pointerdown to the first frame painted after the chart's
     source changed. Clicks alternate between low and high temperatures. Twice: the output section's slider and
@@ -114,7 +114,7 @@ def tokenizer_ids(checkpoint: Path, text: str) -> list[int]:
 
 
 def wait_settled(page, ids: list[int], quiet_ms: int = 500, timeout_ms: int = 60_000, attention: bool = True,
-                 tokens: str = "overview-token-source"):
+                 tokens: str = "picture-token-source"):
     """Wait until the page shows this prompt everywhere and no source changed for ``quiet_ms``. ``tokens``: the
     source whose token_id column shows the prompt (the picture's shows the newest 16, -1 in unused rows)."""
     page.wait_for_function("""([ids, attention, name]) => {
@@ -135,7 +135,7 @@ def wait_settled(page, ids: list[int], quiet_ms: int = 500, timeout_ms: int = 60
                            arg=quiet_ms, timeout=timeout_ms, polling=50)
 
 
-def measure_prompt(page, text: str, ids: list[int], attention: bool, tokens: str = "overview-token-source") -> dict:
+def measure_prompt(page, text: str, ids: list[int], attention: bool, tokens: str = "picture-token-source") -> dict:
     type_prompt(page, text, submit=False)
     page.evaluate(RESET_JS)
     run = find(page, ".te-run button")
@@ -242,11 +242,10 @@ def main() -> int:
 
 def run_benchmarks(browser, url: str, prompts, short_prompt, repeats: int, only: str | None = None) -> list[bool]:
     met = []
-    # (a) overview only, then overview + attention + output (a realistic set of open sections); the prompt before
-    # is another 16-token prompt (the views keep their sizes) or a short one (every [tokens × ...] view resizes).
-    cases = [("overview", (), "after another 16-token prompt"),
-             ("overview + attention + output", ("attention", "output"), "after another 16-token prompt"),
-             ("overview + attention + output", ("attention", "output"), f"after a {len(short_prompt[1])}-token prompt")]
+    # (a) the picture + attention + output (a realistic set of open sections); the prompt before is another
+    # 16-token prompt (the views keep their sizes) or a short one (every [tokens × ...] view resizes).
+    cases = [("picture + attention + output", ("attention", "output"), "after another 16-token prompt"),
+             ("picture + attention + output", ("attention", "output"), f"after a {len(short_prompt[1])}-token prompt")]
     for label, sections, before in cases:
         if only not in (None, "prompt"):
             break
@@ -290,29 +289,14 @@ def run_benchmarks(browser, url: str, prompts, short_prompt, repeats: int, only:
 PICTURE_GOAL_S, CROSSING_GOAL_S = 0.5, 1.0
 
 
-def close_section(page, key: str) -> None:
-    from app_server import section_open
-
-    if section_open(page, key):
-        find(page, f".te-section-{key} .card-header").click()
-        page.wait_for_function("(key) => true", arg=key)
-        page.wait_for_timeout(500)
-
-
 def run_picture_benchmarks(browser, url: str, prompts, long_prompts, short_prompt, repeats: int) -> list[bool]:
     """The first screen (issue 7): prompt -> the picture, and the picture's slider -> its bars."""
     met = []
-    cases = [("the picture alone (overview closed)", False, "after another 16-token prompt", PICTURE_GOAL_S),
-             ("the picture + the overview (the page as it opens)", True, "after another 16-token prompt",
-              PICTURE_GOAL_S),
-             ("the picture + the overview", True, f"crossing 16: after a {len(short_prompt[1])}-token prompt",
-              CROSSING_GOAL_S),
-             ("the picture + the overview", True, "crossing 16: a 24-token prompt after a 16-token one",
-              CROSSING_GOAL_S)]
-    for label, overview, before, goal in cases:
+    cases = [("the picture (the page as it opens)", "after another 16-token prompt", PICTURE_GOAL_S),
+             ("the picture", f"crossing 16: after a {len(short_prompt[1])}-token prompt", CROSSING_GOAL_S),
+             ("the picture", "crossing 16: a 24-token prompt after a 16-token one", CROSSING_GOAL_S)]
+    for label, before, goal in cases:
         page = open_app(browser, url, width=1440, height=900, wait_for="picture-token-source")
-        if not overview:
-            close_section(page, "overview")
         page.evaluate(INSTRUMENT_JS)
         tokens = "picture-token-source"
         measure_prompt(page, *prompts[0], attention=False, tokens=tokens)  # warm up
@@ -333,7 +317,6 @@ def run_picture_benchmarks(browser, url: str, prompts, long_prompts, short_promp
         page.close()
 
     page = open_app(browser, url, width=1440, height=900, wait_for="picture-token-source")
-    close_section(page, "overview")
     page.evaluate(INSTRUMENT_JS)
     chart = "picture-probability-source"
     measure_slider(page, 0.3, chart=chart)  # warm up
