@@ -24,13 +24,16 @@ def reads_in_steps(n_tokens: int) -> bool:
 def read_in_steps(state, steps, show) -> asyncio.Task:
     """Run ``steps`` (``ModelRuntime.trace_in_steps``) beside the event loop; ``show(trace)`` once it is done,
     unless ``state.stop()`` was asked for meanwhile."""
+    # At once, not when the task first runs: a Run that arrives meanwhile (leaving the prompt box ran the prompt,
+    # then the click on Run comes) sees the prompt being read, and does not start a second reading beside it,
+    # which would share the thread and double the time of both.
+    state._stop_requested = False
+    state.generating = True  # the buttons wait and Stop is offered, as while generating
     return asyncio.ensure_future(_read(state, steps, show))
 
 
 async def _read(state, steps, show) -> None:
     n_layer = state.runtime.config.n_layer
-    state._stop_requested = False
-    state.generating = True  # the buttons wait and Stop is offered, as while generating
     trace = None
     try:
         for done in steps:
