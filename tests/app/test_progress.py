@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from environment import run_async
 from transformer_explainer.app import progress
 from transformer_explainer.app.runtime import ModelRuntime
 from transformer_explainer.app.state import ExplainerState
@@ -37,7 +38,7 @@ def test_a_long_prompt_is_read_once_even_when_run_is_clicked_before_the_reading_
         while state.generating:
             await asyncio.sleep(0)
 
-    asyncio.run(leave_the_box_then_click_run())
+    run_async(leave_the_box_then_click_run())
     assert len(readings) == 1
     n_layer = tiny_model.config.n_layer
     assert [s for s in statuses if s] == [state.words("state.reading", done=done, total=n_layer)
@@ -57,6 +58,6 @@ def test_stop_ends_the_reading_and_the_views_keep_the_previous_prompt(in_pyodide
         while state.generating:
             await asyncio.sleep(0)
 
-    asyncio.run(run_then_stop())
+    run_async(run_then_stop())
     assert state.trace is before and not state.shows_prompt
     assert state.status == state.words("state.reading_stopped")
