@@ -478,3 +478,32 @@ def tap(page, figure_name: str, x: float, y: float, attempts: int = 3) -> None:
 
 def deep_query(page, selector: str) -> list:
     return page.evaluate(DEEP_QUERY_JS, selector)
+
+
+SHOWN_IDS_JS = ("() => { const d = window.__te_data('picture-token-source', ['token_id', 'position']); "
+                "if (d === null) return null; const position = window.__te_array(d.position); "
+                "return Array.from(window.__te_array(d.token_id)).filter((_, i) => position[i] >= 0); }")
+
+
+def assert_a_step_shows_its_pass(page, model, ids_before: list, drawn_id: int, temperature: float, *,
+                                 rel_tolerance: float, abs_tolerance: float, timeout: int = WAIT_MS):
+    """The picture shows the pass over ``ids_before`` (a step of the history): its token rows are those ids, its
+    probabilities those of a traced pass here at ``temperature``, and the marked token ``drawn_id``. Returns that
+    trace."""
+    import pytest
+
+    from transformer_explainer.gpt2_core import sampling
+
+    wait_js(page, f"(ids) => JSON.stringify(({SHOWN_IDS_JS})()) === JSON.stringify(ids)", arg=ids_before,
+            timeout=timeout)
+    reference = model.run_with_trace(ids_before, head_results=True)
+    expected = sampling.probabilities(reference.logits, temperature)
+    shown = {key: values(column) for key, column in
+             source_data(page, "picture-probability-source", ["token_id", "probability", "is_sampled"]).items()}
+    ids = [int(i) for i in shown["token_id"]]
+    for token_id, probability in zip(ids, shown["probability"]):
+        if token_id >= 0:
+            assert float(probability) == pytest.approx(float(expected[token_id]), rel=rel_tolerance,
+                                                       abs=abs_tolerance)
+    assert [token_id for token_id, sampled in zip(ids, shown["is_sampled"]) if sampled] == [drawn_id]
+    return reference

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
-from app_server import find, opened_pages, source_data, values, wait_js
+from app_server import SHOWN_IDS_JS, assert_a_step_shows_its_pass, find, opened_pages, source_data, values, wait_js
 
-from transformer_explainer.gpt2_core import Trace, sampling
+from transformer_explainer.gpt2_core import Trace
 
 expect = pytest.importorskip("playwright.sync_api", reason="needs the playwright package").expect
 pytestmark = pytest.mark.browser
@@ -28,9 +28,7 @@ def open_page(browser, server):
         yield opener
 
 
-SHOWN_IDS_JS = ("() => { const d = window.__te_data('picture-token-source', ['token_id', 'position']); "
-                "if (d === null) return null; const position = window.__te_array(d.position); "
-                "return Array.from(window.__te_array(d.token_id)).filter((_, i) => position[i] >= 0); }")
+
 
 
 def generate(page, count: int) -> None:
@@ -54,17 +52,8 @@ def test_a_step_shows_the_pass_that_drew_its_token_and_the_link_keeps_it(open_pa
     page.wait_for_function("() => new URL(location.href).searchParams.get('step') === '3'", timeout=15_000)
     assert parse_qs(urlparse(page.url).query)["made"] == ["5"]
     before = whole[:len(prompt_ids) + 2]
-    wait_js(page, f"(ids) => JSON.stringify(({SHOWN_IDS_JS})()) === JSON.stringify(ids)", arg=before)
-    reference = tiny_model.run_with_trace(before, head_results=True)
-    expected = sampling.probabilities(reference.logits, TEMPERATURE)
-    shown = {key: values(column) for key, column in
-             source_data(page, "picture-probability-source", ["token_id", "probability", "is_sampled"]).items()}
-    ids = [int(i) for i in shown["token_id"]]
-    for token_id, probability in zip(ids, shown["probability"]):
-        if token_id >= 0:
-            assert float(probability) == pytest.approx(float(expected[token_id]), rel=1e-4, abs=1e-6)
-    marked = [token_id for token_id, sampled in zip(ids, shown["is_sampled"]) if sampled]
-    assert marked == [whole[len(prompt_ids) + 2]]  # the third generated token
+    assert_a_step_shows_its_pass(page, tiny_model, before, whole[len(prompt_ids) + 2], TEMPERATURE,
+                                 rel_tolerance=1e-4, abs_tolerance=1e-6)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "step_3_1280.png"))
 

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from app_server import find, open_section, source_data, values, wait_for_chips, wait_for_column, wait_js
+from app_server import (SHOWN_IDS_JS, assert_a_step_shows_its_pass, find, open_section, source_data, values,
+                        wait_for_chips, wait_for_column, wait_js)
 
 from environment import REPO_ROOT
 from transformer_explainer.app.sections.heads import DEFAULT_THRESHOLD
@@ -26,9 +27,7 @@ ARTIFACTS = REPO_ROOT / "test-artifacts" / "site-features"
 TOLERANCE = 2e-5  # float32 rounding between Pyodide's kernels and CPython's BLAS
 PROMPT, TEMPERATURE = "The sky is", 0.9
 FIRST, SECOND = "The Eiffel Tower is in", "The Colosseum is in"
-SHOWN_IDS_JS = ("() => { const d = window.__te_data('picture-token-source', ['token_id', 'position']); "
-                "if (d === null) return null; const position = window.__te_array(d.position); "
-                "return Array.from(window.__te_array(d.token_id)).filter((_, i) => position[i] >= 0); }")
+
 
 
 def test_a_step_of_the_history_and_its_downloads_in_the_site(open_site, site_server, site_model, tmp_path):
@@ -45,16 +44,8 @@ def test_a_step_of_the_history_and_its_downloads_in_the_site(open_site, site_ser
     buttons.nth(3).click()  # the pass that drew the third generated token
     page.wait_for_function("() => new URL(location.href).searchParams.get('step') === '3'", timeout=30_000)
     before = whole[:len(prompt_ids) + 2]
-    wait_js(page, f"(ids) => JSON.stringify(({SHOWN_IDS_JS})()) === JSON.stringify(ids)", arg=before, timeout=30_000)
-    reference = site_model.run_with_trace(before, head_results=True)
-    expected = sampling.probabilities(reference.logits, TEMPERATURE)
-    shown = {key: values(column) for key, column in
-             source_data(page, "picture-probability-source", ["token_id", "probability", "is_sampled"]).items()}
-    ids = [int(i) for i in shown["token_id"]]
-    for token_id, probability in zip(ids, shown["probability"]):
-        if token_id >= 0:
-            assert float(probability) == pytest.approx(float(expected[token_id]), rel=1e-3, abs=TOLERANCE)
-    assert [i for i, sampled in zip(ids, shown["is_sampled"]) if sampled] == [whole[len(prompt_ids) + 2]]
+    reference = assert_a_step_shows_its_pass(page, site_model, before, whole[len(prompt_ids) + 2], TEMPERATURE,
+                                             rel_tolerance=1e-3, abs_tolerance=TOLERANCE, timeout=30_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "step_3_1280.png"))
 
