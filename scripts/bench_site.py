@@ -267,7 +267,8 @@ def generate_once(page) -> str:
     count.press("Enter")
     find(page, ".te-generate button").click()
     page.wait_for_function("() => window.__te_site.fast !== undefined", timeout=300_000)
-    return page.evaluate("() => window.__te_site.fast || window.__te_site.fastError")
+    return page.evaluate("() => window.__te_site.fast ? `${window.__te_site.fast}, ${window.__te_site.fastThreads} threads`"
+                         " : window.__te_site.fastError")
 
 
 def main() -> int:

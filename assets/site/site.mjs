@@ -260,6 +260,7 @@ function startWorker() {
       state.fastLoading = true;
     } else if (message.type === 'fast') {
       state.fast = message.provider ?? null;
+      state.fastThreads = message.threads ?? null;
       state.fastError = message.error ?? null;
       document.body.dataset.fast = message.provider ?? 'none';
     }

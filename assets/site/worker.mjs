@@ -14,7 +14,7 @@
 // Messages in:  start {config, location, language} + the port to the download worker, retry, patch {patch},
 //               rendered, benchmark {id, request}
 // Messages out: progress {step, state, done, total, detail}, mark {name, at}, render {docs_json, render_items,
-//               root_ids}, patch {patch, buffers}, idle, error {step, message, retry}, fast {provider} |
+//               root_ids}, patch {patch, buffers}, idle, error {step, message, retry}, fast {provider, threads} |
 //               fast {error}, benchmark {id, result}
 
 import { sayer } from './words.mjs';
@@ -201,7 +201,7 @@ async function startFastPath() {
     });
     forget(config.model.files); // onnxruntime-web holds its own copy now
     const provider = done.app.attach_fast_generator(session);
-    post({ type: 'fast', provider });
+    post({ type: 'fast', provider, threads: session.threads });
   } catch (error) {
     // The NumPy model still generates (with its KV cache): say so once, do not fail the page.
     console.warn(`onnxruntime-web is not available, generating with the NumPy model: ${error.message ?? error}`);

@@ -258,7 +258,8 @@ def generate(page, count: int) -> None:
 @pytest.mark.parametrize("runtime", ["onnxruntime-web", "numpy"])
 def test_generate_appends_exactly_the_tokens_the_model_chose(open_site, site_server, site_model, runtime):
     """The first Generate runs on the NumPy model and starts loading onnxruntime-web in the background (unless
-    the link says runtime=numpy); once it is ready, Generate runs on it. Both give the model's greedy tokens."""
+    the link says runtime=numpy); once it is ready, Generate runs on it (on every core, up to 4). Both give the
+    model's greedy tokens."""
     prompt, count = "The capital of France is", 8
     query = "?" + "&".join([f"prompt={prompt.replace(' ', '+')}", "t=0", *(["runtime=numpy"] * (runtime == "numpy"))])
     page = open_site(site_server.url, query)
@@ -273,6 +274,9 @@ def test_generate_appends_exactly_the_tokens_the_model_chose(open_site, site_ser
         return
     page.wait_for_function("() => window.__te_site.fast !== undefined", timeout=LIVE_TIMEOUT_MS)
     assert page.evaluate("() => [window.__te_site.fast, window.__te_site.fastError]") == ["wasm", None]
+    # the site is cross-origin isolated, so onnxruntime-web runs on as many threads as there are cores (up to 4)
+    cores = page.evaluate("() => crossOriginIsolated && Math.min(4, navigator.hardwareConcurrency)")
+    assert cores and page.evaluate("() => window.__te_site.fastThreads") == cores
     type_prompt(page, prompt)
     wait_for_chips(page, site_model.tokenizer.display_tokens(ids), timeout=30_000)
     generate(page, count)
