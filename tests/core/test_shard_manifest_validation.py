@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from transformer_explainer.gpt2_core import GPT2Config, WeightsError, load_model
+from transformer_explainer.gpt2_core import GPT2Config, WeightsError, kernels, load_model
 from transformer_explainer.gpt2_core.checkpoints import write_random_checkpoint
 from transformer_explainer.gpt2_core.quantization import dequantize_rows, quantize_rows
 from transformer_explainer.gpt2_core.shards import (MANIFEST_FILE, PIECE_ALIGNMENT, load_model_from_shards, manifest_sha256, read_manifest,
@@ -395,3 +396,35 @@ def test_a_manifest_with_the_same_content_but_other_bytes_fails_the_hash(shards)
     load_model_from_shards(shards)
     with pytest.raises(WeightsError, match="not the expected"):
         load_model_from_shards(shards, expected_manifest_sha256=published)
+
+
+class Float16Kernel(kernels.EinsumKernel):
+    """The site's kernel as far as reading goes: float16 matrices kept as stored (kernels.WasmSimdKernel)."""
+
+    keeps_float16 = True
+
+
+def test_reading_float16_shards_takes_the_models_memory_and_one_shard_not_every_shard_plus_copies(tmp_path):
+    """In Pyodide the WebAssembly memory never shrinks: what the reading takes at its peak stays the page's. Each
+    shard's pieces are placed as it arrives, so the peak is the model plus about one shard (before: every shard
+    held while the multi-piece ``wte`` was copied, and a bool temporary as large as ``wte`` for the NaN check)."""
+    config = GPT2Config(n_vocab=8000, n_ctx=32, n_embd=128, n_head=4, n_layer=1)
+    model = load_model(write_random_checkpoint(tmp_path / "checkpoint", config, seed=5))
+    directory = write_shards(model, tmp_path / "shards", dtype="float16", max_shard_bytes=256_000).parent
+    manifest = read_manifest(directory)
+    assert len(entry(manifest, "wte")["pieces"]) >= 8  # wte (2 MB in float16) spans many shards
+    model_bytes = sum(shard["bytes"] for shard in manifest["shards"])
+    largest_shard = max(shard["bytes"] for shard in manifest["shards"])
+    previous = kernels.kernel
+    kernels.use_kernel(Float16Kernel)
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        loaded = load_model_from_shards(lambda name: (directory / name).read_bytes())  # new bytes, as to_bytes() makes
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+        kernels.use_kernel(previous)
+    assert loaded.params["wte"].dtype == np.float16
+    np.testing.assert_array_equal(loaded.params["wte"], model.params["wte"].astype(np.float16))
+    assert peak <= model_bytes + largest_shard + 300_000, (peak, model_bytes, largest_shard)
