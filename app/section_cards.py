@@ -26,29 +26,40 @@ class SectionCard:
     def __init__(self, section: Section, state, context: SectionContext, controls: list):
         self.section, self.key, self.state = section, section.key, state
         self.view = section.view(context)
-        words = context.words
-        explanation = section.explanation
+        self.words = context.words
+        self.controls = [*controls, *self.view.controls()]
         self.views_column = pn.Column(sizing_mode="stretch_width")
-        show_code = pn.widgets.Toggle(label=words("app.show_code"), color="light", width=140, css_classes=["te-control"])
-        code = pn.pane.Markdown(f"```python\n{explanation.source()}\n```", visible=False, sizing_mode="stretch_width")
-        show_code.link(code, value="visible")
-        controls = [*controls, *self.view.controls()]
+        # A closed card is its title only: what it holds is made when it first opens (the page starts sooner).
         self.card = pn.Card(
-            pn.pane.Markdown(explanation.text(words), sizing_mode="stretch_width"),
-            pn.Row(text_box("formula", explanation.formula), show_code, sizing_mode="stretch_width"),
-            code,
-            *([pn.FlexBox(*controls, sizing_mode="stretch_width")] if controls else []),
-            self.views_column,
-            title=explanation.title(words), collapsed=state.view != self.key and not section.start_open,
+            title=section.explanation.title(self.words), collapsed=state.view != self.key and not section.start_open,
             sizing_mode="stretch_width", name=f"section-{self.key}", css_classes=[f"te-section-{self.key}"],
             stylesheets=[static_text("focus.css")],
         )
-        self.words = words
+        self.has_body = False
         self.built = False
         self.pending: set[str] = {"trace"}  # what changed since the views last drew
         self.steps: list = []  # one Panel column per step, when the section shows its views a step at a time
         self.step_picker = None
         self.card.param.watch(self._on_toggle, "collapsed")
+        if self.is_open:
+            self._make_body()
+
+    def _make_body(self) -> None:
+        """The explanation, the formula, "show the code", the controls and the column the views go in."""
+        if self.has_body:
+            return
+        explanation, words = self.section.explanation, self.words
+        show_code = pn.widgets.Toggle(label=words("app.show_code"), color="light", width=140, css_classes=["te-control"])
+        code = pn.pane.Markdown(f"```python\n{explanation.source()}\n```", visible=False, sizing_mode="stretch_width")
+        show_code.link(code, value="visible")
+        self.card.objects = [
+            pn.pane.Markdown(explanation.text(words), sizing_mode="stretch_width"),
+            pn.Row(text_box("formula", explanation.formula), show_code, sizing_mode="stretch_width"),
+            code,
+            *([pn.FlexBox(*self.controls, sizing_mode="stretch_width")] if self.controls else []),
+            self.views_column,
+        ]
+        self.has_body = True
 
     @property
     def views(self) -> dict:
@@ -63,6 +74,7 @@ class SectionCard:
 
     def _on_toggle(self, event) -> None:
         if not event.new:  # opened
+            self._make_body()
             self.state.view = self.key
 
     def note(self, changed: set[str]) -> None:
