@@ -445,11 +445,18 @@ def test_our_wheel_holds_every_python_package_of_the_checkout_with_its_bytecode(
             assert f"{folder}/__pycache__/{module[:-3]}.cpython-312.pyc" in names, name
 
 
-def test_the_other_wheels_and_the_standard_library_are_bytecode_for_python_3_12(site_dir):
+def test_the_other_wheels_pyodides_packages_and_the_standard_library_are_bytecode_for_python_3_12(site_dir):
+    """Pyodide ships its packages (numpy, ...) as source: the site's copies are compiled, and its lock holds their
+    sha256 (which loadPackage checks: the live app starts, in the other tests, only if they match)."""
     import zipfile
 
     archives = [path for path in (site_dir / "wheels").glob("*.whl") if not path.name.startswith("transformer")]
-    archives.append(site_dir / "pyodide" / "python_stdlib.zip")
+    lock = json.loads((site_dir / "pyodide" / "pyodide-lock.json").read_text())
+    packages = [site_dir / "pyodide" / entry["file_name"] for entry in lock["packages"].values()]
+    assert "numpy" in lock["packages"] and len(packages) >= 8
+    for entry, wheel in zip(lock["packages"].values(), packages):
+        assert hashlib.sha256(wheel.read_bytes()).hexdigest() == entry["sha256"], wheel.name
+    archives += [*packages, site_dir / "pyodide" / "python_stdlib.zip"]
     magic_312 = (3531).to_bytes(2, "little") + b"\r\n"  # CPython 3.12's bytecode magic number
     for archive in archives:
         names = zipfile.ZipFile(archive).namelist()
