@@ -29,9 +29,12 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
     _gzipped: dict = {}  # (path, mtime) -> compressed bytes, shared by the server's threads
 
+    sends_isolation = True  # COOP/COEP/CORP; a test turns them off to be a host like GitHub Pages
+
     def end_headers(self):
         for name, value in HEADERS.items():
-            self.send_header(name, value)
+            if self.sends_isolation or not name.startswith("Cross-Origin"):
+                self.send_header(name, value)
         super().end_headers()
 
     def do_GET(self):
@@ -68,11 +71,19 @@ class SiteServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
-def make_server(directory: str | Path, port: int = 8000, address: str = "127.0.0.1") -> SiteServer:
+class PlainHostHandler(SiteHandler):
+    """A host that sends no cross-origin isolation headers (as GitHub Pages): the page is isolated only where its
+    service worker serves it."""
+
+    sends_isolation = False
+
+
+def make_server(directory: str | Path, port: int = 8000, address: str = "127.0.0.1",
+                isolation_headers: bool = True) -> SiteServer:
     directory = Path(directory)
     if not (directory / "index.html").is_file():
         raise FileNotFoundError(f"{directory} holds no built site (no index.html): run `python build.py` first")
-    handler = functools.partial(SiteHandler, directory=str(directory))
+    handler = functools.partial(SiteHandler if isolation_headers else PlainHostHandler, directory=str(directory))
     return SiteServer((address, port), handler)
 
 

@@ -23,11 +23,11 @@ def build_site(model: Path, out: Path, *extra: str) -> subprocess.CompletedProce
 class SiteServer:
     """``python build.py serve``'s server on a free port, in a thread."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, isolation_headers: bool = True):
         from transformer_explainer.app.site_server import make_server
 
         self.directory = directory
-        self.server = make_server(directory, 0)
+        self.server = make_server(directory, 0, isolation_headers=isolation_headers)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -10,8 +10,8 @@ import re
 
 import pytest
 from app_server import find, open_section, source_data, type_prompt, wait_for_chips
-from site_support import BUILD_OUTPUT
-from test_static_site import DEFAULT_TEMPERATURE, app_trace, values, wait_for_output
+from site_support import BUILD_OUTPUT, LIVE_TIMEOUT_MS, SiteServer
+from test_static_site import DEFAULT_TEMPERATURE, app_trace, generate, values, wait_for_output, wait_for_tokens
 
 from transformer_explainer.viz.i18n import text
 
@@ -36,6 +36,36 @@ def test_a_second_visit_opens_with_no_network_at_all_and_computes_what_it_comput
         wait_for_output(second, app_trace(site_model, ids).logits, DEFAULT_TEMPERATURE)
     finally:
         context.close()
+
+
+def test_a_host_without_isolation_headers_is_isolated_by_the_service_worker_from_the_second_visit(
+        open_site, site_dir, browser, site_model):
+    """A host like GitHub Pages sends no COOP/COEP headers: the first visit is not cross-origin isolated
+    (onnxruntime-web runs one thread); from the second on, the service worker serves every file with them, and
+    onnxruntime-web runs on every core (up to 4), with the same greedy tokens."""
+    server = SiteServer(site_dir, isolation_headers=False)
+    context = browser.new_context()
+    try:
+        first = open_site(server.url, context=context)
+        assert first.evaluate("() => crossOriginIsolated") is False
+        first.wait_for_function("() => window.__te_site.offlineReady === true", timeout=60_000)
+        first.close()
+        second = open_site(server.url, "?prompt=The+capital+of+France+is&t=0", context=context)
+        assert second.evaluate("() => crossOriginIsolated") is True
+        ids = site_model.encode("The capital of France is")
+        expected = ids + [step.token_id for step in site_model.generate(ids, 4, temperature=0)]
+        generate(second, 4)  # the first Generate runs on NumPy and loads onnxruntime-web
+        wait_for_tokens(second, expected[-16:], timeout=60_000)
+        second.wait_for_function("() => window.__te_site.fast !== undefined", timeout=LIVE_TIMEOUT_MS)
+        cores = second.evaluate("() => Math.min(4, navigator.hardwareConcurrency)")
+        assert second.evaluate("() => [window.__te_site.fast, window.__te_site.fastThreads]") == ["wasm", cores]
+        type_prompt(second, "The capital of France is")  # again, now on onnxruntime-web's threads
+        wait_for_chips(second, site_model.tokenizer.display_tokens(ids), timeout=30_000)
+        generate(second, 4)
+        wait_for_tokens(second, expected[-16:], timeout=60_000)
+    finally:
+        context.close()
+        server.stop()
 
 
 def test_the_float16_site_says_so_with_the_numbers_the_build_printed(open_site, site_server, site_dir):
