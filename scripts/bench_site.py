@@ -57,9 +57,8 @@ SENTENCES = ["The quick brown fox jumps over the lazy dog while the cat sleeps o
 # Each step of the boot as the page's workers mark it (worker.mjs, fetcher.mjs, app/browser.py): (name, from, to)
 BOOT_STEPS = [
     ("workers started", None, "worker.run"),
-    ("Pyodide (loadPyodide)", "python.running", "python.done"),
-    ("  Pyodide's packages (numpy, ...)", "packages.running", "packages.pyodide"),
-    ("  our wheels unpacked", "packages.running", "packages.wheels"),
+    ("Pyodide and its packages (loadPyodide)", "python.running", "python.done"),
+    ("our wheels written", "packages.running", "packages.wheels"),
     ("weights downloaded (own thread)", "weights.fetching", "weights.fetched"),
     ("import the app", "app.running", "boot.app_imported"),
     ("import Panel (+ Bokeh)", "boot.app_imported", "boot.panel_imported"),

@@ -3,9 +3,10 @@
 // Steps, each reported to the page as it goes (site.mjs draws the progress):
 //   1. weights   the model's shards, manifest and tokenizer, fetched by the download worker (fetcher.mjs: checked,
 //                kept in Cache Storage) on its own thread while Pyodide boots here, and handed over a port
-//   2. python    Pyodide itself (from the site's own copy, or its CDN: only the base URL differs)
-//   3. packages  numpy and regex from Pyodide's lock; Panel, Bokeh and our wheel (unpacked by the download worker,
-//                written here into site-packages) and the SIMD matrix kernels (gpt2_core/kernels.py loads them)
+//   2. python    Pyodide itself (from the site's own copy, or its CDN: only the base URL differs) with numpy,
+//                regex and the rest of its packages the app needs (downloaded while it starts)
+//   3. packages  Panel, Bokeh and our wheel (unpacked by the download worker, written here into site-packages) and
+//                the SIMD matrix kernels (gpt2_core/kernels.py loads them)
 //   4. app       app/browser.py builds the app on the model and hands its Bokeh document to the page
 //   5. fast      onnxruntime-web on the same shards, loaded in the background when the student first asks for
 //                Generate (that first generation runs on the NumPy model); later ones run on it
@@ -124,6 +125,8 @@ async function bootPython() {
     // Panel resolves its CSS from PANEL_CDN_ROOT when it is imported: the site's own copy, not Panel's CDN.
     // gpt2_core's matrix products use the SIMD kernels at TE_WASM_KERNELS (written there with the packages).
     env: { HOME: '/home/pyodide', PANEL_CDN_ROOT: siteUrl(config.panel_cdn_root), TE_WASM_KERNELS: KERNELS_PATH },
+    // numpy and the rest of Pyodide's packages download while Pyodide itself starts, and are installed once it has
+    packages: config.pyodide.packages,
     stdout: (line) => console.log(line),
     stderr: (line) => console.warn(line),
   });
@@ -135,10 +138,7 @@ async function bootPython() {
 
 async function installPackages() {
   progress('packages', 'running');
-  // numpy and the rest of Pyodide's packages load (fetched, compiled) while our wheels are unpacked here
-  const loading = pyodide.loadPackage(config.pyodide.packages,
-    { messageCallback: () => {}, errorCallback: (m) => console.warn(m) }).then(() => mark('packages.pyodide'));
-  loading.catch(() => {}); // (a failure is reported where it is awaited)
+  // (Pyodide's own packages are in already: loadPyodide installed them)
   const files = await received('packages');
   // Our wheels are pure Python, unpacked by the download worker: their files go into site-packages as they are.
   const sitePackages = pyodide.runPython('import site; site.getsitepackages()[0]');
@@ -154,7 +154,6 @@ async function installPackages() {
   pyodide.FS.writeFile(KERNELS_PATH, files.get(config.kernels.name));
   files.delete(config.kernels.name);
   mark('packages.wheels');
-  await loading;
   progress('packages', 'done');
 }
 
