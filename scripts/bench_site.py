@@ -328,7 +328,7 @@ def main() -> int:
             for name, _, _ in BOOT_STEPS:
                 values = [s[name] for s in steps if name in s]
                 if values:
-                    print(f"    {name:36s} {statistics.median(values):6.2f} s")
+                    print(f"    {name:40s} {statistics.median(values):6.2f} s")
 
             page = visit.page
             first_mb = sum(visit.bytes.values()) / 1e6
