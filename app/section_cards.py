@@ -49,7 +49,8 @@ class SectionCard:
         if self.has_body:
             return
         explanation, words = self.section.explanation, self.words
-        show_code = pn.widgets.Toggle(label=words("app.show_code"), color="light", width=140, css_classes=["te-control"])
+        show_code = pn.widgets.Toggle(label=words("app.show_code"), color="light", width=140,
+                                      css_classes=["te-control"])
         code = pn.pane.Markdown(f"```python\n{explanation.source()}\n```", visible=False, sizing_mode="stretch_width")
         show_code.link(code, value="visible")
         self.card.objects = [

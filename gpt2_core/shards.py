@@ -568,7 +568,8 @@ def read_stored_tensors(source: str | Path | Reader, manifest: dict | None = Non
     entries = {entry["name"]: entry for entry in manifest["tensors"]}
     expected = stored_shapes(config, untied_lm_head="lm_head" in entries)
     scales = {entries[name]["scale"] for name in expected if entries[name]["dtype"] == QUANTIZED_DTYPE}
-    reading = {name: StoredTensor(entries[name], read_dtype(name, entries[name], scales)) for name in [*expected, *scales]}
+    reading = {name: StoredTensor(entries[name], read_dtype(name, entries[name], scales))
+               for name in [*expected, *scales]}
     pieces_in = {shard["file"]: [] for shard in manifest["shards"]}
     for tensor in reading.values():
         for piece in tensor.entry["pieces"]:

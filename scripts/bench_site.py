@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 sys.path.insert(0, str(REPO / "tests"))
 
-from app_server import CHROMIUM_ARGS, FIND_MODEL_JS, find, open_section, type_prompt  # noqa: E402
+from app_server import CHROMIUM_ARGS, FIND_MODEL_JS, find, type_prompt  # noqa: E402
 
 GOALS = {"live_s": 6.0, "live_ratio": 2.5, "first_visit_mb": 265, "first_visit_int8_mb": 135, "precomputed_s": 2.0,
          "prompt_16_s": 0.5, "prompt_256_s": 3.0, "long_prompt_s": 45.0, "slider_s": 0.150, "memory_before_mb": 600,
@@ -266,7 +266,8 @@ def generate_once(page) -> str:
     count.press("Enter")
     find(page, ".te-generate button").click()
     page.wait_for_function("() => window.__te_site.fast !== undefined", timeout=300_000)
-    return page.evaluate("() => window.__te_site.fast ? `${window.__te_site.fast}, ${window.__te_site.fastThreads} threads`"
+    return page.evaluate("() => window.__te_site.fast"
+                         " ? `${window.__te_site.fast}, ${window.__te_site.fastThreads} threads`"
                          " : window.__te_site.fastError")
 
 
