@@ -13,7 +13,8 @@ cross-origin isolation, as `python build.py serve` does), and measures:
 - the traced pass alone in the worker, 16 / 64 / 256 tokens;
 - memory of the whole page before and after the first Generate (goals <= 600 / 800 MB), by
   performance.measureUserAgentSpecificMemory() (the page is cross-origin isolated; the main thread, its workers
-  and their WebAssembly memories);
+  and their WebAssembly memories), and after generating where onnxruntime-web does not fit (a device reporting
+  4 GB, as a phone: Generate stays on the NumPy model);
 - generation to 256 tokens in the worker: onnxruntime-web (goal >= 30 tokens/s) and the NumPy KV cache (>= 12);
 - a second visit with every request refused: the app goes live from the service worker's cache;
 - the float16 notice: the page's text beside what the build printed.
@@ -271,6 +272,23 @@ def generate_once(page) -> str:
                          " : window.__te_site.fastError")
 
 
+def phone_memory(browser, url: str) -> None:
+    """The page's memory after generating where onnxruntime-web does not fit (a device reporting 4 GB, as a phone
+    does): Generate stays on the NumPy model's KV cache."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.add_init_script("Object.defineProperty(Navigator.prototype, 'deviceMemory', {get: () => 4})")
+    visit = Visit(context, url)
+    visit.wait_live()
+    result = visit.page.evaluate("(r) => window.__te_benchmark(r)",
+                                 {"what": "generate", "tokens": 256, "runtime": "numpy", "repeats": 1})
+    loaded = visit.page.evaluate("() => window.__te_site.fastLoading === true")
+    shown = "not measurable" if (mb := page_memory_mb(visit.page)) is None else f"{mb:.0f} MB"
+    print(f"memory after generating 256 tokens where onnxruntime-web does not fit (4 GB reported; "
+          f"{256 / result['seconds'][0]:.1f} tokens/s, onnxruntime-web {'LOADED' if loaded else 'not loaded'}): "
+          f"renderer processes {renderer_memory_mb(browser):.0f} MB, measureUserAgentSpecificMemory {shown}")
+    context.close()
+
+
 def main() -> int:
     from environment import GPT2_TOKENIZER_DIR, SHARED_DIR  # noqa: PLC0415 (tests/environment.py)
 
@@ -418,6 +436,7 @@ def main() -> int:
             print(f"a visit with every request refused ({len(refused)} refused): live in "
                   f"{offline_state['marks']['page.live'] / 1000:.2f} s: {'met' if refused else 'MISSED'}")
             context.close()
+            phone_memory(browser, url)
             browser.close()
         server.shutdown()
     print("goals: " + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in met.items()))

@@ -283,6 +283,41 @@ def test_generate_appends_exactly_the_tokens_the_model_chose(open_site, site_ser
     wait_for_tokens(page, expected[-16:], timeout=60_000)
 
 
+@pytest.mark.parametrize("device", ["reports 4 GB", "reports nothing, touch screen", "reports 4 GB, runtime=onnx"])
+def test_where_onnxruntime_web_does_not_fit_generate_stays_on_the_numpy_model(open_site, site_server, browser,
+                                                                               site_model, device):
+    """onnxruntime-web about doubles the page's memory: it loads only where the browser reports 8 GB, or reports
+    nothing and is not a phone or tablet (iOS Safari reports nothing); elsewhere Generate runs on the NumPy model's
+    KV cache, with the same greedy tokens. ``runtime=onnx`` loads it anyway."""
+    prompt, count = "The capital of France is", 4
+    touch = device.startswith("reports nothing")
+    context = browser.new_context(has_touch=touch)
+    memory = "undefined" if touch else "4"
+    context.add_init_script(f"Object.defineProperty(Navigator.prototype, 'deviceMemory', {{get: () => {memory}}})")
+    try:
+        query = f"?prompt={prompt.replace(' ', '+')}&t=0" + ("&runtime=onnx" if device.endswith("onnx") else "")
+        page = open_site(site_server.url, query, context=context)
+        assert page.evaluate("() => [navigator.deviceMemory ?? null, matchMedia('(pointer: coarse)').matches]") == [
+            None if touch else 4, touch]
+        ids = site_model.encode(prompt)
+        expected = ids + [step.token_id for step in site_model.generate(ids, count, temperature=0)]
+        generate(page, count)
+        wait_for_tokens(page, expected[-16:], timeout=60_000)
+        if device.endswith("onnx"):
+            page.wait_for_function("() => window.__te_site.fast !== undefined", timeout=LIVE_TIMEOUT_MS)
+            assert page.evaluate("() => window.__te_site.fast") == "wasm"
+            return
+        page.wait_for_timeout(500)
+        assert page.evaluate("() => window.__te_site.fastLoading") is None, "onnxruntime-web loaded where it does not fit"
+        type_prompt(page, prompt)  # a second Generate: still the NumPy model, still its tokens
+        wait_for_chips(page, site_model.tokenizer.display_tokens(ids), timeout=30_000)
+        generate(page, count)
+        wait_for_tokens(page, expected[-16:], timeout=60_000)
+        assert page.evaluate("() => window.__te_site.fastLoading") is None
+    finally:
+        context.close()
+
+
 def test_a_shared_link_restores_prompt_settings_view_and_ablation(open_site, site_server, site_model):
     prompt = "Once upon a time"
     page = open_site(site_server.url, f"?prompt={prompt.replace(' ', '+')}&t=1.5&k=5&view=output&ablate=1.2")
