@@ -160,6 +160,7 @@ async function goLive(worker, message) {
   state.document = jsdoc;
   state.link = linkDocument(worker, jsdoc);
   worker.postMessage({ type: 'rendered' });
+  window.dispatchEvent(new Event('te-document-linked')); // what the page reported while drawing, told again
   boot.panel.hidden = true;
   document.body.dataset.live = 'true';
   state.liveAt = performance.now() - state.startedAt;

@@ -391,6 +391,10 @@ def test_screenshots_of_the_loading_and_the_live_site(open_site, site_server, wi
     name = "laptop" if width > 600 else "phone"
     page.screenshot(path=str(ARTIFACTS / f"site_{name}_loading.png"))
     wait_until_live(page)
+    # the picture turns on a phone (its flow top to bottom), as in the served app: Python heard the window's width
+    shape = "f.height > f.width" if width < 700 else "f.width > f.height"
+    page.wait_for_function(f"() => {{ const f = window.__te_find('picture-figure'); return f !== null && {shape}; }}",
+                           timeout=20_000)
     page.screenshot(path=str(ARTIFACTS / f"site_{name}_live.png"))
     scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
     assert scroll_width <= width + 1, f"the page is {scroll_width} px wide on a {width} px screen"
