@@ -7,6 +7,8 @@ cross-origin isolation, as `python build.py serve` does), and measures:
 - boot, cold (a new browser context each time, so no cache of any kind), --runs times, medians: page load -> live
   app, beside the floor measured in the same run, the same browser, from the same folder: Pyodide + NumPy alone
   in a worker (goal: live <= 6 s and <= 2.5x the floor); each step's own time as the page's workers report it;
+- what any Panel app here cannot avoid, in a bare worker alone in the browser: Pyodide with the site's packages,
+  then the model's weights as float16 arrays, then Panel and Bokeh imported (the time, and the memory after each);
 - bytes of a first visit (goal <= 265 MB float16 / 135 MB int8) and of a second one (no model bytes);
 - a prompt -> the picture updated, 16 and 256 tokens (goals <= 0.5 s, <= 3 s); temperature -> chart;
 - a 1,000-token prompt -> done in the site, with the progress line seen (goal <= 45 s);
@@ -78,6 +80,41 @@ await pyodide.loadPackage(['numpy'], { messageCallback: () => {} });
 pyodide.runPython('import numpy');
 postMessage('done');"""
 ISOLATION = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
+
+# What no Panel app in this browser can avoid, in a bare worker from the site's folder, a step at a time (the page
+# measures the memory between steps): Pyodide with the site's packages; then the model's weights as float16 NumPy
+# arrays (their bytes, no model); then Panel and Bokeh imported (their wheels written first, not timed).
+BARE_PAGE = """<!DOCTYPE html><script type="module">
+window.bare = new Worker('__bare.mjs', { type: 'module' });
+bare.onmessage = (event) => {
+  window.__bare = { ...event.data, since: ((event.data.at ?? 0) - performance.timeOrigin) / 1000 }; };
+</script>"""
+BARE_WORKER = """const { loadPyodide } = await import('./pyodide/pyodide.mjs');
+const config = JSON.parse(new TextDecoder().decode(new Uint8Array(await (await fetch('./__config.json')).arrayBuffer())));
+const pyodide = await loadPyodide({ indexURL: new URL('./pyodide/', self.location.href).href,
+                                    packages: config.pyodide.packages });
+pyodide.runPython('import numpy');
+postMessage({ step: 'pyodide', at: performance.timeOrigin + performance.now() });
+const steps = [
+  async () => {
+    const bytes = config.model.files.filter((f) => f.name.endsWith('.bin')).reduce((sum, f) => sum + f.bytes, 0);
+    pyodide.runPython(`import numpy\\nweights = [numpy.ones(${bytes} // 2 // 8, numpy.float16) for _ in range(8)]`);
+    return { step: 'weights', mb: bytes / 1e6 };
+  },
+  async () => {
+    for (const wheel of config.wheels) {
+      const bytes = new Uint8Array(await (await fetch(`./${config.wheel_folder}/${wheel.name}`)).arrayBuffer());
+      pyodide.FS.writeFile(`/tmp/${wheel.name}`, bytes);
+      pyodide.runPython(`import site, zipfile\\nzipfile.ZipFile('/tmp/${wheel.name}').extractall(site.getsitepackages()[0])`);
+    }
+    const start = performance.now();
+    pyodide.runPython('import panel, bokeh.models');
+    return { step: 'panel', seconds: (performance.now() - start) / 1000 };
+  },
+];
+onmessage = async () => {
+  try { postMessage(await steps.shift()()); } catch (error) { postMessage({ step: 'error', error: String(error) }); }
+};"""
 
 
 def verdict(value: float, goal: float, lower_is_better: bool = True) -> str:
@@ -248,6 +285,52 @@ def report_memory(when: str, page, browser, goal: float, met: dict, key: str) ->
           f"measureUserAgentSpecificMemory {shown}; {verdict(judged, goal)}")
 
 
+def fulfil_with(body: str, kind: str):
+    return lambda route: route.fulfill(body=body, content_type=kind, headers=ISOLATION)
+
+
+def bare_floor(browser, url: str, site: Path) -> dict | None:
+    """What a Panel app in this browser cannot avoid (BARE_WORKER), measured alone in the browser (run it before any
+    other page opens: the memory is that of every renderer process, as for the site): the time to Pyodide with the
+    site's packages, Panel and Bokeh's import, and the renderer processes' memory after each step."""
+    config = re.search(r'<script type="application/json" id="te-site-config">(.*?)</script>',
+                       (site / "index.html").read_text(), re.S)[1]
+    context = browser.new_context()
+    page = context.new_page()
+    for name, body, kind in (("__bare.html", BARE_PAGE, "text/html"), ("__bare.mjs", BARE_WORKER, "text/javascript"),
+                             ("__config.json", config, "application/json")):
+        page.route(url + name, fulfil_with(body, kind))
+    page.goto(url + "__bare.html")
+    results, memory = [], []
+    for step in ("pyodide", "weights", "panel"):
+        if step != "pyodide":
+            page.evaluate("() => { window.__bare = undefined; bare.postMessage('next'); }")
+        page.wait_for_function("() => window.__bare !== undefined", timeout=300_000)
+        result = page.evaluate("() => window.__bare")
+        if result["step"] == "error":
+            print(f"the bare worker failed: {result['error']}")
+            context.close()
+            return None
+        time.sleep(1)  # the memory settles
+        results.append(result)
+        memory.append(renderer_memory_mb(browser))
+    context.close()
+    return {"pyodide_s": results[0]["since"], "panel_s": results[2]["seconds"], "weights_mb": results[1]["mb"],
+            "memory_mb": memory}
+
+
+def print_bare_floor(bare: dict | None, live: float) -> None:
+    if bare is None:
+        return
+    pyodide_s, panel_s, memory = bare["pyodide_s"], bare["panel_s"], bare["memory_mb"]
+    print(f"what a Panel app here cannot avoid (a bare worker, alone in the browser): Pyodide with the site's "
+          f"packages {pyodide_s:.2f} s + Panel and Bokeh's import {panel_s:.2f} s = {pyodide_s + panel_s:.2f} s, "
+          f"before any model, app or drawing (the live app: {live:.2f} s, goal <= {GOALS['live_s']:g})")
+    print(f"  its memory (renderer processes, PSS): Pyodide + NumPy {memory[0]:.0f} MB; + the model's weights as "
+          f"float16 arrays ({bare['weights_mb']:.0f} MB) {memory[1]:.0f} MB; + Panel and Bokeh imported "
+          f"{memory[2]:.0f} MB (goal before Generate <= {GOALS['memory_before_mb']:g})")
+
+
 def long_prompt(page, text: str, last_id: int) -> tuple[float, bool]:
     """Run a long prompt: seconds until the picture shows it, and whether the progress line was seen."""
     page.evaluate("""() => { window.__progress_seen = false;
@@ -325,6 +408,7 @@ def main() -> int:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=BENCH_ARGS)
 
             # -- boot, cold, beside the floor ------------------------------------------------------------------
+            bare = bare_floor(browser, url, site)  # first: its memory is measured with no other page open
             floors, lives, steps, visit, context = [], [], [], None, None
             for run in range(args.runs):
                 floors.append(floor_seconds(browser, url))
@@ -348,6 +432,8 @@ def main() -> int:
                 values = [s[name] for s in steps if name in s]
                 if values:
                     print(f"    {name:40s} {statistics.median(values):6.2f} s")
+
+            print_bare_floor(bare, live)
 
             page = visit.page
             first_mb = sum(visit.bytes.values()) / 1e6
