@@ -9,6 +9,7 @@ what a ``CustomJSHover`` returns) are HTML-escaped by Bokeh's tooltip templating
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Sequence
 
 import numpy as np
@@ -126,6 +127,44 @@ def same_column(a, b) -> bool:
 
 def shorten(text: str, limit: int = 14) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+# How wide characters are in the pictures' sans-serif type (Helvetica's and Arial's widths), in ems: for a label cut
+# to the room it has, where counting characters is not enough ("<0xF0><0x9F>" or "中文" are twice as wide as "wordy").
+NARROW_LETTERS = {**dict.fromkeys("ijl", 0.22), **dict.fromkeys("ft", 0.28), "r": 0.33, "m": 0.83, "w": 0.72,
+                  "I": 0.28, "J": 0.5, "M": 0.83, "W": 0.94, " ": 0.28, "…": 1.0}
+PUNCTUATION_EM = {**dict.fromkeys(".,:;!|'", 0.28), **dict.fromkeys("-()[]{}/\\", 0.33),
+                  **dict.fromkeys("<>=+~^_#$%&*?\"", 0.58), "@": 1.02}
+
+
+def character_ems(character: str) -> float:
+    if character in NARROW_LETTERS:
+        return NARROW_LETTERS[character]
+    if character in PUNCTUATION_EM:
+        return PUNCTUATION_EM[character]
+    if unicodedata.east_asian_width(character) in ("W", "F"):  # CJK, fullwidth forms, most emoji
+        return 1.0
+    if character.isdigit() or character.islower():
+        return 0.56
+    if character.isupper():
+        return 0.67
+    return 0.6
+
+
+def text_ems(text: str) -> float:
+    return sum(character_ems(c) for c in text)
+
+
+def shorten_to_ems(text: str, ems: float) -> str:
+    """``text``, or as much of its start as fits in ``ems`` with "…" after it: a label cut to the room it has."""
+    if text_ems(text) <= ems:
+        return text
+    room, kept = ems - character_ems("…"), 0
+    for kept, character in enumerate(text):
+        room -= character_ems(character)
+        if room < 0:
+            break
+    return text[:kept] + "…"
 
 
 def tick_indices(n: int, max_ticks: int) -> list[int]:

@@ -349,3 +349,16 @@ def test_hostile_tokens_stay_text_in_sources_and_never_reach_html(hostile_trace,
                 assert "{safe}" not in field and "<" not in label + field, (label, field)
     html = standalone_html(view.layout, "picture")
     assert "<img src=x" not in html and "<script>alert(2)" not in html
+
+
+def test_a_token_label_is_cut_by_its_width_not_its_length():
+    from transformer_explainer.viz.common import shorten_to_ems, text_ems
+    from transformer_explainer.viz.picture.embedding import TOKEN_LABEL_EMS
+
+    assert shorten_to_ems("␣assistant", TOKEN_LABEL_EMS) == "␣assistant"  # fits: kept whole
+    assert shorten_to_ems("␣visualization", TOKEN_LABEL_EMS) == "␣visualiza…"
+    for wide in ("<0xF0><0x9F><0x98><0x80>", "中文中文中文中文", "😀😀😀😀😀😀😀", "MMMMMMMMMMMM"):
+        label = shorten_to_ems(wide, TOKEN_LABEL_EMS)
+        assert label.endswith("…") and wide.startswith(label[:-1]) and text_ems(label) <= TOKEN_LABEL_EMS, label
+    # the same number of characters, not the same room: CJK and capitals are cut sooner than lower case
+    assert len(shorten_to_ems("中文中文中文中文中文中", TOKEN_LABEL_EMS)) < len(shorten_to_ems("a" * 20, TOKEN_LABEL_EMS))

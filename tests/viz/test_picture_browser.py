@@ -12,7 +12,10 @@ import pytest
 
 from transformer_explainer.gpt2_core import sampling
 from transformer_explainer.viz.picture import PictureView
-from transformer_explainer.viz.picture.layout import COLUMNS, Rows, centre
+from transformer_explainer.viz.common import shorten_to_ems
+from transformer_explainer.viz.picture.embedding import TOKEN_LABEL_EMS
+from transformer_explainer.viz.picture.layout import CANDIDATE_LABEL_RIGHT, COLUMNS, TOKEN_PX, Rows, centre
+from transformer_explainer.viz.picture.output import CANDIDATE_LABEL_EMS
 from transformer_explainer.viz.standalone import standalone_html
 
 pytestmark = pytest.mark.browser
@@ -297,3 +300,23 @@ def test_the_keyboard_reaches_the_pickers_and_enter_taps_them(browser, trace, di
         assert errors == []
     finally:
         page.close()
+
+
+# Tokens whose labels are wider than their length says: bytes of a character cut by the tokenizer, CJK, emoji,
+# capitals, symbols (a student's own prompt holds any of them)
+WIDE_TOKENS = ["<0xF0><0x9F><0x98><0x80>", "<0xE4><0xB8>", "␣Washington", "中文中文中文中文", "😀😀😀😀😀😀😀",
+               "<U+200B><U+200B>", "MMMMMMMMMMMM", "WWWWWWWWWWWW", "@@@@@@@@@@", "␣visualization", "0x0x0x0x0x0x0x"]
+TEXT_WIDTH_JS = """([labels, px]) => { const context = document.createElement('canvas').getContext('2d');
+  context.font = `${px}px helvetica`;  // BokehJS's Text default, which the picture keeps
+  return labels.map((label) => context.measureText(label).width); }"""
+
+
+def test_token_and_candidate_labels_fit_their_boxes_in_the_browsers_own_font(page):
+    """Measured in the page's font (the boxes and the type scale together: design pixels compare)."""
+    left, right = COLUMNS["tokens"]
+    rooms = {"token box": ((right - 5.0) - left - 2.0, TOKEN_LABEL_EMS),  # right-aligned 5 px inside the box
+             "candidate": (CANDIDATE_LABEL_RIGHT - COLUMNS["logit"][1] - 2.0, CANDIDATE_LABEL_EMS)}  # logit cell → bars
+    for where, (room, ems) in rooms.items():
+        labels = [shorten_to_ems(token, ems) for token in WIDE_TOKENS]
+        for token, label, width in zip(WIDE_TOKENS, labels, page.evaluate(TEXT_WIDTH_JS, [labels, TOKEN_PX])):
+            assert width <= room, f"{where}: {label!r} (from {token!r}) is {width:.0f} px wide, the room {room:.0f} px"

@@ -16,14 +16,14 @@ from bokeh.models import ColumnDataSource, HoverTool, Quad, Text
 
 from transformer_explainer.gpt2_core import Trace
 
-from ..common import SAMPLED_COLOUR, TEXT_COLOUR, set_if_changed, shorten
+from ..common import SAMPLED_COLOUR, TEXT_COLOUR, set_if_changed, shorten_to_ems
 from ..i18n import Translator, translator
 from .layout import COLUMNS, DIMS, MAX_TOKENS, ROWS_TOP, SMALL_PX, TOKEN_PX, Rows
 from .strips import Strip, pad
 
 TOKEN_FILL, TOKEN_LINE, TOKEN_HOVER = "#f4f5f7", "#c9ced6", "#ffe3c2"
 LINK_COLOUR = "#2f5f98"  # what a tap moves or opens: the notes on the tokens not drawn, the pickers
-TOKEN_LABEL_CHARACTERS = 11
+TOKEN_LABEL_EMS = 5.8  # a token's box holds 5.8 ems of its label at TOKEN_PX ("␣visualiza…", "<0xF0><0…")
 
 
 def byte_text(token_bytes: Callable[[int], bytes] | None, token_id: int) -> str:
@@ -48,7 +48,7 @@ def token_data(trace: Trace, rows: Rows, selected_position: int | None,
         "slot": rows.slots, "position": np.array(positions, dtype=int),
         "token": tokens, "token_id": np.array(ids, dtype=int),
         "bytes": [byte_text(token_bytes, i) for i in ids],
-        "label": [shorten(t, TOKEN_LABEL_CHARACTERS) for t in tokens],
+        "label": [shorten_to_ems(t, TOKEN_LABEL_EMS) for t in tokens],
         "hover_label": [f"{p}: {t}" for p, t in zip(positions, tokens)],
         "left": np.full(rows.n, left), "right": np.full(rows.n, right),
         "top": rows.centres - half, "bottom": rows.centres + half, "x": np.full(rows.n, right - 5.0),

@@ -20,7 +20,7 @@ from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Patches, Qu
 
 from .. import js_code
 from ..common import (BAR_COLOUR, CUT_COLOUR, MUTED_TEXT, SAMPLED_COLOUR, SEQUENTIAL, TEXT_COLOUR, format_probability,
-                      set_if_changed, shorten)
+                      set_if_changed, shorten_to_ems)
 from ..heatmap import colour_mapper
 from ..i18n import Translator, translator
 from .layout import (BAR_LEFT, BAR_PX, CANDIDATE_LABEL_RIGHT, CANDIDATE_PITCH, COLUMNS, LOGIT_LEFT, LOGIT_RIGHT,
@@ -29,7 +29,7 @@ from .ribbons import RIBBON_COLOUR, band, last_slot
 from .strips import pad
 
 N_ROWS = N_TOP + 2  # the top tokens, the sampled one, everyone else
-CANDIDATE_CHARACTERS = 10
+CANDIDATE_LABEL_EMS = 5.8  # between the logit cell and the bars: 5.8 ems of a candidate at TOKEN_PX
 OTHERS_COLOUR = "#d9d9d9"
 FAN_ALPHA = 0.45
 
@@ -92,7 +92,7 @@ def candidate_data(logits: np.ndarray, probabilities: np.ndarray, sampled_id: in
     data = {
         "token_id": np.array(ids + ([-1] if others else []), dtype=int),
         "token": tokens,
-        "label": [shorten(t, CANDIDATE_CHARACTERS) for t in tokens[:len(ids)]] + tokens[len(ids):],
+        "label": [shorten_to_ems(t, CANDIDATE_LABEL_EMS) for t in tokens[:len(ids)]] + tokens[len(ids):],
         "logit": np.concatenate([logits[ids].astype(np.float32), [np.nan] if others else []]).astype(np.float32),
         "probability": p, "is_sampled": sampled,
         "percent": [format_probability(float(q)) + (" ◀" if s else "") for q, s in zip(p, sampled)],
