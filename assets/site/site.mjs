@@ -101,6 +101,7 @@ async function showPrecomputed() {
     const views = await embed(docs_json, render_items, root_ids, $('#te-app'));
     state.precomputedViews = [...views.roots.values()];
     state.precomputedDocument = state.precomputedViews[0]?.model.document ?? null;
+    state.precomputedPrompt = promptBox(state.precomputedDocument)?.value ?? null;
     $('#te-precomputed-note').hidden = state.live;
     state.precomputedAt = performance.now() - state.startedAt;
     state.marks['page.precomputed'] = performance.now();
@@ -146,7 +147,22 @@ function linkDocument(worker, jsdoc) {
   };
 }
 
+// The prompt box of a Bokeh document (the app gives it the css class te-prompt), or null.
+function promptBox(doc) {
+  for (const model of doc?.all_models ?? []) if ((model.css_classes ?? []).includes('te-prompt')) return model;
+  return null;
+}
+
+// What the student typed into the precomputed example's prompt box while the live model loaded (or null): it is
+// not lost when the live app replaces the example, but put into the live prompt box, which runs it.
+function typedWhileLoading() {
+  const box = promptBox(state.precomputedDocument);
+  const typed = box ? (box.value_input ?? box.value ?? '') : '';
+  return typed.trim() && typed !== state.precomputedPrompt ? typed : null;
+}
+
 async function goLive(worker, message) {
+  const typed = typedWhileLoading();
   state.live = true;
   for (const view of state.precomputedViews) view.remove();
   const index = Bokeh.documents.indexOf(state.precomputedDocument);
@@ -161,6 +177,8 @@ async function goLive(worker, message) {
   state.link = linkDocument(worker, jsdoc);
   worker.postMessage({ type: 'rendered' });
   window.dispatchEvent(new Event('te-document-linked')); // what the page reported while drawing, told again
+  const box = typed === null ? null : promptBox(jsdoc);
+  if (box) box.setv({ value: typed, value_input: typed }); // sent to Python like a typed prompt: it runs
   boot.panel.hidden = true;
   document.body.dataset.live = 'true';
   state.liveAt = performance.now() - state.startedAt;

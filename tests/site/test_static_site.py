@@ -185,6 +185,28 @@ def test_the_precomputed_example_shows_at_once_labelled_then_the_live_app_replac
     assert any(url.endswith("/model/weights-00000.bin") for url in page.te_requests)
 
 
+def test_a_prompt_typed_into_the_example_while_the_model_loads_is_kept_and_runs_once_live(open_site, site_server,
+                                                                                         site_model):
+    """The example's prompt box takes typing before the model is live: the live app replacing the example keeps
+    what was typed there and runs it (it used to come back with the example's prompt, the typing lost)."""
+    page = open_site(site_server.url, live=False)
+    held = []  # the first weight shard, held until the typing is done (the model cannot go live before it)
+    page.route("**/model/weights-00000.bin", lambda request_route: held.append(request_route))
+    page.wait_for_function("() => window.__te_site && window.__te_site.precomputedAt !== undefined", timeout=10_000)
+    prompt = "Typed while the model loads"
+    type_prompt(page, prompt, submit=False)
+    find(page, ".te-run button").click()  # a Run in the example does nothing yet
+    assert page.evaluate("() => document.body.dataset.live") != "true", "went live before the typing was done"
+    for request_route in held:
+        request_route.continue_()
+    wait_until_live(page)
+    expect(find(page, ".te-prompt textarea")).to_have_value(prompt)
+    ids = site_model.encode(prompt)
+    wait_for_chips(page, site_model.tokenizer.display_tokens(ids), timeout=30_000)  # Python ran it
+    open_section(page, "output", "output-source")
+    wait_for_output(page, app_trace(site_model, ids).logits, DEFAULT_TEMPERATURE)
+
+
 def test_the_live_app_computes_a_typed_prompt_as_gpt2_core_does(open_site, site_server, site_model):
     page = open_site(site_server.url)
     prompt = "The quick brown fox jumps over the lazy dog"
