@@ -406,7 +406,8 @@ def build_kernels(site: Site) -> None:
 
 def precompute_example(site: Site) -> None:
     """The app's first screen for the first example, computed here by the same code on the site's own weights
-    (the float16 shards), drawn by the page while Python loads; its widgets are disabled (nothing would answer)."""
+    (the float16 shards), drawn by the page while Python loads; its widgets are disabled (nothing would answer)
+    but the prompt box: what is typed there while the model loads, the live app takes over and runs (site.mjs)."""
     import panel as pn
     from bokeh.document import Document
     from bokeh.embed.util import standalone_docs_json_and_render_items
@@ -425,7 +426,7 @@ def precompute_example(site: Site) -> None:
     for lang in LANGUAGES:  # one page per language: the page shows the one it speaks
         layout = ExplainerApp(runtime, ExplainerState(runtime, lang=lang)).layout()
         for widget in layout.select(pn.widgets.Widget):
-            widget.disabled = True
+            widget.disabled = "te-prompt" not in widget.css_classes
         document = Document()
         layout.server_doc(document)
         docs_json, render_items = standalone_docs_json_and_render_items(document.roots, suppress_callback_warning=True)

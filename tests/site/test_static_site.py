@@ -187,19 +187,26 @@ def test_the_precomputed_example_shows_at_once_labelled_then_the_live_app_replac
 
 def test_a_prompt_typed_into_the_example_while_the_model_loads_is_kept_and_runs_once_live(open_site, site_server,
                                                                                          site_model):
-    """The example's prompt box takes typing before the model is live: the live app replacing the example keeps
-    what was typed there and runs it (it used to come back with the example's prompt, the typing lost)."""
+    """The example's prompt box takes typing before the model is live (its other widgets are disabled): the live
+    app replacing the example keeps what was typed there and runs it."""
     page = open_site(site_server.url, live=False)
     held = []  # the first weight shard, held until the typing is done (the model cannot go live before it)
     page.route("**/model/weights-00000.bin", lambda request_route: held.append(request_route))
     page.wait_for_function("() => window.__te_site && window.__te_site.precomputedAt !== undefined", timeout=10_000)
     prompt = "Typed while the model loads"
-    type_prompt(page, prompt, submit=False)
-    find(page, ".te-run button").click()  # a Run in the example does nothing yet
+    type_prompt(page, prompt, submit=False)  # (its Run button is disabled: nothing would answer yet)
+    expect(find(page, ".te-run button")).to_be_disabled()
     assert page.evaluate("() => document.body.dataset.live") != "true", "went live before the typing was done"
-    for request_route in held:
-        request_route.continue_()
+    released = 0
+    for _ in range(LIVE_TIMEOUT_MS // 100):  # let the shard go, whenever its request comes
+        for request_route in held[released:]:
+            request_route.continue_()
+        released = len(held)
+        if page.evaluate("() => document.body.dataset.live") == "true":
+            break
+        page.wait_for_timeout(100)
     wait_until_live(page)
+    assert held, "the weights were requested before the test could hold them: the typing raced the model"
     expect(find(page, ".te-prompt textarea")).to_have_value(prompt)
     ids = site_model.encode(prompt)
     wait_for_chips(page, site_model.tokenizer.display_tokens(ids), timeout=30_000)  # Python ran it
