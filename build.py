@@ -477,6 +477,12 @@ def write_page(site: Site) -> None:
     log("7. page: index.html")
 
 
+def read_site_config(out: Path) -> dict:
+    """The config ``write_page`` put into a built site's index.html (what the page's scripts read)."""
+    page = (Path(out) / "index.html").read_text(encoding="utf-8")
+    return json.loads(re.search(r'<script type="application/json" id="te-site-config">(.*?)</script>', page, re.S)[1])
+
+
 def offline_files(site: Site) -> list[str]:
     """Every file the page needs to start, for the service worker (sw.js) to keep: the page itself ("./"), its
     scripts and styles, Pyodide, BokehJS and Panel's files, the precomputed example."""

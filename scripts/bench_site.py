@@ -90,7 +90,7 @@ bare.onmessage = (event) => {
   window.__bare = { ...event.data, since: ((event.data.at ?? 0) - performance.timeOrigin) / 1000 }; };
 </script>"""
 BARE_WORKER = """const { loadPyodide } = await import('./pyodide/pyodide.mjs');
-const config = JSON.parse(new TextDecoder().decode(new Uint8Array(await (await fetch('./__config.json')).arrayBuffer())));
+const config = await (await fetch('./__config.json')).json();
 const pyodide = await loadPyodide({ indexURL: new URL('./pyodide/', self.location.href).href,
                                     packages: config.pyodide.packages });
 pyodide.runPython('import numpy');
@@ -293,8 +293,9 @@ def bare_floor(browser, url: str, site: Path) -> dict | None:
     """What a Panel app in this browser cannot avoid (BARE_WORKER), measured alone in the browser (run it before any
     other page opens: the memory is that of every renderer process, as for the site): the time to Pyodide with the
     site's packages, Panel and Bokeh's import, and the renderer processes' memory after each step."""
-    config = re.search(r'<script type="application/json" id="te-site-config">(.*?)</script>',
-                       (site / "index.html").read_text(), re.S)[1]
+    from build import read_site_config  # noqa: PLC0415 (build.py, beside what writes it)
+
+    config = json.dumps(read_site_config(site))
     context = browser.new_context()
     page = context.new_page()
     for name, body, kind in (("__bare.html", BARE_PAGE, "text/html"), ("__bare.mjs", BARE_WORKER, "text/javascript"),

@@ -8,6 +8,7 @@ float32 rounding, and token choices exactly.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -36,11 +37,10 @@ TOLERANCE = 2e-5  # float32 rounding between Pyodide's einsum kernel and CPython
 
 
 def site_config(site_dir: Path) -> dict:
-    page = (site_dir / "index.html").read_text(encoding="utf-8")
-    match = re.search(r'<script type="application/json" id="te-site-config">(.*?)</script>', page, re.S)
-    return json.loads(match[1])
+    return build_module().read_site_config(site_dir)
 
 
+@functools.cache
 def build_module():
     spec = importlib.util.spec_from_file_location("site_build", REPO_ROOT / "build.py")
     module = importlib.util.module_from_spec(spec)
